@@ -1,0 +1,24 @@
+"""shoal: parallel computing for Python, from one core to a cluster.
+
+``import shoal as dask`` runs code written for the tutorial's API.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from shoal import config
+from shoal.base import compute, is_lazy, persist, visualize
+from shoal.core.tokenize import tokenize
+from shoal.delayed import Delayed, delayed
+
+__all__ = [
+    "__version__",
+    "config",
+    "compute",
+    "persist",
+    "visualize",
+    "delayed",
+    "Delayed",
+    "tokenize",
+    "is_lazy",
+]

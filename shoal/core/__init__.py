@@ -1,0 +1,1 @@
+"""Pure graph core: task spec, tokenize, graph algorithms, ordering, fusion."""

@@ -1,0 +1,1 @@
+"""Local schedulers: sync, threads and processes over one shared engine."""
