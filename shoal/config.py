@@ -186,6 +186,8 @@ class set:  # noqa: A001 - the public name users know
         if "scheduler" in items and items["scheduler"] is not None:
             validate_scheduler_name(items["scheduler"])
         self._undo: list = []
+        if "random_seed" in items:
+            _bump_seed_epoch()
         with _lock:
             for k, v in items.items():
                 _set_path(k, v, self._undo)
@@ -197,6 +199,19 @@ class set:  # noqa: A001 - the public name users know
         with _lock:
             _restore(self._undo)
         self._undo = []
+
+
+_seed_epoch = 0
+
+
+def _bump_seed_epoch() -> None:
+    # setting a seed restarts the numbering of impure keys (see shoal.random)
+    global _seed_epoch
+    _seed_epoch += 1
+
+
+def seed_epoch() -> int:
+    return _seed_epoch
 
 
 refresh()

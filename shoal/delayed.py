@@ -143,11 +143,22 @@ def _graph_id(coll: Any) -> Any:
     return tuple(map(str, flatten_keys(coll.__shoal_keys__())))
 
 
+_impure_count = [0, 0]  # [seed epoch, calls made under it]
+
+
 def _make_key(name: str, func: Any, args: tuple, kwargs: dict, pure: bool | None) -> str:
     if pure is None:
         pure = config.get("delayed_pure", False)
     if pure:
         return f"{name}-{tokenize(func, args, kwargs)}"
+    seed = config.get("random_seed", None)
+    if seed is not None:
+        # numbered, so a seeded script gets the same keys (and streams) every run
+        epoch = config.seed_epoch()
+        if _impure_count[0] != epoch:
+            _impure_count[:] = [epoch, 0]
+        _impure_count[1] += 1
+        return f"{name}-{tokenize(seed, _impure_count[1], func, args, kwargs)}"
     return f"{name}-{uuid.uuid4().hex}"
 
 

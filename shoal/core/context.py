@@ -17,11 +17,22 @@ _local = threading.local()
 def set_task(key: Hashable, seed: Any = None) -> None:
     _local.key = key
     _local.seed = seed
+    _local.rng = None  # a (re-)run task starts its random stream afresh
 
 
 def clear_task() -> None:
     _local.key = None
     _local.seed = None
+    _local.rng = None
+
+
+def get_task_rng() -> Any:
+    """The (key, seed, Generator) cached by ``shoal.random.task_rng``, or None."""
+    return getattr(_local, "rng", None)
+
+
+def set_task_rng(entry: Any) -> None:
+    _local.rng = entry
 
 
 def current_task_key() -> Hashable | None:
