@@ -76,10 +76,7 @@ def _execution_order(graph: Mapping, deps: Mapping) -> dict:
     except ImportError:
         order = None
     if order is not None:
-        try:
-            return dict(order(graph, dependencies=deps))
-        except TypeError:
-            return dict(order(graph))
+        return dict(order(graph, deps))
     # Kahn's algorithm; deterministic by the graph's insertion order
     remaining = {k: len(deps.get(k, ())) for k in graph}
     users: dict = {k: [] for k in graph}
