@@ -1,36 +1,535 @@
-"""TEMPORARY minimal engine (sync only); replaced by the shared local engine."""
+"""The one local execution engine, and the sync and threads schedulers.
+
+Every local scheduler is ``run_graph(executor, graph, keys, ...)`` with a
+different *executor*.  The engine owns all the bookkeeping; executors only
+move batches of keys to where they run and bring the values back::
+
+      graph, keys ──> order() ──> priorities
+                                   │
+      ready heap (smallest priority first) <───────────────┐
+         │  pop a batch (size adapts to measured task time) │
+         ▼                                                  │
+      executor.submit(batch)        executor.collect()  ────┘ values
+      sync: runs nothing here       results[key] = value; dependents whose
+      threads: shared thread pool   last input arrived become ready; inputs
+      processes: worker processes   whose last dependent ran are released
+      any Executor: executor_get    (and forgotten by the workers)
+
+* **Sync** never builds a heap: the static order is already a valid
+  sequence, and running it straight is exactly what the heap would do with
+  one worker.  Exceptions are not caught, so the original exception object
+  reaches the caller and ``pdb.post_mortem`` lands in the failing frame.
+* Literal and alias nodes (``Ref``) are resolved in the engine's own thread
+  as soon as they are ready: a big array wrapped in ``delayed`` is never
+  shipped to a worker just to be shipped back.
+* Batching: tasks are handed out in batches of up to ``target_batch_s /
+  mean task time`` (never more than a fair share of the ready tasks), so a
+  tiny task pays its IPC cost once per batch while long tasks still go one
+  at a time to keep every worker busy.  Each worker may hold two batches so
+  it never waits for the engine between them.
+* Memory: every result is dropped as soon as the last task that reads it
+  has run, unless it is an output.  With the depth-first priorities of
+  ``shoal.core.order`` a reduction holds a few chunks at a time.
+* Every task runs between ``set_task(key, seed)`` and ``clear_task()``.
+
+Callbacks (``shoal.local.callbacks``) are looked up once per run; with none
+active the hot loop does no callback work at all.
+"""
 from __future__ import annotations
 
+import os
+import queue
+import threading
+import time
+from heapq import heappop, heappush
+from typing import Any, Callable, Hashable, Mapping
+
 from shoal.core.context import clear_task, set_task
-from shoal.core.task import run_node
+from shoal.core.graph import cull
+from shoal.core.order import order
+from shoal.core.task import Task, run_node
+from shoal.local.callbacks import active_callbacks
+
+__all__ = ["run_graph", "get_sync", "get_threads", "get_processes", "executor_get", "default_num_workers"]
 
 
-def get_sync(graph, keys, dependencies=None, seed=None, **kwargs):
+def default_num_workers() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
+class Run:
+    """What one graph execution shares with its executor."""
+
+    __slots__ = ("graph", "deps", "results", "seed", "done", "aborted", "id")
+    _next_id = 0
+
+    def __init__(self, graph: dict, deps: Mapping, results: dict, seed: Any):
+        Run._next_id += 1
+        self.id = (os.getpid(), Run._next_id)
+        self.graph = graph
+        self.deps = deps
+        self.results = results
+        self.seed = seed
+        self.done: Any = None
+        self.aborted = False
+
+
+class Executor:
+    """Interface between the engine and where tasks run.
+
+    ``submit(run, batch)`` starts a list of keys (their inputs are in
+    ``run.results``); ``collect(run)`` blocks until at least one batch is
+    done and returns ``[(batch, values, worker_id, seconds), ...]``, raising
+    the task's exception if one failed.  ``release(run, key)`` says a
+    result is no longer needed; ``close_run(run, errored)`` ends the run.
+    """
+
+    num_workers = 1
+    slots = 2  # batches in flight at once
+    target_batch_s = 0.002
+    max_batch = 1000
+
+    def start_run(self, run: Run) -> None:
+        pass
+
+    def submit(self, run: Run, batch: list) -> None:
+        raise NotImplementedError
+
+    def collect(self, run: Run) -> list:
+        raise NotImplementedError
+
+    def release(self, run: Run, key: Hashable) -> None:
+        pass
+
+    def close_run(self, run: Run, errored: bool) -> None:
+        pass
+
+
+def _prepare(graph: Any, keys: list, dependencies: Mapping | None) -> tuple[dict, Mapping]:
+    if type(graph) is not dict:
+        graph = dict(graph.to_dict() if hasattr(graph, "to_dict") else graph)
+    if dependencies is None:
+        graph, dependencies = cull(graph, keys)
+    return graph, dependencies
+
+
+def run_graph(executor: Executor | None, graph: Any, keys: list, dependencies: Mapping | None = None,
+              seed: Any = None, callbacks: Any = None) -> list:
+    """Run ``graph`` to get ``keys``; ``executor=None`` runs in this thread."""
+    keys = list(keys)
+    graph, deps = _prepare(graph, keys, dependencies)
+    cbs = active_callbacks(callbacks)
+    prio = order(graph, deps, keys)
+    if executor is None:
+        return _run_sequential(graph, deps, keys, prio, seed, cbs)
+    return _run_parallel(executor, graph, deps, keys, prio, seed, cbs)
+
+
+def _new_state(graph: dict, deps: Mapping, dependents: Mapping, prio: dict, results: dict) -> dict:
+    return {"cache": results, "dependencies": deps, "dependents": dependents, "order": prio,
+            "num_tasks": len(prio), "ready": 0, "running": set(), "finished": set(),
+            "released": set()}
+
+
+def _run_sequential(graph: dict, deps: Mapping, keys: list, prio: dict, seed: Any, cbs: list) -> list:
+    outputs = set(keys)
+    refcount: dict = {}
+    get = refcount.get
+    for k in prio:
+        for d in deps[k]:
+            refcount[d] = get(d, 0) + 1
     results: dict = {}
-
-    def visit(k):
-        stack = [k]
-        while stack:
-            key = stack[-1]
-            if key in results:
-                stack.pop()
-                continue
-            from shoal.core.task import deps_of
-            missing = [d for d in deps_of(graph[key]) if d not in results]
-            if missing:
-                stack.extend(missing)
-                continue
-            set_task(key, seed)
-            try:
-                results[key] = run_node(graph[key], results)
-            finally:
-                clear_task()
-            stack.pop()
-
-    for k in keys:
-        visit(k)
+    state = None
+    if cbs:
+        dependents: dict = {k: [] for k in prio}
+        for k in prio:
+            for d in deps[k]:
+                dependents[d].append(k)
+        state = _new_state(graph, deps, dependents, prio, results)
+        for cb in cbs:
+            cb.start(graph)
+        for cb in cbs:
+            cb.start_state(graph, state)
+    errored = True
+    try:
+        if state is None:
+            for k in prio:
+                set_task(k, seed)
+                results[k] = run_node(graph[k], results)
+                for d in deps[k]:
+                    c = refcount[d] - 1
+                    if c:
+                        refcount[d] = c
+                    elif d not in outputs:
+                        del results[d]
+        else:
+            finished, released = state["finished"], state["released"]
+            for k in prio:
+                for cb in cbs:
+                    cb.pretask(k, graph, state)
+                set_task(k, seed)
+                results[k] = v = run_node(graph[k], results)
+                finished.add(k)
+                for d in deps[k]:
+                    c = refcount[d] - 1
+                    if c:
+                        refcount[d] = c
+                    elif d not in outputs:
+                        del results[d]
+                        released.add(d)
+                for cb in cbs:
+                    cb.posttask(k, v, graph, state, 0)
+        errored = False
+    finally:
+        clear_task()
+        if state is not None:
+            for cb in cbs:
+                cb.finish(graph, state, errored)
     return [results[k] for k in keys]
 
 
-get_threads = get_sync
-get_processes = get_sync
+def _run_parallel(ex: Executor, graph: dict, deps: Mapping, keys: list, prio: dict,
+                  seed: Any, cbs: list) -> list:
+    outputs = set(keys)
+    seq = list(prio)
+    dependents: dict = {k: [] for k in seq}
+    waiting: dict = {}
+    for k in seq:
+        ds = deps[k]
+        waiting[k] = len(ds)
+        for d in ds:
+            dependents[d].append(k)
+    refcount = {k: len(v) for k, v in dependents.items()}
+    results: dict = {}
+    run = Run(graph, deps, results, seed)
+    state = None
+    if cbs:
+        state = _new_state(graph, deps, dependents, prio, results)
+        for cb in cbs:
+            cb.start(graph)
+    nworkers = max(1, ex.num_workers)
+    target = ex.target_batch_s
+    max_batch = ex.max_batch
+    slots = ex.slots
+    avg = 0.0  # mean seconds per task; 0 until measured
+    ready: list = []  # heap of priorities
+    inline: list = []  # ready literal/alias nodes, resolved here
+    for k in seq:
+        if not waiting[k]:
+            if type(graph[k]) is Task:
+                ready.append(prio[k])
+            else:
+                inline.append(k)
+    # seq is in priority order, so ``ready`` is already a heap
+    inflight = 0
+    errored = True
+
+    def finish(key: Hashable, value: Any) -> None:
+        results[key] = value
+        for c in dependents[key]:
+            w = waiting[c] - 1
+            waiting[c] = w
+            if not w:
+                if type(graph[c]) is Task:
+                    heappush(ready, prio[c])
+                else:
+                    inline.append(c)
+        for d in deps[key]:
+            r = refcount[d] - 1
+            refcount[d] = r
+            if not r and d not in outputs:
+                del results[d]
+                ex.release(run, d)
+                if state is not None:
+                    state["released"].add(d)
+
+    try:
+        ex.start_run(run)
+        if state is not None:
+            for cb in cbs:
+                cb.start_state(graph, state)
+        while True:
+            while inline:
+                k = inline.pop()
+                if state is not None:
+                    for cb in cbs:
+                        cb.pretask(k, graph, state)
+                v = run_node(graph[k], results)
+                finish(k, v)
+                if state is not None:
+                    state["finished"].add(k)
+                    for cb in cbs:
+                        cb.posttask(k, v, graph, state, -1)
+            while ready and inflight < slots:
+                n = len(ready)
+                if avg:
+                    bs = int(target / avg) or 1
+                    fair = -(-n // nworkers)
+                    if bs > fair:
+                        bs = fair
+                    if bs > max_batch:
+                        bs = max_batch
+                else:
+                    bs = 1
+                if bs == 1:
+                    batch = [seq[heappop(ready)]]
+                else:
+                    batch = [seq[heappop(ready)] for _ in range(bs)]
+                if state is not None:
+                    state["ready"] = len(ready)
+                    state["running"].update(batch)
+                    for k in batch:
+                        for cb in cbs:
+                            cb.pretask(k, graph, state)
+                ex.submit(run, batch)
+                inflight += 1
+            if not inflight:
+                if inline:
+                    continue
+                break
+            for batch, values, wid, secs in ex.collect(run):
+                inflight -= 1
+                nb = len(batch)
+                per = secs / nb
+                avg = per if not avg else 0.7 * avg + 0.3 * per
+                for key, value in zip(batch, values):
+                    finish(key, value)
+                if state is not None:
+                    state["ready"] = len(ready)
+                    running, fin = state["running"], state["finished"]
+                    for key, value in zip(batch, values):
+                        running.discard(key)
+                        fin.add(key)
+                        for cb in cbs:
+                            cb.posttask(key, value, graph, state, wid)
+        errored = False
+    finally:
+        if errored:
+            run.aborted = True
+        ex.close_run(run, errored)
+        clear_task()
+        if state is not None:
+            for cb in cbs:
+                cb.finish(graph, state, errored)
+    missing = [k for k in keys if k not in results]
+    if missing:  # pragma: no cover - would be an engine bug
+        raise RuntimeError(f"the local engine finished without computing {missing[:5]!r}")
+    return [results[k] for k in keys]
+
+
+# --------------------------------------------------------------------------
+# sync
+
+
+def get_sync(graph: Any, keys: list, *, dependencies: Mapping | None = None, seed: Any = None,
+             callbacks: Any = None, **kwargs: Any) -> list:
+    """Run in the calling thread; the original exception propagates unchanged."""
+    return run_graph(None, graph, keys, dependencies, seed=seed, callbacks=callbacks)
+
+
+# --------------------------------------------------------------------------
+# threads
+
+_in_pool = threading.local()
+
+
+def _thread_main(jobs: "queue.SimpleQueue", wid: int) -> None:
+    _in_pool.active = True
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        run, batch = job
+        if run.aborted:
+            run.done.put((batch, None, wid, 0.0, None))
+            continue
+        graph, results, seed = run.graph, run.results, run.seed
+        out: list = []
+        t0 = time.perf_counter()
+        try:
+            for k in batch:
+                set_task(k, seed)
+                out.append(run_node(graph[k], results))
+        except BaseException as e:  # handed to the engine's thread
+            run.done.put((batch, out, wid, time.perf_counter() - t0, e))
+        else:
+            run.done.put((batch, out, wid, time.perf_counter() - t0, None))
+        finally:
+            clear_task()
+        del job, run, out, results, graph
+
+
+class ThreadPool:
+    """Daemon threads fed from one queue; reused by every threaded run."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.threads: list = []
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+
+    def ensure(self, n: int) -> None:
+        with self.lock:
+            self.threads = [t for t in self.threads if t.is_alive()]
+            while len(self.threads) < n:
+                t = threading.Thread(target=_thread_main, args=(self.jobs, len(self.threads)),
+                                     name=f"shoal-thread-{len(self.threads)}", daemon=True)
+                t.start()
+                self.threads.append(t)
+
+
+_thread_pool: ThreadPool | None = None
+
+
+def _get_thread_pool() -> ThreadPool:
+    global _thread_pool
+    if _thread_pool is None or _thread_pool.pid != os.getpid():
+        _thread_pool = ThreadPool()
+    return _thread_pool
+
+
+class ThreadExecutor(Executor):
+    """Batches go to the shared thread pool; workers read inputs in place."""
+
+    def __init__(self, num_workers: int):
+        self.num_workers = num_workers
+        self.slots = 2 * num_workers
+        self.pool = _get_thread_pool()
+        self.pool.ensure(num_workers)
+
+    def start_run(self, run: Run) -> None:
+        run.done = queue.SimpleQueue()
+
+    def submit(self, run: Run, batch: list) -> None:
+        self.pool.jobs.put((run, batch))
+
+    def collect(self, run: Run) -> list:
+        done = run.done
+        items = [done.get()]
+        while True:
+            try:
+                items.append(done.get_nowait())
+            except queue.Empty:
+                break
+        out = []
+        for batch, values, wid, secs, err in items:
+            if err is not None:
+                raise err
+            out.append((batch, values, wid, secs))
+        return out
+
+
+def get_threads(graph: Any, keys: list, *, dependencies: Mapping | None = None,
+                num_workers: int | None = None, seed: Any = None, callbacks: Any = None,
+                **kwargs: Any) -> list:
+    """Run on a shared pool of ``num_workers`` threads (default: cores)."""
+    if getattr(_in_pool, "active", False):
+        # a task computing a graph itself: running it here cannot deadlock
+        return run_graph(None, graph, keys, dependencies, seed=seed, callbacks=callbacks)
+    from shoal import config
+
+    n = num_workers or config.get("num_workers", None) or default_num_workers()
+    return run_graph(ThreadExecutor(int(n)), graph, keys, dependencies, seed=seed, callbacks=callbacks)
+
+
+# --------------------------------------------------------------------------
+# processes (see shoal.local.processes)
+
+
+def get_processes(graph: Any, keys: list, *, dependencies: Mapping | None = None,
+                  num_workers: int | None = None, seed: Any = None, callbacks: Any = None,
+                  **kwargs: Any) -> list:
+    """Run on persistent worker processes (see ``shoal.local.processes``)."""
+    from shoal import config
+    from shoal.local.processes import ProcessExecutor, get_pool
+
+    n = int(num_workers or config.get("num_workers", None) or default_num_workers())
+    pool = get_pool()
+    with pool.lock:
+        return run_graph(ProcessExecutor(pool, n), graph, keys, dependencies, seed=seed,
+                         callbacks=callbacks)
+
+
+# --------------------------------------------------------------------------
+# any concurrent.futures.Executor
+
+
+def _run_payload(payload: Any) -> tuple:
+    """Run a batch sent to a foreign executor; ``payload`` may be pickled bytes."""
+    if isinstance(payload, bytes):
+        import cloudpickle
+
+        payload = cloudpickle.loads(payload)
+    tasks, data, seed = payload
+    out = []
+    t0 = time.perf_counter()
+    try:
+        for k, node in tasks:
+            set_task(k, seed)
+            v = run_node(node, data)
+            data[k] = v
+            out.append(v)
+    finally:
+        clear_task()
+    return out, time.perf_counter() - t0
+
+
+class FuturesExecutor(Executor):
+    """Adapter for a ``concurrent.futures.Executor`` (threads, processes, ...)."""
+
+    target_batch_s = 0.005
+
+    def __init__(self, executor: Any, num_workers: int | None = None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.executor = executor
+        self.local = isinstance(executor, ThreadPoolExecutor)
+        self.num_workers = num_workers or getattr(executor, "_max_workers", None) or default_num_workers()
+        self.slots = 2 * self.num_workers
+
+    def start_run(self, run: Run) -> None:
+        run.done = queue.SimpleQueue()
+
+    def submit(self, run: Run, batch: list) -> None:
+        graph, deps, results = run.graph, run.deps, run.results
+        tasks = [(k, graph[k]) for k in batch]
+        data = {}
+        for k in batch:
+            for d in deps[k]:
+                if d in results:
+                    data[d] = results[d]
+        payload: Any = (tasks, data, run.seed)
+        if not self.local:
+            import cloudpickle
+
+            payload = cloudpickle.dumps(payload)
+        fut = self.executor.submit(_run_payload, payload)
+        fut.add_done_callback(lambda f, b=batch, q=run.done: q.put((b, f)))
+
+    def collect(self, run: Run) -> list:
+        items = [run.done.get()]
+        while True:
+            try:
+                items.append(run.done.get_nowait())
+            except queue.Empty:
+                break
+        out = []
+        for batch, fut in items:
+            values, secs = fut.result()  # re-raises the task's exception
+            out.append((batch, values, 0, secs))
+        return out
+
+
+def executor_get(executor: Any) -> Callable:
+    """A ``get`` function running graphs on ``executor`` (any concurrent.futures Executor)."""
+
+    def get(graph: Any, keys: list, *, dependencies: Mapping | None = None, seed: Any = None,
+            callbacks: Any = None, num_workers: int | None = None, **kwargs: Any) -> list:
+        return run_graph(FuturesExecutor(executor, num_workers), graph, keys, dependencies,
+                         seed=seed, callbacks=callbacks)
+
+    return get
