@@ -15,17 +15,82 @@ place that knows where those live on the server, and turns them into::
      "stream_seq": total number of events ever recorded}
 
 so the pages, the SSE feed and ``performance_report`` need not change when
-the scheduler's internals do.  Every read is O(groups + workers + new
-events): nothing walks the task table (principle 3).
+the scheduler's internals do.
+
+Per-group state counts: when the scheduler's snapshot has only global counts
+(its task groups carry finished counts and durations), the counts are taken
+by one pass over the task table.  That pass is the only O(tasks) step, so it
+is *throttled by its own measured cost*: it runs again only after
+``cost / SCAN_DUTY`` seconds (at most ``SCAN_DUTY`` = 2% of the scheduler's
+loop), and the last counts are reused in between.  Groups are the
+scheduler's task groups (one per function).  ``done`` is monotone: a group's
+finished count (kept by the scheduler across releases) minus what is still
+held in memory shows as ``released``.
 """
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any
 
 __all__ = ["read_snapshot", "stream_since", "scheduler_token", "graph_view"]
 
 _STATES = ("waiting", "queued", "processing", "memory", "erred", "released")
+SCAN_DUTY = 0.02
+_scans: "weakref.WeakKeyDictionary[Any, tuple[float, float, dict]]" = weakref.WeakKeyDictionary()
+
+
+def _find_state(server: Any) -> Any:
+    """The scheduler's pure state object (has ``tasks``, ``workers``, ``fnames``)."""
+    for obj in (server, getattr(server, "state", None), getattr(server, "scheduler", None)):
+        if obj is not None and hasattr(obj, "tasks") and hasattr(obj, "fnames"):
+            return obj
+    return None
+
+
+def _scan_groups(state: Any) -> dict:
+    """``{fid: [released, waiting, queued, processing, memory, erred]}``, throttled."""
+    now = time.monotonic()
+    prev = _scans.get(state)
+    if prev is not None and now < prev[1]:
+        return prev[2]
+    t0 = time.perf_counter()
+    counts: dict = {}
+    for ts in list(state.tasks.values()):
+        c = counts.get(ts.fid)
+        if c is None:
+            c = counts[ts.fid] = [0, 0, 0, 0, 0, 0]
+        c[ts.state] += 1
+    cost = time.perf_counter() - t0
+    _scans[state] = (now, now + cost / SCAN_DUTY, counts)
+    return counts
+
+
+def _groups_from_state(state: Any) -> dict:
+    names = getattr(state, "fnames", {})
+    finished = {fid: d[1] for fid, d in getattr(state, "durations", {}).items()}
+    durations = {fid: d[0] for fid, d in getattr(state, "durations", {}).items()}
+    counts = _scan_groups(state)
+    out: dict = {}
+    for fid in set(counts) | set(finished):
+        rel, wait, que, proc, mem, err = counts.get(fid, (0, 0, 0, 0, 0, 0))
+        done = max(finished.get(fid, 0), mem)
+        name = str(names.get(fid, fid))
+        g = out.get(name)
+        if g is None:
+            g = out[name] = {s: 0 for s in _STATES}
+            g["duration"] = 0.0
+            g["nbytes"] = 0
+        g["waiting"] += wait
+        g["queued"] += que
+        g["processing"] += proc
+        g["memory"] += mem
+        g["erred"] += err
+        g["released"] += done - mem
+        g["duration"] += durations.get(fid, 0.0)
+    for g in out.values():
+        g["total"] = sum(g[s] for s in _STATES)
+    return out
 
 
 def _call(obj: Any, *names: str) -> Any:
@@ -103,10 +168,23 @@ def _norm_event(e: Any, seq: int) -> dict:
     }
 
 
+def _has_group_states(groups: Any) -> bool:
+    if not groups:
+        return False
+    first = next(iter(groups.values())) if isinstance(groups, dict) else groups[0]
+    return isinstance(first, dict) and ("states" in first or "processing" in first)
+
+
 def read_snapshot(server: Any, with_stream: bool = True) -> dict:
     """The normalised snapshot of ``server`` (see the module docstring)."""
     raw = _call(server, "dashboard_snapshot", "snapshot", "identity_snapshot") or {}
-    groups_raw = raw.get("groups", raw.get("task_groups", {})) or {}
+    groups_raw = raw.get("groups")
+    state = None
+    if not _has_group_states(groups_raw):
+        state = _find_state(server)
+    if state is not None:
+        groups_raw = _groups_from_state(state)
+    groups_raw = groups_raw or {}
     if isinstance(groups_raw, list):
         groups_raw = {g.get("name", str(i)): g for i, g in enumerate(groups_raw)}
     workers_raw = raw.get("workers", {}) or {}
