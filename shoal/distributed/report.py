@@ -1,0 +1,256 @@
+"""``performance_report``: a self-contained HTML record of a distributed run.
+
+    with performance_report(filename="report.html"):
+        x.compute()
+
+While the block runs, a background thread asks the scheduler for its
+dashboard snapshot every ``interval`` seconds and keeps (a) every new
+task-stream event (deduplicated by sequence number, so a long run is not
+limited by the scheduler's bounded buffer as long as it is polled faster
+than it wraps) and (b) each worker's memory (managed, unmanaged, spilled)
+and CPU.  On exit ``build_report`` writes one HTML file with inline SVG and
+CSS: no script, no network needed to open it.  Sections: summary, task
+stream, per-group timings, worker memory, worker CPU.
+"""
+from __future__ import annotations
+
+import html
+import os
+import threading
+import time
+from typing import Any, Callable
+
+from shoal.diagnostics import svg
+
+__all__ = ["performance_report", "build_report", "ReportRecorder"]
+
+
+def _snapshot_getter(client: Any) -> Callable[[], dict]:
+    """A function returning the scheduler's normalised dashboard snapshot."""
+    from shoal.distributed.dashboard.snapshot import read_snapshot
+
+    fn = getattr(client, "dashboard_snapshot", None)
+    if callable(fn):
+        return lambda: read_snapshot(_Raw(fn()))
+    server = _local_scheduler(client)
+    if server is not None:
+        loop = getattr(server, "loop", None)
+        if loop is not None and getattr(loop, "is_running", lambda: False)():
+            import asyncio
+
+            async def read() -> dict:
+                return read_snapshot(server)
+
+            return lambda: asyncio.run_coroutine_threadsafe(read(), loop).result(10)
+        return lambda: read_snapshot(server)
+    raise RuntimeError(
+        "performance_report needs a Client connected to a shoal scheduler that exposes its "
+        "dashboard snapshot; start one with `client = Client(LocalCluster())`"
+    )
+
+
+class _Raw:
+    def __init__(self, raw: dict):
+        self._raw = raw
+
+    def dashboard_snapshot(self) -> dict:
+        return self._raw
+
+
+def _local_scheduler(client: Any) -> Any:
+    for path in (("cluster", "scheduler"), ("cluster", "_scheduler"), ("scheduler",), ("_scheduler",)):
+        obj = client
+        for name in path:
+            obj = getattr(obj, name, None)
+            if obj is None:
+                break
+        if obj is not None and (hasattr(obj, "dashboard_snapshot") or hasattr(obj, "state")):
+            return obj
+    return None
+
+
+class ReportRecorder:
+    """Collects events and worker samples from ``get_snapshot`` every ``interval`` s."""
+
+    def __init__(self, get_snapshot: Callable[[], dict], interval: float = 0.25):
+        self.get_snapshot = get_snapshot
+        self.interval = interval
+        self.events: dict[int, dict] = {}
+        self.samples: list[tuple[float, list[dict]]] = []
+        self.groups: dict = {}
+        self.start_time = time.time()
+        self.stop_time: float | None = None
+        self._seq0: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors = 0
+
+    def poll(self) -> None:
+        try:
+            snap = self.get_snapshot()
+        except Exception:
+            self.errors += 1
+            return
+        if self._seq0 is None:
+            # events already in the buffer before the block began are not ours
+            self._seq0 = snap.get("stream_seq", 0)
+        for e in snap["stream"]:
+            if e["seq"] >= self._seq0 and e["stop"] >= self.start_time:
+                self.events[e["seq"]] = e
+        self.samples.append((snap["time"], snap["workers"]))
+        self.groups = snap["groups"]
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.poll()
+
+    def start(self) -> None:
+        self.start_time = time.time()
+        self.poll()
+        self._thread = threading.Thread(target=self._loop, name="shoal-performance-report",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        time.sleep(min(self.interval, 0.6))  # let the last events reach the scheduler
+        self.poll()
+        self.stop_time = time.time()
+
+
+def build_report(events: list[dict], samples: list[tuple[float, list[dict]]], t0: float, t1: float,
+                 *, title: str = "shoal performance report", code: str | None = None) -> str:
+    """The report's HTML from task-stream events and worker samples (pure)."""
+    events = sorted(events, key=lambda e: e["start"])
+    names: dict[str, str] = {}
+    for _, ws in samples:
+        for w in ws:
+            names[str(w["address"])] = str(w["name"])
+    stream = [{"row": f'{names.get(e["worker"], e["worker"])} #{e["thread"]}',
+               "start": e["start"] - t0, "stop": e["stop"] - t0, "group": e["group"],
+               "key": e["key"], "kind": e.get("kind", "compute")} for e in events]
+    compute = [e for e in events if e.get("kind", "compute") == "compute"]
+    errors = [e for e in events if e.get("kind") == "error"]
+    transfers = [e for e in events if e.get("kind") == "transfer"]
+    spills = [e for e in events if e.get("kind") == "spill"]
+    wall = max(t1 - t0, 1e-9)
+    busy = sum(e["stop"] - e["start"] for e in compute)
+    nthreads = 0
+    if samples:
+        nthreads = max(sum(int(w.get("nthreads", 1)) for w in ws) for _, ws in samples)
+    summary = svg.table_html(
+        ["", ""],
+        [["duration", f"{wall:.3f} s"], ["tasks computed", len(compute)],
+         ["task groups", len({e["group"] for e in compute})],
+         ["errors", len(errors)], ["transfers", len(transfers)], ["spills", len(spills)],
+         ["workers", max((len(ws) for _, ws in samples), default=0)], ["threads", nthreads],
+         ["compute time (sum over tasks)", f"{busy:.3f} s"],
+         ["thread utilisation", f"{100 * busy / (wall * nthreads):.1f} %" if nthreads else "-"]],
+        cls="summary")
+    if code:
+        summary += f"<pre>{html.escape(code)}</pre>"
+
+    per: dict[str, list[float]] = {}
+    for e in compute:
+        per.setdefault(e["group"], []).append(e["stop"] - e["start"])
+    rows = []
+    for g, ds in sorted(per.items(), key=lambda kv: -sum(kv[1])):
+        tot = sum(ds)
+        rows.append([g, len(ds), f"{tot:.4f}", f"{1000 * tot / len(ds):.3f}",
+                     f"{1000 * max(ds):.3f}", f"{100 * tot / busy:.1f} %" if busy else "-"])
+    groups = (svg.legend_html(per) +
+              svg.table_html(["group", "tasks", "total s", "mean ms", "max ms", "share"], rows,
+                             cls="group-timings"))
+
+    mem_series, spill_series, cpu_series = [], [], []
+    addrs = sorted({str(w["address"]) for _, ws in samples for w in ws})
+    for a in addrs:
+        ts, mem, spilled, cpu = [], [], [], []
+        for t, ws in samples:
+            for w in ws:
+                if str(w["address"]) == a:
+                    ts.append(t - t0)
+                    mem.append((w["memory_managed"] + w["memory_unmanaged"]) / 1e6)
+                    spilled.append(w["memory_spilled"] / 1e6)
+                    cpu.append(w["cpu"])
+        label = names.get(a, a)
+        mem_series.append((f"{label}", ts, mem))
+        spill_series.append((f"{label} spilled", ts, spilled))
+        cpu_series.append((label, ts, cpu))
+    memory = svg.line_chart_svg(mem_series, title="Worker memory (managed + unmanaged)", unit="MB",
+                                t0=0.0, t1=wall)
+    if any(v for _, _, vs in spill_series for v in vs):
+        memory += svg.line_chart_svg(spill_series, title="Spilled to disk", unit="MB", t0=0.0, t1=wall)
+    last = samples[-1][1] if samples else []
+    memory += svg.table_html(
+        ["worker", "managed MB", "unmanaged MB", "spilled MB", "limit MB"],
+        [[w["name"], f'{w["memory_managed"] / 1e6:.1f}', f'{w["memory_unmanaged"] / 1e6:.1f}',
+          f'{w["memory_spilled"] / 1e6:.1f}',
+          f'{w["memory_limit"] / 1e6:.0f}' if w["memory_limit"] else "-"] for w in last],
+        cls="worker-memory")
+    cpu_svg = svg.line_chart_svg(cpu_series, title="Worker CPU", unit="%", t0=0.0, t1=wall)
+
+    sections = [
+        ("summary", "Summary", summary),
+        ("task-stream", "Task stream", svg.legend_html(e["group"] for e in stream) +
+         svg.task_stream_svg(stream, t0=0.0, t1=wall, title=f"{len(stream)} events")),
+        ("group-timings", "Per-group timings", groups),
+        ("worker-memory", "Worker memory", memory),
+        ("worker-cpu", "Worker CPU", cpu_svg),
+    ]
+    meta = html.escape(f"recorded {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(t0))}, "
+                       f"{wall:.2f} s")
+    return svg.html_page(title, sections, meta=meta)
+
+
+class performance_report:
+    """Record the task stream, per-group timings and worker memory of a block to HTML.
+
+    >>> with performance_report(filename="report.html"):
+    ...     total = x.sum().compute()
+
+    ``client`` defaults to the active Client; ``interval`` is the sampling
+    period in seconds.  The file opens in any browser with no network.
+    """
+
+    def __init__(self, filename: str = "dask-report.html", *, client: Any = None,
+                 interval: float = 0.25, title: str = "shoal performance report",
+                 code: str | None = None):
+        self.filename = os.fspath(filename)
+        self.client = client
+        self.interval = interval
+        self.title = title
+        self.code = code
+        self.recorder: ReportRecorder | None = None
+
+    def __enter__(self) -> "performance_report":
+        client = self.client
+        if client is None:
+            from shoal.base import get_default_client
+
+            client = get_default_client()
+        if client is None:
+            raise RuntimeError(
+                "performance_report needs a distributed Client: create one first, e.g. "
+                "`client = Client(LocalCluster())`, then `with performance_report(filename=...):`"
+            )
+        self.recorder = ReportRecorder(_snapshot_getter(client), self.interval)
+        self.recorder.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        rec = self.recorder
+        assert rec is not None
+        rec.stop()
+        page = build_report(list(rec.events.values()), rec.samples, rec.start_time,
+                            rec.stop_time or time.time(), title=self.title, code=self.code)
+        with open(self.filename, "w", encoding="utf-8") as f:
+            f.write(page)
+
+    async def __aenter__(self) -> "performance_report":
+        return self.__enter__()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.__exit__(*exc)
