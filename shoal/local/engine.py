@@ -47,7 +47,7 @@ from typing import Any, Callable, Hashable, Mapping
 from shoal.core.context import clear_task, set_task
 from shoal.core.graph import cull
 from shoal.core.order import order
-from shoal.core.task import Task, run_node
+from shoal.core.task import Task, deps_of, run_node
 from shoal.local.callbacks import active_callbacks
 
 __all__ = ["run_graph", "get_sync", "get_threads", "get_processes", "executor_get", "default_num_workers"]
@@ -81,8 +81,10 @@ class Run:
 class Executor:
     """Interface between the engine and where tasks run.
 
-    ``submit(run, batch)`` starts a list of keys (their inputs are in
-    ``run.results``); ``collect(run)`` blocks until at least one batch is
+    ``submit(run, batch, internal)`` starts a list of keys (their inputs
+    are in ``run.results`` or earlier in the batch; ``internal`` maps the
+    keys only later tasks of the batch read to their number of uses, see
+    ``run_batch``); ``collect(run)`` blocks until at least one batch is
     done and returns ``[(batch, values, worker_id, seconds), ...]``, raising
     the task's exception if one failed.  ``release(run, key)`` says a
     result is no longer needed; ``close_run(run, errored)`` ends the run.
@@ -96,7 +98,7 @@ class Executor:
     def start_run(self, run: Run) -> None:
         pass
 
-    def submit(self, run: Run, batch: list) -> None:
+    def submit(self, run: Run, batch: list, internal: dict) -> None:
         raise NotImplementedError
 
     def collect(self, run: Run) -> list:
@@ -196,6 +198,7 @@ def _run_parallel(ex: Executor, graph: dict, deps: Mapping, keys: list, prio: di
                   seed: Any, cbs: list) -> list:
     outputs = set(keys)
     seq = list(prio)
+    n = len(seq)
     dependents: dict = {k: [] for k in seq}
     waiting: dict = {}
     for k in seq:
@@ -204,6 +207,8 @@ def _run_parallel(ex: Executor, graph: dict, deps: Mapping, keys: list, prio: di
         for d in ds:
             dependents[d].append(k)
     refcount = {k: len(v) for k, v in dependents.items()}
+    # per priority: 0 waiting, 1 in the ready heap, 2 handed out, 3 done
+    st = bytearray(n)
     results: dict = {}
     run = Run(graph, deps, results, seed)
     state = None
@@ -218,26 +223,34 @@ def _run_parallel(ex: Executor, graph: dict, deps: Mapping, keys: list, prio: di
     avg = 0.0  # mean seconds per task; 0 until measured
     ready: list = []  # heap of priorities
     inline: list = []  # ready literal/alias nodes, resolved here
-    for k in seq:
+    for i, k in enumerate(seq):
         if not waiting[k]:
             if type(graph[k]) is Task:
-                ready.append(prio[k])
+                ready.append(i)
+                st[i] = 1
             else:
                 inline.append(k)
+                st[i] = 2
     # seq is in priority order, so ``ready`` is already a heap
+    left = n  # not yet handed out
     inflight = 0
     errored = True
 
     def finish(key: Hashable, value: Any) -> None:
         results[key] = value
+        st[prio[key]] = 3
         for c in dependents[key]:
             w = waiting[c] - 1
             waiting[c] = w
             if not w:
-                if type(graph[c]) is Task:
-                    heappush(ready, prio[c])
-                else:
-                    inline.append(c)
+                p = prio[c]
+                if not st[p]:
+                    if type(graph[c]) is Task:
+                        st[p] = 1
+                        heappush(ready, p)
+                    else:
+                        st[p] = 2
+                        inline.append(c)
         for d in deps[key]:
             r = refcount[d] - 1
             refcount[d] = r
@@ -255,6 +268,7 @@ def _run_parallel(ex: Executor, graph: dict, deps: Mapping, keys: list, prio: di
         while True:
             while inline:
                 k = inline.pop()
+                left -= 1
                 if state is not None:
                     for cb in cbs:
                         cb.pretask(k, graph, state)
@@ -265,27 +279,57 @@ def _run_parallel(ex: Executor, graph: dict, deps: Mapping, keys: list, prio: di
                     for cb in cbs:
                         cb.posttask(k, v, graph, state, -1)
             while ready and inflight < slots:
-                n = len(ready)
+                p0 = heappop(ready)
+                if st[p0] != 1:
+                    continue  # already taken into an earlier batch
+                st[p0] = 2
+                batch = [seq[p0]]
+                internal: dict = {}
+                bs = 1
                 if avg:
                     bs = int(target / avg) or 1
-                    fair = -(-n // nworkers)
+                    fair = left // (2 * nworkers)
                     if bs > fair:
-                        bs = fair
+                        bs = fair or 1
                     if bs > max_batch:
                         bs = max_batch
-                else:
-                    bs = 1
-                if bs == 1:
-                    batch = [seq[heappop(ready)]]
-                else:
-                    batch = [seq[heappop(ready)] for _ in range(bs)]
+                if bs > 1:
+                    # extend with the next tasks of the static order whose
+                    # inputs are done or earlier in this batch: the worker
+                    # then runs a depth-first stretch, like sync would
+                    bset = {batch[0]}
+                    j = p0 + 1
+                    stop = min(n, p0 + 2 * bs + 16)
+                    while j < stop:
+                        if st[j] < 2:
+                            k = seq[j]
+                            for d in deps[k]:
+                                if st[prio[d]] != 3 and d not in bset:
+                                    break
+                            else:
+                                batch.append(k)
+                                bset.add(k)
+                                st[j] = 2
+                                if len(batch) >= bs:
+                                    break
+                        j += 1
+                    # results only this batch reads need not come back
+                    for k in batch:
+                        ds = dependents[k]
+                        if ds and k not in outputs:
+                            for c in ds:
+                                if c not in bset:
+                                    break
+                            else:
+                                internal[k] = len(ds)
+                left -= len(batch)
                 if state is not None:
                     state["ready"] = len(ready)
                     state["running"].update(batch)
                     for k in batch:
                         for cb in cbs:
                             cb.pretask(k, graph, state)
-                ex.submit(run, batch)
+                ex.submit(run, batch, internal)
                 inflight += 1
             if not inflight:
                 if inline:
@@ -293,8 +337,7 @@ def _run_parallel(ex: Executor, graph: dict, deps: Mapping, keys: list, prio: di
                 break
             for batch, values, wid, secs in ex.collect(run):
                 inflight -= 1
-                nb = len(batch)
-                per = secs / nb
+                per = secs / len(batch)
                 avg = per if not avg else 0.7 * avg + 0.3 * per
                 for key, value in zip(batch, values):
                     finish(key, value)
@@ -337,30 +380,65 @@ def get_sync(graph: Any, keys: list, *, dependencies: Mapping | None = None, see
 _in_pool = threading.local()
 
 
+def run_batch(tasks: Any, store: Any, internal: dict, seed: Any, out: list | None = None) -> list:
+    """Run ``(key, node)`` pairs in order, reading and writing ``store``.
+
+    Keys in ``internal`` (``{key: uses}``) are read only by later tasks of
+    this batch: they are dropped after their last use and come back as None.
+    Values are appended to ``out`` as they come, so after an exception
+    ``len(out)`` is the index of the failing task.
+    """
+    if out is None:
+        out = []
+    append = out.append
+    try:
+        if not internal:
+            for k, node in tasks:
+                set_task(k, seed)
+                store[k] = v = run_node(node, store)
+                append(v)
+            return out
+        uses = dict(internal)
+        for k, node in tasks:
+            set_task(k, seed)
+            store[k] = v = run_node(node, store)
+            append(None if k in uses else v)
+            for d in deps_of(node):
+                c = uses.get(d)
+                if c is not None:
+                    if c == 1:
+                        del uses[d]
+                        store.pop(d, None)
+                    else:
+                        uses[d] = c - 1
+        return out
+    finally:
+        clear_task()
+
+
+class BatchError(Exception):
+    """Internal: a batch stopped at an exception after ``done`` results."""
+
+
 def _thread_main(jobs: "queue.SimpleQueue", wid: int) -> None:
     _in_pool.active = True
     while True:
         job = jobs.get()
         if job is None:
             return
-        run, batch = job
+        run, batch, internal = job
         if run.aborted:
             run.done.put((batch, None, wid, 0.0, None))
             continue
-        graph, results, seed = run.graph, run.results, run.seed
-        out: list = []
+        graph = run.graph
         t0 = time.perf_counter()
         try:
-            for k in batch:
-                set_task(k, seed)
-                out.append(run_node(graph[k], results))
+            out = run_batch([(k, graph[k]) for k in batch], run.results, internal, run.seed)
         except BaseException as e:  # handed to the engine's thread
-            run.done.put((batch, out, wid, time.perf_counter() - t0, e))
+            run.done.put((batch, None, wid, time.perf_counter() - t0, e))
         else:
             run.done.put((batch, out, wid, time.perf_counter() - t0, None))
-        finally:
-            clear_task()
-        del job, run, out, results, graph
+        del job, run, graph
 
 
 class ThreadPool:
@@ -404,8 +482,8 @@ class ThreadExecutor(Executor):
     def start_run(self, run: Run) -> None:
         run.done = queue.SimpleQueue()
 
-    def submit(self, run: Run, batch: list) -> None:
-        self.pool.jobs.put((run, batch))
+    def submit(self, run: Run, batch: list, internal: dict) -> None:
+        self.pool.jobs.put((run, batch, internal))
 
     def collect(self, run: Run) -> list:
         done = run.done
@@ -465,16 +543,8 @@ def _run_payload(payload: Any) -> tuple:
 
         payload = cloudpickle.loads(payload)
     tasks, data, seed = payload
-    out = []
     t0 = time.perf_counter()
-    try:
-        for k, node in tasks:
-            set_task(k, seed)
-            v = run_node(node, data)
-            data[k] = v
-            out.append(v)
-    finally:
-        clear_task()
+    out = run_batch(tasks, data, {}, seed)
     return out, time.perf_counter() - t0
 
 
@@ -494,13 +564,13 @@ class FuturesExecutor(Executor):
     def start_run(self, run: Run) -> None:
         run.done = queue.SimpleQueue()
 
-    def submit(self, run: Run, batch: list) -> None:
+    def submit(self, run: Run, batch: list, internal: dict) -> None:
         graph, deps, results = run.graph, run.deps, run.results
         tasks = [(k, graph[k]) for k in batch]
         data = {}
         for k in batch:
             for d in deps[k]:
-                if d in results:
+                if d in results and d not in data:
                     data[d] = results[d]
         payload: Any = (tasks, data, run.seed)
         if not self.local:

@@ -235,20 +235,20 @@ class ProcessExecutor(Executor):
                 best, best_score = w, score
         return best  # type: ignore[return-value]
 
-    def submit(self, run: Run, batch: list) -> None:
+    def submit(self, run: Run, batch: list, internal: dict) -> None:
         w = self._pick(run, batch)
         graph, deps, results = run.graph, run.deps, run.results
         has = w.has
         data = {}
         for k in batch:
             for d in deps[k]:
-                if d not in has:
+                if d not in has and d in results:  # else: made earlier in this batch
                     data[d] = results[d]
                     has.add(d)
         tasks = [(k, graph[k]) for k in batch]
         forget, w.forget = w.forget, []
         try:
-            frames = dumps_code(("run", run.id, run.seed, tasks, data, forget))
+            frames = dumps_code(("run", run.id, run.seed, tasks, data, forget, internal))
         except Exception as e:
             raise TypeError(
                 f"task {batch[0]!r} (or another of {len(batch)} in its batch) cannot be sent to a "
@@ -260,7 +260,10 @@ class ProcessExecutor(Executor):
             send(w.sock, frames)
         except OSError:
             self._died(w, batch)
-        has.update(batch)
+        if internal:
+            has.update(k for k in batch if k not in internal)
+        else:
+            has.update(batch)
         w.inflight.append(batch)
 
     def _died(self, w: WorkerProc, extra: list | None = None) -> None:

@@ -66,8 +66,7 @@ def main(argv: list) -> None:
     threading.Thread(target=_reader, args=(sock, inbox), daemon=True).start()
     threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
 
-    from shoal.core.context import clear_task, set_task
-    from shoal.core.task import run_node
+    from shoal.local.engine import run_batch
     from shoal.local.wire import dumps, loads, send
 
     seeded: list = []
@@ -90,7 +89,7 @@ def main(argv: list) -> None:
             continue
         if kind == "exit":
             os._exit(0)
-        _, rid, seed, tasks, data, forget = msg
+        _, rid, seed, tasks, data, forget, internal = msg
         del msg
         if rid != run_id:
             cache.clear()
@@ -102,18 +101,12 @@ def main(argv: list) -> None:
         del data
         _seed_numpy_once(seeded)
         out: list = []
-        key = None
         try:
-            for key, node in tasks:
-                set_task(key, seed)
-                v = run_node(node, cache)
-                cache[key] = v
-                out.append(v)
+            run_batch(tasks, cache, internal, seed, out)
         except BaseException as e:
-            clear_task()
-            send(sock, dumps(("error", rid, len(out), key, _picklable(e), traceback.format_exc())))
+            key = tasks[len(out)][0] if len(out) < len(tasks) else None
+            send(sock, dumps(("error", rid, 0, key, _picklable(e), traceback.format_exc())))
             continue
-        clear_task()
         del tasks
         try:
             frames_out = dumps(("done", rid, out, perf() - t0))
