@@ -95,10 +95,16 @@ class Dashboard:
     """A running dashboard; ``.port``, ``.link(host)``, ``await .close()``."""
 
     def __init__(self, scheduler: Any, address: Any = ":8787", *, interval: float = 0.5,
-                 token: str | None = None, default_host: str = "0.0.0.0"):
+                 token: str | None = None, default_host: str | None = None):
+        from shoal import config
+
         self.scheduler = scheduler
         self.interval = interval
-        self.token = token if token is not None else scheduler_token(scheduler)
+        if token is None and config.get("distributed.dashboard.require-token", True):
+            token = scheduler_token(scheduler)
+        self.token = token or None
+        if default_host is None:  # listen where the scheduler listens
+            default_host = _host_of(getattr(scheduler, "address", None)) or "127.0.0.1"
         host, port = _parse_address(address, default_host)
         self._sock = _bind(host, port)
         self.host = host
@@ -120,7 +126,14 @@ class Dashboard:
             self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
             await self._runner.setup()
             await web.SockSite(self._runner, self._sock, shutdown_timeout=0.5).start()
+            stopped = getattr(self.scheduler, "stopped", None)
+            if isinstance(stopped, asyncio.Event):  # close with the scheduler
+                self._watch = asyncio.get_running_loop().create_task(self._close_when(stopped))
         return self
+
+    async def _close_when(self, stopped: asyncio.Event) -> None:
+        await stopped.wait()
+        await self.close()
 
     def __await__(self):
         return (self._ready if self._ready is not None else self.start()).__await__()
@@ -217,6 +230,14 @@ class Dashboard:
         return resp
 
 
+def _host_of(address: Any) -> str | None:
+    if not isinstance(address, str) or "://" not in address:
+        return None
+    hostport = address.split("://", 1)[1]
+    host = hostport.rpartition(":")[0].strip("[]")
+    return host or None
+
+
 def _qs(request: web.Request) -> str:
     return ("?" + request.query_string) if request.query_string else ""
 
@@ -234,6 +255,9 @@ def serve(scheduler: Any, address: Any = ":8787", **kwargs: Any) -> Dashboard:
     dashboard.start()`` later from the loop.
     """
     dash = Dashboard(scheduler, address, **kwargs)
+    if hasattr(scheduler, "dashboard_link"):  # the scheduler hands this link to clients
+        scheduler.dashboard_link = dash.link()
+    scheduler.dashboard = dash
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:

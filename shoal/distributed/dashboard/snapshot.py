@@ -33,7 +33,7 @@ import time
 import weakref
 from typing import Any
 
-__all__ = ["read_snapshot", "stream_since", "scheduler_token", "graph_view"]
+__all__ = ["read_snapshot", "stream_since", "scheduler_token", "graph_view", "EventLog", "event_log"]
 
 _STATES = ("waiting", "queued", "processing", "memory", "erred", "released")
 SCAN_DUTY = 0.02
@@ -121,6 +121,8 @@ def _norm_group(g: dict) -> dict:
 
 
 def _norm_worker(w: dict, address: str | None = None) -> dict:
+    if isinstance(w.get("metrics"), dict):  # heartbeat metrics sit beside the scheduler's view
+        w = {**w["metrics"], **{k: v for k, v in w.items() if k != "metrics"}}
     mem = w.get("memory", {})
     if not isinstance(mem, dict):
         mem = {"managed": mem}
@@ -135,7 +137,7 @@ def _norm_worker(w: dict, address: str | None = None) -> dict:
         "memory_limit": int(_num(w, "memory_limit", "limit") or _num(mem, "limit")),
         "memory_rss": int(_num(mem, "rss", "process") or _num(w, "memory_rss", "rss")),
         "processing": int(_num(w, "processing", "n_processing")),
-        "in_memory": int(_num(w, "in_memory", "n_memory", "has_what")),
+        "in_memory": int(_num(w, "in_memory", "n_memory", "n_keys", "has_what")),
         "executing": int(_num(w, "executing", "n_executing")),
         "last_seen": float(_num(w, "last_seen")),
         "host": w.get("host", ""),
@@ -162,9 +164,9 @@ def _norm_event(e: Any, seq: int) -> dict:
         "thread": e.get("thread", 0),
         "key": str(key),
         "group": str(group),
-        "start": float(e.get("start", 0.0)),
-        "stop": float(e.get("stop", e.get("start", 0.0))),
-        "kind": e.get("kind", "compute"),
+        "start": float(e.get("start") or e.get("stop") or 0.0),
+        "stop": float(e.get("stop") or e.get("start") or 0.0),
+        "kind": e.get("kind") or ("error" if e.get("state") in ("erred", "error") else "compute"),
     }
 
 
@@ -173,6 +175,84 @@ def _has_group_states(groups: Any) -> bool:
         return False
     first = next(iter(groups.values())) if isinstance(groups, dict) else groups[0]
     return isinstance(first, dict) and ("states" in first or "processing" in first)
+
+
+class EventLog:
+    """Sequence numbers and thread lanes for a scheduler's task-event deque.
+
+    The scheduler appends ``(key, worker, start, stop, state)`` tuples to a
+    bounded deque.  Each update walks it from the newest end back to the
+    newest tuple seen last time (identity, so O(new events)), numbers the
+    new ones and places each on a *lane* of its worker: the first lane whose
+    last task ended before this one started.  Lanes stand for the worker's
+    threads (tasks never overlap on one thread), so the task stream has one
+    row per thread without workers reporting thread ids.
+    """
+
+    def __init__(self, maxlen: int = 10000):
+        self.seq = 0
+        self.last: Any = None
+        self.buffer: list[dict] = []
+        self.maxlen = maxlen
+        self.lanes: dict[str, list[float]] = {}
+
+    def update(self, events: Any) -> None:
+        new = []
+        for e in reversed(events):
+            if e is self.last:
+                break
+            new.append(e)
+        if not new:
+            return
+        self.last = new[0]
+        new.reverse()
+        now = time.time()
+        for e in new:
+            self._add(e, now)
+        if len(self.buffer) > self.maxlen:
+            del self.buffer[: len(self.buffer) - self.maxlen]
+
+    def _add(self, e: Any, now: float) -> None:
+        from shoal.base import key_split
+
+        if isinstance(e, dict):
+            ev = _norm_event(e, self.seq)
+        else:
+            key, worker, start, stop, state = (tuple(e) + (None,) * 5)[:5]
+            stop = stop if stop is not None else now
+            start = start if start is not None else stop
+            kind = "error" if state in ("erred", "error") else (
+                state if state in ("transfer", "spill") else "compute")
+            ev = {"seq": self.seq, "worker": str(worker), "thread": 0, "key": str(key),
+                  "group": key_split(key), "start": float(start), "stop": float(stop), "kind": kind}
+        ev["seq"] = self.seq
+        self.seq += 1
+        if ev["kind"] == "compute" or ev["kind"] == "error":
+            lanes = self.lanes.setdefault(ev["worker"], [])
+            for i, end in enumerate(lanes):
+                if end <= ev["start"] + 1e-4:
+                    lanes[i] = ev["stop"]
+                    ev["thread"] = i
+                    break
+            else:
+                lanes.append(ev["stop"])
+                ev["thread"] = len(lanes) - 1
+        self.buffer.append(ev)
+
+
+_logs: "weakref.WeakKeyDictionary[Any, EventLog]" = weakref.WeakKeyDictionary()
+
+
+def event_log(server: Any) -> EventLog | None:
+    """The ``EventLog`` of ``server``'s event deque, updated; None if it keeps none."""
+    events = getattr(server, "events", None)
+    if events is None or not hasattr(events, "__reversed__"):
+        return None
+    log = _logs.get(server)
+    if log is None:
+        log = _logs[server] = EventLog()
+    log.update(events)
+    return log
 
 
 def read_snapshot(server: Any, with_stream: bool = True) -> dict:
@@ -197,6 +277,11 @@ def read_snapshot(server: Any, with_stream: bool = True) -> dict:
         "groups": {str(k): _norm_group(v) for k, v in groups_raw.items()},
         "workers": sorted(workers, key=lambda w: str(w["name"])),
     }
+    log = event_log(server) if with_stream else None
+    if log is not None:
+        out["stream"] = log.buffer
+        out["stream_seq"] = log.seq
+        return out
     events = raw.get("stream", raw.get("task_stream", [])) if with_stream else []
     seq0 = int(raw.get("stream_seq", len(events))) - len(events)
     out["stream"] = [_norm_event(e, seq0 + i) for i, e in enumerate(events)]
