@@ -241,21 +241,15 @@ def normalize_token(x: Any) -> Any:
     method = getattr(x, "__shoal_tokenize__", None)
     if method is not None and not isinstance(x, type):
         return ("custom", t.__module__, t.__qualname__, normalize_token(method()))
-    if not _lazy_registered or ("numpy" in _module_names(t) and "ndarray" not in _dispatch_names()):
+    if not _lazy_registered:
         _register_lazy()
-    for base in t.__mro__[1:]:
+    mod = t.__module__ or ""
+    if mod.startswith("numpy") and np_missing():
+        _register_numpy()
+    elif mod.startswith("pandas") and pd_missing():
+        _register_pandas()
+    for base in t.__mro__:
         fn = _dispatch.get(base)
-        if fn is not None:
-            _dispatch[t] = fn
-            return fn(x)
-    if t.__module__ in ("numpy", "pandas") or t.__module__.startswith(("numpy.", "pandas.")):
-        _register_numpy() if t.__module__.startswith("numpy") else _register_pandas()
-        fn = _dispatch.get(t)
-        if fn is None:
-            for base in t.__mro__[1:]:
-                fn = _dispatch.get(base)
-                if fn is not None:
-                    break
         if fn is not None:
             _dispatch[t] = fn
             return fn(x)
@@ -272,12 +266,12 @@ def normalize_token(x: Any) -> Any:
     return _random_token(x)
 
 
-def _module_names(t: type) -> str:
-    return t.__module__ or ""
+def np_missing() -> bool:
+    return not any(t.__name__ == "ndarray" for t in _dispatch)
 
 
-def _dispatch_names() -> set:
-    return {t.__name__ for t in _dispatch}
+def pd_missing() -> bool:
+    return not any(t.__name__ == "DataFrame" for t in _dispatch)
 
 
 def _encode(tree: Any, out: list) -> None:
