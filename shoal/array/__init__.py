@@ -1,0 +1,54 @@
+"""``shoal.array``: chunked n-dimensional arrays of numpy blocks (``import shoal.array as da``).
+
+Modules: ``core`` (the Array collection, blockwise, map_blocks),
+``chunks`` (chunk normalisation), ``creation``, ``reductions`` (tree
+reductions), ``slicing``, ``rechunk``, ``routines`` (shape routines),
+``linalg`` (products), ``overlap`` (map_overlap), ``random`` (per-block
+PCG64 streams), ``io`` (store, npy stacks), ``ufunc`` (numpy ufuncs).
+"""
+from __future__ import annotations
+
+from shoal.array import random  # noqa: F401  (da.random.normal)
+from shoal.array.chunks import normalize_chunks
+from shoal.array.core import Array, blockwise, elemwise, map_blocks
+from shoal.array.creation import (arange, asanyarray, asarray, block, concatenate, diag, empty,
+                                  empty_like, eye, from_array, from_delayed, fromfunction, full,
+                                  full_like, indices, linspace, ones, ones_like, stack, tri, zeros,
+                                  zeros_like)
+from shoal.array.io import from_npy_stack, store, to_npy_stack
+from shoal.array.linalg import dot, inner, matmul, outer, tensordot, vdot
+from shoal.array.overlap import map_overlap, overlap, trim_internal
+from shoal.array.rechunk import rechunk
+from shoal.array.reductions import (all, any, argmax, argmin, average, count_nonzero, cumprod,
+                                    cumsum, max, mean, min, nanargmax, nanargmin, nancumprod,
+                                    nancumsum, nanmax, nanmean, nanmin, nanprod, nanstd, nansum,
+                                    nanvar, prod, ptp, reduction, std, sum, var)
+from shoal.array.routines import (allclose, append, apply_along_axis, around, atleast_1d,
+                                  atleast_2d, broadcast_arrays, broadcast_to, clip, diagonal,
+                                  dstack, flip, fliplr, flipud, hstack, isclose, isnull,
+                                  moveaxis, nan_to_num, notnull, ravel, reshape, result_type,
+                                  rollaxis, round, squeeze, swapaxes, take, trace, transpose,
+                                  vstack, where)
+from shoal.array.routines import expand_dims
+from shoal.array.ufunc import *  # noqa: F401,F403  (sin, exp, maximum, ...)
+from shoal.array.ufunc import __all__ as _ufunc_all
+from shoal.array import _methods  # noqa: F401  (binds x.sum(), x.reshape(), ...)
+
+__all__ = [
+    "Array", "blockwise", "elemwise", "map_blocks", "map_overlap", "overlap", "trim_internal",
+    "normalize_chunks", "random",
+    "from_array", "asarray", "asanyarray", "from_delayed", "from_npy_stack", "to_npy_stack", "store",
+    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
+    "arange", "linspace", "eye", "diag", "tri", "fromfunction", "indices",
+    "concatenate", "stack", "block", "hstack", "vstack", "dstack", "append",
+    "rechunk", "reduction",
+    "sum", "prod", "mean", "var", "std", "min", "max", "any", "all", "argmin", "argmax",
+    "nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax", "nanargmin",
+    "nanargmax", "count_nonzero", "ptp", "average", "cumsum", "cumprod", "nancumsum", "nancumprod",
+    "transpose", "swapaxes", "moveaxis", "rollaxis", "reshape", "ravel", "squeeze", "expand_dims",
+    "where", "clip", "round", "around", "broadcast_to", "broadcast_arrays", "diagonal", "trace",
+    "isclose", "allclose", "atleast_1d", "atleast_2d", "flip", "fliplr", "flipud", "isnull",
+    "notnull", "nan_to_num", "apply_along_axis", "take", "result_type",
+    "dot", "matmul", "tensordot", "outer", "inner", "vdot",
+    *_ufunc_all,
+]

@@ -1,0 +1,93 @@
+"""Binds the numpy-style methods (``x.sum()``, ``x.reshape()``, ...) onto ``Array``.
+
+Kept apart from ``core`` so the Array class does not import every module
+that implements its methods.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from shoal.array import linalg, overlap, reductions, routines
+from shoal.array.core import Array
+
+_REDUCTIONS = ["sum", "prod", "mean", "var", "std", "min", "max", "any", "all", "argmin", "argmax",
+               "nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax", "cumsum",
+               "cumprod", "ptp"]
+
+
+def _bind(func: Any) -> Any:
+    def method(self: Array, *args: Any, **kwargs: Any) -> Any:
+        return func(self, *args, **kwargs)
+
+    method.__name__ = func.__name__
+    method.__doc__ = func.__doc__
+    return method
+
+
+for _n in _REDUCTIONS:
+    setattr(Array, _n, _bind(getattr(reductions, _n)))
+
+for _n in ["squeeze", "ravel", "swapaxes", "clip", "round", "trace"]:
+    setattr(Array, _n, _bind(getattr(routines, _n)))
+
+Array.flatten = _bind(routines.ravel)
+Array.dot = _bind(linalg.dot)
+Array.__round__ = lambda self, ndigits=0: routines.round(self, ndigits)
+
+
+def _transpose(self: Array, *axes: Any) -> Array:
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        axes = axes[0]
+    return routines.transpose(self, axes or None)
+
+
+def _reshape(self: Array, *shape: Any, **kw: Any) -> Array:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return routines.reshape(self, shape, **kw)
+
+
+def _map_overlap(self: Array, func: Any, depth: Any, boundary: Any = None, trim: bool = True, **kw: Any) -> Array:
+    return overlap.map_overlap(func, self, depth=depth, boundary=boundary, trim=trim, **kw)
+
+
+def _store(self: Array, target: Any, **kw: Any) -> Any:
+    from shoal.array.io import store
+
+    return store(self, target, **kw)
+
+
+def _to_npy_stack(self: Array, dirname: str, axis: int = 0) -> None:
+    from shoal.array.io import to_npy_stack
+
+    to_npy_stack(dirname, self, axis)
+
+
+def _compute_chunk_sizes(self: Array) -> Array:
+    """Fill in unknown (nan) block lengths by computing the blocks' shapes."""
+    import numpy as np
+
+    from shoal.array.core import map_blocks
+    from shoal.base import compute
+
+    shapes = map_blocks(lambda b: np.array(b.shape, dtype=np.int64)[(None,) * (b.ndim - 1)],
+                        self, dtype=np.int64, chunks=tuple((1,) * n if d < self.ndim - 1 else (self.ndim,) * n
+                                                          for d, n in enumerate(self.numblocks)))
+    import itertools
+
+    blocks = compute(*[shapes.blocks[idx] for idx in itertools.product(*map(range, self.numblocks))])
+    chunks = [[None] * n for n in self.numblocks]
+    for idx, s in zip(itertools.product(*map(range, self.numblocks)), blocks):
+        s = np.asarray(s).ravel()
+        for d, i in enumerate(idx):
+            chunks[d][i] = int(s[d])
+    self._chunks = tuple(tuple(c) for c in chunks)
+    return self
+
+
+Array.transpose = _transpose
+Array.reshape = _reshape
+Array.map_overlap = _map_overlap
+Array.store = _store
+Array.to_npy_stack = _to_npy_stack
+Array.compute_chunk_sizes = _compute_chunk_sizes

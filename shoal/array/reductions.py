@@ -1,0 +1,512 @@
+"""Reductions as a tree: chunk -> partial -> combine (``split_every`` at a time) -> aggregate.
+
+Every reduction is three small functions:
+
+* ``chunk(block)`` -> a *partial*: a numpy array (or tuple of them) with
+  length 1 along the reduced axes -- for ``mean`` the pair (sum, count);
+* ``combine(list of partials)`` -> one partial (sums add, minima take the
+  minimum, variances merge with Chan's formula);
+* ``aggregate(partial)`` -> the final block (``sum / count``).
+
+A block is turned into its partial as soon as it exists, so the graph for
+``x.mean(axis=1)`` over a (60000, 60000) array in (5000, 5000) blocks holds
+at most a few 200 MB blocks at a time, whatever the array's size: each
+block's only dependent is its tiny partial, and each row of blocks is
+combined in a tree of fan-in ``split_every``.  The memory bound then only
+needs the scheduler to finish what it starts (its static order) and to
+release inputs once their dependents ran.
+"""
+from __future__ import annotations
+
+import builtins
+import functools
+import itertools
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from shoal.core.graph import LayeredGraph
+from shoal.core.task import Ref, Task
+
+from shoal.array.chunks import chunk_bounds
+from shoal.array.core import Array, asanyarray_like, new_name
+
+__all__ = [
+    "reduction", "sum", "prod", "mean", "var", "std", "min", "max", "any", "all",
+    "nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax",
+    "argmin", "argmax", "nanargmin", "nanargmax", "count_nonzero", "ptp",
+    "cumsum", "cumprod", "nancumsum", "nancumprod", "average",
+]
+
+#: Default fan-in of one combine step, over all reduced axes together.
+SPLIT_EVERY = 16
+
+
+def normalize_axis(axis: Any, ndim: int) -> tuple:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (int(axis),)
+    out = []
+    for a in axis:
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"duplicate value in axis={axis!r}")
+    return tuple(sorted(out))
+
+
+def _fanin(split_every: Any, axes: tuple, ndim: int) -> dict:
+    if isinstance(split_every, dict):
+        return {a: builtins.max(2, int(split_every.get(a, split_every.get(a - ndim, SPLIT_EVERY)))) for a in axes}
+    n = SPLIT_EVERY if split_every is None else int(split_every)
+    if n < 2:
+        raise ValueError(f"split_every={split_every!r} must be at least 2")
+    per = builtins.max(2, int(round(n ** (1.0 / builtins.max(len(axes), 1)))))
+    return {a: per for a in axes}
+
+
+def _chunk_task(chunk: Callable, block: Any, axes: tuple) -> Any:
+    return chunk(block, axes)
+
+
+def _combine_task(combine: Callable, parts: list, axes: tuple) -> Any:
+    return combine(parts, axes) if len(parts) > 1 else parts[0]
+
+
+def _final_task(combine: Callable, aggregate: Callable, parts: list, axes: tuple, keepdims: bool) -> Any:
+    p = combine(parts, axes) if len(parts) > 1 else parts[0]
+    return aggregate(p, axes, keepdims)
+
+
+def reduction(x: Any, chunk: Callable, combine: Callable, aggregate: Callable, axis: Any = None,
+              keepdims: bool = False, dtype: Any = None, split_every: Any = None, name: str = "reduce",
+              chunk_with_info: bool = False) -> Array:
+    """Tree reduction of ``x`` over ``axis`` (see the module docstring).
+
+    ``chunk(block, axes)``, ``combine(partials, axes)`` and
+    ``aggregate(partial, axes, keepdims)``; with ``chunk_with_info`` the
+    chunk function is ``chunk(block, axes, offsets, shape)`` where
+    ``offsets`` is the block's position in the array (for arg-reductions).
+    """
+    x = asanyarray_like(x)
+    if not isinstance(x, Array):
+        from shoal.array.creation import asarray
+
+        x = asarray(x)
+    axes = normalize_axis(axis, x.ndim)
+    token = new_name(name, x.name, axes, keepdims, str(dtype), split_every, chunk, combine, aggregate)
+    pname = "partial-" + token
+    layer: dict = {}
+    nb = list(x.numblocks)
+    if x.ndim == 0:
+        layer = {(pname,): Task(_chunk_task, chunk, Ref((x.name,)), ()),
+                 (token,): Task(_final_task, combine, aggregate, [Ref((pname,))], (), keepdims)}
+        return Array(LayeredGraph.from_collections(token, layer, [x]), token, (), dtype)
+    bounds = [chunk_bounds(c) for c in x.chunks]
+    for idx in itertools.product(*map(range, nb)):
+        if chunk_with_info:
+            offs = tuple(b[i] for b, i in zip(bounds, idx))
+            layer[(pname, *idx)] = Task(chunk, Ref((x.name, *idx)), axes, offs, x.shape)
+        else:
+            layer[(pname, *idx)] = Task(_chunk_task, chunk, Ref((x.name, *idx)), axes)
+    fan = _fanin(split_every, axes, x.ndim)
+    cur = pname
+    level = 0
+    while True:
+        # how many groups along each reduced axis after this step
+        new_nb = [(math.ceil(n / fan[d]) if d in axes else n) for d, n in enumerate(nb)]
+        final = builtins.all(new_nb[d] == 1 for d in axes)
+        nxt = token if final else f"combine{level}-{token}"
+        for out_idx in itertools.product(*map(range, new_nb)):
+            groups = []
+            for d, o in enumerate(out_idx):
+                if d in axes:
+                    groups.append(range(o * fan[d], builtins.min((o + 1) * fan[d], nb[d])))
+                else:
+                    groups.append((o,))
+            parts = [Ref((cur, *g)) for g in itertools.product(*groups)]
+            if final:
+                key = tuple(o for d, o in enumerate(out_idx) if d not in axes or keepdims)
+                layer[(token, *key)] = Task(_final_task, combine, aggregate, parts, axes, keepdims)
+            else:
+                layer[(nxt, *out_idx)] = Task(_combine_task, combine, parts, axes)
+        if final:
+            break
+        nb = new_nb
+        cur = nxt
+        level += 1
+    chunks = tuple(((1,) if keepdims else None) if d in axes else c for d, c in enumerate(x.chunks))
+    chunks = tuple(c for c in chunks if c is not None)
+    if not chunks and not keepdims:
+        layer[(token,)] = layer.pop((token,))
+    return Array(LayeredGraph.from_collections(token, layer, [x]), token, chunks, dtype)
+
+
+# -- simple reductions: partial is a keepdims array, combine a binary ufunc ---------
+
+def _squeeze(p: Any, axes: tuple, keepdims: bool) -> Any:
+    return p if keepdims else np.squeeze(p, axis=axes)
+
+
+class _Simple:
+    """chunk = ``func(block, axis, keepdims=True)``, combine = ``op`` over the list."""
+
+    def __init__(self, func: Callable, op: Callable, dtype: Any = None):
+        self.func, self.op, self.dtype = func, op, dtype
+
+    def chunk(self, block: np.ndarray, axes: tuple) -> np.ndarray:
+        if self.dtype is not None:
+            return self.func(block, axis=axes, keepdims=True, dtype=self.dtype)
+        return self.func(block, axis=axes, keepdims=True)
+
+    def combine(self, parts: list, axes: tuple) -> np.ndarray:
+        return functools.reduce(self.op, parts)
+
+    def __reduce__(self):
+        return (_Simple, (self.func, self.op, self.dtype))
+
+    def __shoal_tokenize__(self) -> Any:
+        return ("simple", self.func.__name__, self.op.__name__, str(self.dtype))
+
+
+def _simple(func: Callable, op: Callable, x: Any, axis: Any, keepdims: bool, dtype: Any,
+            split_every: Any, name: str, out_dtype: Any = None) -> Array:
+    x = asanyarray_like(x)
+    s = _Simple(func, op, dtype)
+    if out_dtype is None:
+        probe = np.ones((1,) * builtins.max(getattr(x, "ndim", 0), 1), dtype=getattr(x, "dtype", float))
+        kw = {"dtype": dtype} if dtype is not None else {}
+        out_dtype = func(probe, **kw).dtype
+    return reduction(x, s.chunk, s.combine, _squeeze, axis=axis, keepdims=keepdims, dtype=out_dtype,
+                     split_every=split_every, name=name)
+
+
+def sum(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _simple(np.sum, np.add, a, axis, keepdims, dtype, split_every, "sum")
+
+
+def prod(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _simple(np.prod, np.multiply, a, axis, keepdims, dtype, split_every, "prod")
+
+
+def nansum(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _simple(np.nansum, np.add, a, axis, keepdims, dtype, split_every, "nansum")
+
+
+def nanprod(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _simple(np.nanprod, np.multiply, a, axis, keepdims, dtype, split_every, "nanprod")
+
+
+def _check_empty(a: Any, axis: Any, what: str) -> None:
+    a = asanyarray_like(a)
+    axes = normalize_axis(axis, a.ndim)
+    if builtins.any(a.shape[d] == 0 for d in axes):
+        raise ValueError(f"zero-size array to reduction operation {what} which has no identity")
+
+
+def min(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    _check_empty(a, axis, "minimum")
+    return _simple(np.min, np.minimum, a, axis, keepdims, None, split_every, "min")
+
+
+def max(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    _check_empty(a, axis, "maximum")
+    return _simple(np.max, np.maximum, a, axis, keepdims, None, split_every, "max")
+
+
+def nanmin(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _simple(_nanmin_chunk, np.fmin, a, axis, keepdims, None, split_every, "nanmin")
+
+
+def nanmax(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _simple(_nanmax_chunk, np.fmax, a, axis, keepdims, None, split_every, "nanmax")
+
+
+def _nanmin_chunk(x: np.ndarray, axis: Any = None, keepdims: bool = True) -> np.ndarray:
+    # fmin.reduce: all-nan slices give nan without numpy's RuntimeWarning
+    return np.fmin.reduce(x, axis=axis, keepdims=keepdims) if x.size else np.min(x, axis=axis, keepdims=keepdims)
+
+
+def _nanmax_chunk(x: np.ndarray, axis: Any = None, keepdims: bool = True) -> np.ndarray:
+    return np.fmax.reduce(x, axis=axis, keepdims=keepdims) if x.size else np.max(x, axis=axis, keepdims=keepdims)
+
+
+def any(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _simple(np.any, np.logical_or, a, axis, keepdims, None, split_every, "any", out_dtype=bool)
+
+
+def all(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _simple(np.all, np.logical_and, a, axis, keepdims, None, split_every, "all", out_dtype=bool)
+
+
+def count_nonzero(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None) -> Array:
+    return _simple(_count_nonzero_chunk, np.add, a, axis, keepdims, None, split_every, "count-nonzero",
+                   out_dtype=np.intp)
+
+
+def _count_nonzero_chunk(x: np.ndarray, axis: Any = None, keepdims: bool = True) -> np.ndarray:
+    return np.sum(x != 0, axis=axis, keepdims=keepdims, dtype=np.intp)
+
+
+def ptp(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None) -> Array:
+    return max(a, axis, keepdims, split_every) - min(a, axis, keepdims, split_every)
+
+
+# -- mean, var, std: partials of (count, sum) or (count, mean, M2) --------------------
+
+def _count(x: np.ndarray, axes: tuple, nan: bool) -> Any:
+    if nan:
+        return np.sum(~np.isnan(x), axis=axes, keepdims=True, dtype=np.int64)
+    return math.prod(x.shape[d] for d in axes)
+
+
+class _Moment:
+    def __init__(self, nan: bool, dtype: Any, ddof: int = 0, order: int = 1, sqrt: bool = False):
+        self.nan, self.dtype, self.ddof, self.order, self.sqrt = nan, dtype, ddof, order, sqrt
+
+    def __reduce__(self):
+        return (_Moment, (self.nan, self.dtype, self.ddof, self.order, self.sqrt))
+
+    def __shoal_tokenize__(self) -> Any:
+        return ("moment", self.nan, str(self.dtype), self.ddof, self.order, self.sqrt)
+
+    def chunk(self, x: np.ndarray, axes: tuple) -> tuple:
+        n = _count(x, axes, self.nan)
+        s = (np.nansum if self.nan else np.sum)(x, axis=axes, keepdims=True, dtype=self.dtype)
+        if self.order == 1:
+            return (n, s)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = s / n
+            d = (np.where(np.isnan(x), m, x) if self.nan else x) - m
+            m2 = np.sum(d * np.conj(d) if np.iscomplexobj(d) else d * d, axis=axes, keepdims=True)
+        return (n, m, m2.real if np.iscomplexobj(m2) else m2)
+
+    def combine(self, parts: list, axes: tuple) -> tuple:
+        if self.order == 1:
+            n = functools.reduce(np.add, [p[0] for p in parts])
+            s = functools.reduce(np.add, [p[1] for p in parts])
+            return (n, s)
+        ns = [p[0] for p in parts]
+        n = functools.reduce(np.add, ns)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = functools.reduce(np.add, [np.where(ni == 0, 0, ni * p[1]) if self.nan else ni * p[1]
+                                             for ni, p in zip(ns, parts)]) / n
+            m2 = functools.reduce(np.add, [
+                p[2] + (np.where(ni == 0, 0, ni * _abs2(p[1] - mean)) if self.nan else ni * _abs2(p[1] - mean))
+                for ni, p in zip(ns, parts)])
+        return (n, mean, m2)
+
+    def aggregate(self, p: tuple, axes: tuple, keepdims: bool) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.order == 1:
+                out = np.divide(p[1], p[0])
+            else:
+                out = p[2] / np.maximum(np.asarray(p[0]) - self.ddof, 0)
+                if self.sqrt:
+                    out = np.sqrt(out)
+        if self.dtype is not None:
+            out = out.astype(self.dtype, copy=False)
+        return out if keepdims else np.squeeze(out, axis=axes)
+
+
+def _abs2(d: Any) -> Any:
+    return (d * np.conj(d)).real if np.iscomplexobj(d) else d * d
+
+
+def _moment(a: Any, axis: Any, dtype: Any, keepdims: bool, split_every: Any, nan: bool, ddof: int,
+            order: int, sqrt: bool, name: str) -> Array:
+    a = asanyarray_like(a)
+    if dtype is not None:
+        out_dtype = acc = np.dtype(dtype)
+    else:
+        out_dtype = np.mean(np.ones(1, dtype=a.dtype)).dtype
+        if order == 2 and out_dtype.kind == "c":
+            out_dtype = np.ones(1, out_dtype).real.dtype
+        # integers accumulate in float64 (numpy's rule for mean/var)
+        acc = np.dtype(np.float64) if a.dtype.kind in "biu" else None
+    part = _Moment(nan, acc, ddof, order, sqrt)
+    final = _Moment(nan, out_dtype, ddof, order, sqrt)
+    return reduction(a, part.chunk, part.combine, final.aggregate, axis=axis, keepdims=keepdims,
+                     dtype=out_dtype, split_every=split_every, name=name)
+
+
+def mean(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _moment(a, axis, dtype, keepdims, split_every, False, 0, 1, False, "mean")
+
+
+def nanmean(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _moment(a, axis, dtype, keepdims, split_every, True, 0, 1, False, "nanmean")
+
+
+def var(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0, split_every: Any = None, out: Any = None) -> Array:
+    return _moment(a, axis, dtype, keepdims, split_every, False, ddof, 2, False, "var")
+
+
+def nanvar(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0, split_every: Any = None, out: Any = None) -> Array:
+    return _moment(a, axis, dtype, keepdims, split_every, True, ddof, 2, False, "nanvar")
+
+
+def std(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0, split_every: Any = None, out: Any = None) -> Array:
+    return _moment(a, axis, dtype, keepdims, split_every, False, ddof, 2, True, "std")
+
+
+def nanstd(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0, split_every: Any = None, out: Any = None) -> Array:
+    return _moment(a, axis, dtype, keepdims, split_every, True, ddof, 2, True, "nanstd")
+
+
+def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, keepdims: bool = False) -> Any:
+    a = asanyarray_like(a)
+    if weights is None:
+        avg = mean(a, axis=axis, keepdims=keepdims)
+        scl = a.size / avg.size if avg.size else 0
+        return (avg, scl) if returned else avg
+    w = asanyarray_like(weights)
+    if w.shape != a.shape:
+        if axis is None or w.ndim != 1:
+            raise ValueError("weights must have the array's shape, or be 1-d along the given axis")
+        idx = tuple(slice(None) if d == axis % a.ndim else None for d in range(a.ndim))
+        w = w[idx]
+    scl = sum(w * (a * 0 + 1), axis=axis, keepdims=keepdims)
+    avg = sum(a * w, axis=axis, keepdims=keepdims) / scl
+    return (avg, scl) if returned else avg
+
+
+# -- argmin / argmax -------------------------------------------------------------------
+
+class _Arg:
+    def __init__(self, kind: str, nan: bool):
+        self.kind, self.nan = kind, nan
+
+    def __reduce__(self):
+        return (_Arg, (self.kind, self.nan))
+
+    def __shoal_tokenize__(self) -> Any:
+        return ("arg", self.kind, self.nan)
+
+    def _prep(self, x: np.ndarray) -> np.ndarray:
+        if self.nan and x.dtype.kind in "fc":
+            fill = np.inf if self.kind == "min" else -np.inf
+            return np.where(np.isnan(x), fill, x)
+        return x
+
+    def chunk(self, x: np.ndarray, axes: tuple, offsets: tuple, shape: tuple) -> tuple:
+        xv = self._prep(x)
+        f = np.argmin if self.kind == "min" else np.argmax
+        if len(axes) == 1:
+            ax = axes[0]
+            loc = f(xv, axis=ax, keepdims=True)
+            val = np.take_along_axis(x, loc, axis=ax)
+            return (val, loc + offsets[ax])
+        loc = f(xv)
+        val = np.asarray(x.flat[loc]).reshape((1,) * x.ndim)
+        idx = np.unravel_index(loc, x.shape)
+        glob = np.ravel_multi_index(tuple(i + o for i, o in zip(idx, offsets)), shape)
+        return (val, np.asarray(glob).reshape((1,) * x.ndim))
+
+    def combine(self, parts: list, axes: tuple) -> tuple:
+        val, idx = parts[0]
+        val, idx = val.copy(), idx.copy()
+        for v, i in parts[1:]:
+            if self.kind == "min":
+                better = v < val
+            else:
+                better = v > val
+            if v.dtype.kind in "fc":
+                if self.nan:
+                    better |= np.isnan(val) & ~np.isnan(v)
+                else:
+                    better |= np.isnan(v) & ~np.isnan(val)
+            val = np.where(better, v, val)
+            idx = np.where(better, i, idx)
+        return (val, idx)
+
+    def aggregate(self, p: tuple, axes: tuple, keepdims: bool) -> np.ndarray:
+        idx = p[1].astype(np.intp)
+        return idx if keepdims else np.squeeze(idx, axis=axes)
+
+
+def _arg(kind: str, nan: bool, a: Any, axis: Any, keepdims: bool, split_every: Any) -> Array:
+    a = asanyarray_like(a)
+    if axis is not None and not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"arg{kind} takes one axis (an int) or None, got axis={axis!r}")
+    _check_empty(a, axis, f"arg{kind}")
+    r = _Arg(kind, nan)
+    return reduction(a, r.chunk, r.combine, r.aggregate, axis=axis, keepdims=keepdims, dtype=np.intp,
+                     split_every=split_every, name=f"arg{kind}", chunk_with_info=True)
+
+
+def argmin(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _arg("min", False, a, axis, keepdims, split_every)
+
+
+def argmax(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
+    return _arg("max", False, a, axis, keepdims, split_every)
+
+
+def nanargmin(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None) -> Array:
+    return _arg("min", True, a, axis, keepdims, split_every)
+
+
+def nanargmax(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None) -> Array:
+    return _arg("max", True, a, axis, keepdims, split_every)
+
+
+# -- cumulative: scan each block, then carry the running total block to block -------
+
+def _last(x: np.ndarray, axis: int) -> np.ndarray:
+    return np.take(x, [-1], axis=axis) if x.shape[axis] else None
+
+
+def _carry(op: Callable, prev: Any, last_block: Any) -> Any:
+    if last_block is None:
+        return prev
+    return last_block if prev is None else op(prev, last_block)
+
+
+def _apply_carry(op: Callable, block: np.ndarray, carry: Any) -> np.ndarray:
+    return block if carry is None else op(block, carry)
+
+
+def _cumulative(func: Callable, op: Callable, x: Any, axis: Any, dtype: Any, name: str) -> Array:
+    x = asanyarray_like(x)
+    if axis is None:
+        from shoal.array.routines import ravel
+
+        x = ravel(x)
+        axis = 0
+    axis = normalize_axis(axis, x.ndim)[0]
+    out_dtype = func(np.ones((1,), x.dtype), dtype=dtype).dtype
+    tok = new_name(name, x.name, axis, str(dtype))
+    scan, lastk, carryk = f"scan-{tok}", f"last-{tok}", f"carry-{tok}"
+    layer: dict = {}
+    for idx in itertools.product(*map(range, x.numblocks)):
+        layer[(scan, *idx)] = Task(func, Ref((x.name, *idx)), axis=axis, dtype=out_dtype)
+        layer[(lastk, *idx)] = Task(_last, Ref((scan, *idx)), axis)
+        if idx[axis] == 0:
+            layer[(carryk, *idx)] = None
+            layer[(tok, *idx)] = Ref((scan, *idx))
+        else:
+            prev = list(idx)
+            prev[axis] -= 1
+            layer[(carryk, *idx)] = Task(_carry, op, Ref((carryk, *prev)), Ref((lastk, *prev)))
+            layer[(tok, *idx)] = Task(_apply_carry, op, Ref((scan, *idx)), Ref((carryk, *idx)))
+    return Array(LayeredGraph.from_collections(tok, layer, [x]), tok, x.chunks, out_dtype)
+
+
+def cumsum(x: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Array:
+    return _cumulative(np.cumsum, np.add, x, axis, dtype, "cumsum")
+
+
+def cumprod(x: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Array:
+    return _cumulative(np.cumprod, np.multiply, x, axis, dtype, "cumprod")
+
+
+def nancumsum(x: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Array:
+    return _cumulative(np.nancumsum, np.add, x, axis, dtype, "nancumsum")
+
+
+def nancumprod(x: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Array:
+    return _cumulative(np.nancumprod, np.multiply, x, axis, dtype, "nancumprod")

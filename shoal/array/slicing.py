@@ -1,0 +1,311 @@
+"""``x[index]``: ints, slices (any step), None, Ellipsis, integer lists and boolean masks.
+
+Each dimension's index is turned into a *plan*: the output blocks along that
+dimension, each made of one or more ``(input block, local index)`` pieces.
+Ints and slices give one piece per output block (a plain ``getitem`` on one
+input block, usually a view); an integer list gives output blocks about the
+size of the input's blocks, each gathering from the input blocks it touches.
+The output grid is the product of the plans, one task per output block.
+
+A boolean *Array* mask of the array's own shape (``x[x > 0]``) gives a 1-d
+result whose block lengths are unknown until computed (``nan`` in
+``chunks``), as in numpy the selection is flattened in C order per block.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from shoal.core.graph import LayeredGraph
+from shoal.core.task import Ref, Task
+
+from shoal.array.chunks import chunk_bounds
+from shoal.array.core import Array, new_name
+
+__all__ = ["getitem", "normalize_index"]
+
+
+def _unsupported(index: Any, why: str) -> IndexError:
+    return IndexError(
+        f"unsupported index {index!r}: {why}. shoal arrays accept ints, slices, None, Ellipsis, "
+        "one list/array of ints per index, boolean numpy masks, and a boolean shoal Array of "
+        "the array's shape (x[x > 0])."
+    )
+
+
+def normalize_index(index: Any, shape: tuple) -> tuple:
+    """Expand Ellipsis, convert lists to arrays, pad with full slices."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, list):
+            i = np.asarray(i)
+            if i.dtype == object:
+                raise _unsupported(index, "nested lists of mixed types")
+            if i.size == 0:
+                i = i.astype(np.intp)
+        out.append(i)
+    n_ell = sum(1 for i in out if i is Ellipsis)
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = sum(0 if (i is None or i is Ellipsis) else
+               (i.ndim if isinstance(i, (np.ndarray, Array)) and i.dtype == bool else 1) for i in out)
+    if used > len(shape):
+        raise IndexError(f"too many indices for array: array is {len(shape)}-dimensional, "
+                         f"but {used} were indexed")
+    if n_ell:
+        k = out.index(Ellipsis)
+        out[k:k + 1] = [slice(None)] * (len(shape) - used)
+    else:
+        out += [slice(None)] * (len(shape) - used)
+    return tuple(out)
+
+
+def _slice_plan(s: slice, c: tuple) -> tuple:
+    """Output pieces for a slice: list of [(block, local slice)] and lengths."""
+    n = sum(c)
+    start, stop, step = s.indices(n)
+    sel = np.arange(start, stop, step)
+    bounds = np.asarray(chunk_bounds(c))
+    if sel.size == 0:
+        return [[(0, slice(0, 0))]], (0,)
+    blk = np.searchsorted(bounds, sel, side="right") - 1
+    cut = np.flatnonzero(np.diff(blk)) + 1
+    starts = np.concatenate([[0], cut])
+    ends = np.concatenate([cut, [sel.size]])
+    pieces, lengths = [], []
+    for a, b in zip(starts, ends):
+        blkid = int(blk[a])
+        lo = int(bounds[blkid])
+        first, last = int(sel[a]) - lo, int(sel[b - 1]) - lo
+        end = last + (1 if step > 0 else -1)
+        pieces.append([(blkid, slice(first, end if end >= 0 else None, step))])
+        lengths.append(int(b - a))
+    return pieces, tuple(lengths)
+
+
+def _int_plan(i: int, c: tuple, dim: int) -> tuple:
+    n = sum(c)
+    if not -n <= i < n:
+        raise IndexError(f"index {i} is out of bounds for axis {dim} with size {n}")
+    i %= n
+    bounds = chunk_bounds(c)
+    b = int(np.searchsorted(bounds, i, side="right") - 1)
+    return b, i - bounds[b]
+
+
+def _list_plan(idx: np.ndarray, c: tuple, dim: int) -> tuple:
+    """Pieces for an integer array: output blocks about the input's block length."""
+    n = sum(c)
+    idx = idx.astype(np.intp, copy=False)
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        bad = idx[(idx >= n) | (idx < -n)][0]
+        raise IndexError(f"index {bad} is out of bounds for axis {dim} with size {n}")
+    idx = np.where(idx < 0, idx + n, idx)
+    bounds = np.asarray(chunk_bounds(c))
+    per = max(max(c) if c else 1, 1)
+    if idx.size == 0:
+        return [[(0, np.empty(0, np.intp), None)]], (0,)
+    blk = np.searchsorted(bounds, idx, side="right") - 1
+    pieces, lengths = [], []
+    for lo in range(0, idx.size, per):
+        part, pb = idx[lo:lo + per], blk[lo:lo + per]
+        entries = []
+        order = np.argsort(pb, kind="stable")
+        ub, first = np.unique(pb[order], return_index=True)
+        ends = list(first[1:]) + [len(order)]
+        for b, a, e in zip(ub, first, ends):
+            pos = order[a:e]
+            entries.append((int(b), part[pos] - bounds[b], pos))
+        if len(entries) == 1:
+            entries = [(entries[0][0], entries[0][1][np.argsort(entries[0][2])], None)]
+        pieces.append(entries)
+        lengths.append(int(part.size))
+    return pieces, tuple(lengths)
+
+
+def _gather(blocks: list, locals_: list, positions: list, axis: int, size: int) -> np.ndarray:
+    """Take ``locals_[k]`` from ``blocks[k]`` along ``axis``, placing them at ``positions[k]``."""
+    first = _getitem(np.asarray(blocks[0]), locals_[0])
+    shape = list(first.shape)
+    shape[axis] = size
+    out = np.empty(shape, dtype=first.dtype)
+    for k, (b, loc, pos) in enumerate(zip(blocks, locals_, positions)):
+        part = first if k == 0 else _getitem(np.asarray(b), loc)
+        sel = [slice(None)] * len(shape)
+        sel[axis] = pos
+        out[tuple(sel)] = part
+    return out
+
+
+def _getitem(x: np.ndarray, index: tuple) -> np.ndarray:
+    """``x[index]`` where at most one entry is an integer array.
+
+    The array is applied after the basic part with ``np.take`` so that, unlike
+    numpy's mixed int-and-array rule, its axis stays where it was written.
+    """
+    k = next((k for k, i in enumerate(index) if isinstance(i, np.ndarray)), None)
+    if k is None:
+        return x[index]
+    basic = list(index)
+    arr = basic[k]
+    basic[k] = slice(None)
+    axis = sum(1 for i in index[:k] if not isinstance(i, (int, np.integer)))
+    return np.take(x[tuple(basic)], arr, axis=axis)
+
+
+def getitem(x: Array, index: Any) -> Array:
+    """``x[index]`` as a new Array (see the module docstring)."""
+    if isinstance(index, Array) or (isinstance(index, tuple) and any(isinstance(i, Array) for i in index)):
+        return _array_index(x, index)
+    idx = normalize_index(index, x.shape)
+    # full-shape boolean numpy mask: same as a boolean Array mask
+    if len(idx) >= 1 and isinstance(idx[0], np.ndarray) and idx[0].dtype == bool and idx[0].ndim > 1:
+        if idx[0].shape != x.shape[:idx[0].ndim] or idx[0].ndim != x.ndim:
+            raise _unsupported(index, f"a boolean mask of shape {idx[0].shape} for an array of shape {x.shape}; "
+                               "multi-dimensional masks must have the array's full shape")
+        from shoal.array.creation import from_array
+
+        return _array_index(x, from_array(idx[0], chunks=x.chunks))
+    plans = []  # per output dim: (pieces, lengths, source dim or None, fancy)
+    fixed = {}  # source dim -> (block, local int) for int indices
+    dim = 0
+    n_fancy = 0
+    for i in idx:
+        if i is None:
+            plans.append(([[(None, None)]], (1,), None, False))
+            continue
+        if isinstance(i, np.ndarray) and i.dtype == bool:
+            if i.ndim != 1:
+                raise _unsupported(index, "boolean masks must be 1-d per axis or have the array's full shape")
+            if i.shape[0] != x.shape[dim]:
+                raise IndexError(f"boolean index of length {i.shape[0]} does not match axis {dim} "
+                                 f"of length {x.shape[dim]}")
+            i = np.flatnonzero(i)
+        if isinstance(i, (Integral, np.integer)) and not isinstance(i, bool):
+            fixed[dim] = _int_plan(int(i), x.chunks[dim], dim)
+            dim += 1
+        elif isinstance(i, slice):
+            pieces, lengths = _slice_plan(i, x.chunks[dim])
+            plans.append((pieces, lengths, dim, False))
+            dim += 1
+        elif isinstance(i, np.ndarray) and i.dtype.kind in "iu":
+            if i.ndim != 1:
+                raise _unsupported(index, "integer index arrays must be 1-d")
+            n_fancy += 1
+            if n_fancy > 1:
+                raise _unsupported(index, "more than one integer list in one index (numpy would "
+                                   "broadcast them together); apply them one at a time, "
+                                   "x[[1, 2]][:, [3, 4]]")
+            pieces, lengths = _list_plan(i, x.chunks[dim], dim)
+            plans.append((pieces, lengths, dim, True))
+            dim += 1
+        else:
+            raise _unsupported(index, f"{type(i).__name__} entries are not indices")
+    if all(p[2] is not None and not p[3] and len(p[0]) == x.numblocks[p[2]]
+           and all(e[0][1] == slice(0, x.chunks[p[2]][k], 1) for k, e in enumerate(p[0])) for p in plans) \
+            and not fixed and len(plans) == x.ndim:
+        return x  # x[:], x[...]: nothing to do
+    name = new_name("getitem", x.name, _hashable(idx))
+    layer: dict = {}
+    out_ndim = len(plans)
+    for out_idx in itertools.product(*[range(len(p[0])) for p in plans]):
+        # source block coordinates and local index per source dim
+        src_block = [None] * x.ndim
+        local: list = [None] * x.ndim
+        for d, (b, loc) in fixed.items():
+            src_block[d], local[d] = b, loc
+        fancy = None
+        new_axes = []
+        for o, (pieces, lengths, sd, is_fancy) in zip(out_idx, plans):
+            piece = pieces[o]
+            if sd is None:
+                new_axes.append(True)
+                continue
+            new_axes.append(False)
+            if is_fancy and len(piece) > 1:
+                fancy = (sd, piece, lengths[o])
+            else:
+                src_block[sd], local[sd] = piece[0][0], piece[0][1]
+        # position of each output dim's index inside the local index tuple
+        full = []
+        src_iter = iter(range(x.ndim))
+        sd_seen = 0
+        plan_iter = iter(plans)
+        for i in idx:
+            if i is None:
+                full.append(None)
+            else:
+                full.append(("src", sd_seen))
+                sd_seen += 1
+        if fancy is None:
+            loc = tuple(None if f is None else local[f[1]] for f in full)
+            key = (x.name, *[b if b is not None else 0 for b in src_block])
+            layer[(name, *out_idx)] = Task(_getitem, Ref(key), loc)
+        else:
+            fd, piece, size = fancy
+            blocks, locs, poss = [], [], []
+            for b, lidx, pos in piece:
+                sb = list(src_block)
+                sb[fd] = b
+                blocks.append(Ref((x.name, *sb)))
+                ll = list(local)
+                ll[fd] = lidx
+                locs.append(tuple(None if f is None else ll[f[1]] for f in full))
+                poss.append(pos)
+            # the fancy axis's position in the output
+            out_axis = [k for k, p in enumerate(plans) if p[2] == fd][0]
+            layer[(name, *out_idx)] = Task(_gather, blocks, locs, poss, out_axis, size)
+    chunks = tuple(p[1] for p in plans)
+    if out_ndim == 0:
+        layer = {(name,): layer[(name,)]}
+    return Array(LayeredGraph.from_collections(name, layer, [x]), name, chunks, x.dtype)
+
+
+def _hashable(idx: tuple) -> tuple:
+    out = []
+    for i in idx:
+        if isinstance(i, np.ndarray):
+            out.append(("arr", i.dtype.str, i.shape, i.tobytes()))
+        elif isinstance(i, slice):
+            out.append(("slice", i.start, i.stop, i.step))
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+def _mask_block(b: np.ndarray, m: np.ndarray) -> np.ndarray:
+    return b[m]
+
+
+def _array_index(x: Array, index: Any) -> Array:
+    """Index by a boolean shoal Array of ``x``'s shape: 1-d result, unknown block lengths."""
+    if isinstance(index, tuple):
+        if len(index) == 1:
+            index = index[0]
+        else:
+            raise _unsupported(index, "a shoal Array inside a tuple index")
+    if index.dtype != bool:
+        raise _unsupported(index, "integer shoal Arrays as indices; compute the index first "
+                           "(x[idx.compute()])")
+    if index.ndim != x.ndim or index.shape != x.shape:
+        if index.ndim == 1 and x.ndim > 1 and index.shape[0] == x.shape[0]:
+            raise _unsupported(index, "a lazy 1-d boolean mask on a multi-dimensional array; "
+                               "compute it first (x[mask.compute()])")
+        raise IndexError(f"boolean mask of shape {index.shape} does not match array of shape {x.shape}")
+    from shoal.array.core import blockwise
+
+    ind = tuple(range(x.ndim))
+    res = blockwise(_mask_block, ind, x, ind, index, ind, dtype=x.dtype, name=new_name("mask", x.name, index.name))
+    # re-key the aligned blocks into a 1-d grid in C order
+    name = res.name + "-flat"
+    layer = {}
+    for k, idx in enumerate(itertools.product(*map(range, res.numblocks))):
+        layer[(name, k)] = Ref((res.name, *idx))
+    return Array(LayeredGraph.from_collections(name, layer, [res]), name,
+                 ((math.nan,) * res.npartitions,), x.dtype)
