@@ -238,7 +238,7 @@ class Delayed:
             if id(d) in seen:
                 continue
             seen.add(id(d))
-            if type(d) is Delayed:
+            if isinstance(d, Delayed):
                 layers[d._key] = d._layer
                 stack.extend(d._parents)
             else:
