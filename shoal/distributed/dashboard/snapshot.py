@@ -131,9 +131,11 @@ def _norm_worker(w: dict, address: str | None = None) -> dict:
         "name": str(w.get("name", address)),
         "nthreads": int(_num(w, "nthreads", "ncores", default=1)),
         "cpu": float(_num(w, "cpu", "cpu_percent")),
-        "memory_managed": int(_num(mem, "managed", "managed_in_memory") or _num(w, "memory_managed", "nbytes")),
-        "memory_unmanaged": int(_num(mem, "unmanaged") or _num(w, "memory_unmanaged")),
-        "memory_spilled": int(_num(mem, "spilled", "managed_spilled") or _num(w, "memory_spilled")),
+        "memory_managed": int(_num(mem, "managed", "managed_in_memory")
+                              or _num(w, "memory_managed", "managed", "nbytes")),
+        "memory_unmanaged": int(_num(mem, "unmanaged") or _num(w, "memory_unmanaged", "unmanaged")),
+        "memory_spilled": int(_num(mem, "spilled", "managed_spilled")
+                              or _num(w, "memory_spilled", "spilled")),
         "memory_limit": int(_num(w, "memory_limit", "limit") or _num(mem, "limit")),
         "memory_rss": int(_num(mem, "rss", "process") or _num(w, "memory_rss", "rss")),
         "processing": int(_num(w, "processing", "n_processing")),
