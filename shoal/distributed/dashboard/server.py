@@ -123,9 +123,10 @@ class Dashboard:
 
     async def start(self) -> "Dashboard":
         if self._runner is None:
-            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                                         shutdown_timeout=0.5)
             await self._runner.setup()
-            await web.SockSite(self._runner, self._sock, shutdown_timeout=0.5).start()
+            await web.SockSite(self._runner, self._sock).start()
             stopped = getattr(self.scheduler, "stopped", None)
             if isinstance(stopped, asyncio.Event):  # close with the scheduler
                 self._watch = asyncio.get_running_loop().create_task(self._close_when(stopped))
