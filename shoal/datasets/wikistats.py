@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import gzip
 import os
-from typing import List
+import sys
+import types
+from typing import Any, List
 
 import numpy as np
 
@@ -144,3 +146,15 @@ def wikistats(path: str, n_files: int = 4, lines_per_file: int = 100_000, seed: 
                 g.write(text.encode("utf-8"))
         out.append(fn)
     return out
+
+
+class _CallableModule(types.ModuleType):
+    """Importing this module rebinds ``shoal.datasets.wikistats`` (the forwarding
+    function) to the module itself; making the module callable keeps
+    ``shoal.datasets.wikistats(path, ...)`` working either way."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> List[str]:
+        return wikistats(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
