@@ -1,0 +1,89 @@
+"""Memory sizes and wall-clock limits as batch systems want them.
+
+Users write memory the way the tutorial does (``'24 GB'``, ``'1.5GiB'``,
+``'500MB'``); every batch system wants its own spelling.  Everything is
+parsed to bytes / seconds once, with an error that shows a correct call,
+and formatted per system by the job-script writers.  Decimal units (kB, MB,
+GB, TB, and the bare letters K, M, G, T) are powers of 1000, binary ones
+(KiB, MiB, GiB, TiB) powers of 1024, as in Dask.
+"""
+from __future__ import annotations
+
+import re
+
+__all__ = ["parse_memory", "format_bytes", "parse_walltime", "format_walltime"]
+
+_UNITS = {
+    "": 1, "b": 1,
+    "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}
+_MEM_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_memory(value: str | int | float, what: str = "memory") -> int:
+    """Bytes in ``value`` ('24 GB', '1.5GiB', 4e9); ValueError that shows a correct call."""
+    if isinstance(value, bool):
+        raise TypeError(f"{what}={value!r} is not a memory size; write e.g. {what}='24 GB'")
+    if isinstance(value, (int, float)):
+        if value <= 0:
+            raise ValueError(f"{what}={value!r} must be positive, e.g. {what}='24 GB'")
+        return int(value)
+    if not isinstance(value, str):
+        raise TypeError(f"{what}={value!r} is not a memory size; write e.g. {what}='24 GB'")
+    m = _MEM_RE.match(value)
+    unit = m.group(2).lower() if m else None
+    if m is None or unit not in _UNITS:
+        raise ValueError(
+            f"{what}={value!r} is not a memory size: expected a number and a unit "
+            f"(B, kB, MB, GB, TB or KiB, MiB, GiB, TiB), e.g. {what}='24 GB' or {what}='1.5GiB'"
+        )
+    n = int(float(m.group(1)) * _UNITS[unit])
+    if n <= 0:
+        raise ValueError(f"{what}={value!r} must be more than zero, e.g. {what}='24 GB'")
+    return n
+
+
+def format_bytes(n: int) -> str:
+    """Short decimal spelling that parse_memory reads back ('1.50GB')."""
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return f"{n}B"
+
+
+_WALL_RE = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
+
+
+def parse_walltime(value: str | int) -> int:
+    """Seconds in a SLURM-style limit: 'MM', 'MM:SS', 'HH:MM:SS', 'D-HH[:MM[:SS]]'."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value <= 0:
+            raise ValueError(f"walltime={value!r} must be positive (minutes), e.g. walltime='3:00:00'")
+        return value * 60
+    m = _WALL_RE.match(str(value).strip()) if isinstance(value, str) else None
+    if m is None:
+        raise ValueError(f"walltime={value!r} is not a time limit; expected 'HH:MM:SS' "
+                         f"(or 'MM', 'MM:SS', 'D-HH:MM:SS'), e.g. walltime='3:00:00'")
+    days, a, b, c = m.groups()
+    parts = [int(x) for x in (a, b, c) if x is not None]
+    if days is not None:  # D-HH, D-HH:MM, D-HH:MM:SS
+        parts += [0] * (3 - len(parts))
+        h, mi, s = parts
+        total = int(days) * 86400 + h * 3600 + mi * 60 + s
+    elif len(parts) == 1:
+        total = parts[0] * 60
+    elif len(parts) == 2:
+        total = parts[0] * 60 + parts[1]
+    else:
+        total = parts[0] * 3600 + parts[1] * 60 + parts[2]
+    if total <= 0:
+        raise ValueError(f"walltime={value!r} must be more than zero, e.g. walltime='3:00:00'")
+    return total
+
+
+def format_walltime(seconds: int) -> str:
+    """'HH:MM:SS' (hours may exceed 24): understood by SLURM, PBS and SGE."""
+    h, rem = divmod(int(seconds), 3600)
+    m, s = divmod(rem, 60)
+    return f"{h:02d}:{m:02d}:{s:02d}"
