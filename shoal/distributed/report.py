@@ -26,47 +26,38 @@ __all__ = ["performance_report", "build_report", "ReportRecorder"]
 
 
 def _snapshot_getter(client: Any) -> Callable[[], dict]:
-    """A function returning the scheduler's normalised dashboard snapshot."""
+    """A function returning the scheduler's normalised dashboard snapshot.
+
+    In-process schedulers (``LocalCluster``) are read on their own event loop,
+    every event kept; a remote one is asked over the client's connection
+    (its snapshot carries the most recent task events only).
+    """
     from shoal.distributed.dashboard.snapshot import read_snapshot
 
-    fn = getattr(client, "dashboard_snapshot", None)
+    cluster = getattr(client, "cluster", None)
+    server = getattr(cluster, "scheduler", None)
+    runner = getattr(cluster, "_loop", None)
+    if server is not None and hasattr(server, "state") and hasattr(runner, "run"):
+        async def read() -> dict:
+            return read_snapshot(server)
+
+        return lambda: runner.run(read(), 10)
+    fn = getattr(client, "scheduler_info", None)
     if callable(fn):
         return lambda: read_snapshot(_Raw(fn()))
-    server = _local_scheduler(client)
-    if server is not None:
-        loop = getattr(server, "loop", None)
-        if loop is not None and getattr(loop, "is_running", lambda: False)():
-            import asyncio
-
-            async def read() -> dict:
-                return read_snapshot(server)
-
-            return lambda: asyncio.run_coroutine_threadsafe(read(), loop).result(10)
-        return lambda: read_snapshot(server)
     raise RuntimeError(
-        "performance_report needs a Client connected to a shoal scheduler that exposes its "
-        "dashboard snapshot; start one with `client = Client(LocalCluster())`"
+        "performance_report needs a shoal Client; start one with `client = Client(LocalCluster())`"
     )
 
 
 class _Raw:
+    """A received snapshot dict, readable by ``read_snapshot``."""
+
     def __init__(self, raw: dict):
         self._raw = raw
 
-    def dashboard_snapshot(self) -> dict:
+    def snapshot(self) -> dict:
         return self._raw
-
-
-def _local_scheduler(client: Any) -> Any:
-    for path in (("cluster", "scheduler"), ("cluster", "_scheduler"), ("scheduler",), ("_scheduler",)):
-        obj = client
-        for name in path:
-            obj = getattr(obj, name, None)
-            if obj is None:
-                break
-        if obj is not None and (hasattr(obj, "dashboard_snapshot") or hasattr(obj, "state")):
-            return obj
-    return None
 
 
 class ReportRecorder:
@@ -75,12 +66,11 @@ class ReportRecorder:
     def __init__(self, get_snapshot: Callable[[], dict], interval: float = 0.25):
         self.get_snapshot = get_snapshot
         self.interval = interval
-        self.events: dict[int, dict] = {}
+        self.events: dict[tuple, dict] = {}
         self.samples: list[tuple[float, list[dict]]] = []
         self.groups: dict = {}
         self.start_time = time.time()
         self.stop_time: float | None = None
-        self._seq0: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors = 0
@@ -91,12 +81,9 @@ class ReportRecorder:
         except Exception:
             self.errors += 1
             return
-        if self._seq0 is None:
-            # events already in the buffer before the block began are not ours
-            self._seq0 = snap.get("stream_seq", 0)
         for e in snap["stream"]:
-            if e["seq"] >= self._seq0 and e["stop"] >= self.start_time:
-                self.events[e["seq"]] = e
+            if e["stop"] >= self.start_time:  # events from before the block are not ours
+                self.events[(e["worker"], e["key"], e["start"], e["stop"])] = e
         self.samples.append((snap["time"], snap["workers"]))
         self.groups = snap["groups"]
 

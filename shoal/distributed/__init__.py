@@ -1,0 +1,46 @@
+"""Distributed computing: a scheduler, workers, Clients and futures.
+
+>>> from shoal.distributed import Client, LocalCluster
+>>> cluster = LocalCluster(n_workers=4)
+>>> client = Client(cluster)
+>>> futures = client.map(f, range(100)); results = client.gather(futures)
+
+Layout: ``protocol/`` (framing, serialisation, handshake), ``comm/``
+(connections, Security), ``scheduler/`` and ``worker/`` (pure state machine
++ IO server each, nanny, spill), ``client.py``, ``futures.py``, ``deploy/``
+(the Cluster base, LocalCluster), ``cli.py`` (``shoal scheduler``/``worker``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from shoal.distributed.client import Client, get_client, worker_client
+from shoal.distributed.comm.security import Security
+from shoal.distributed.deploy.cluster import Cluster
+from shoal.distributed.deploy.local import LocalCluster
+from shoal.distributed.futures import CancelledError, Future, as_completed, fire_and_forget, wait
+from shoal.distributed.scheduler.state import KilledWorker
+
+__all__ = [
+    "Client",
+    "LocalCluster",
+    "Cluster",
+    "Future",
+    "wait",
+    "as_completed",
+    "fire_and_forget",
+    "get_client",
+    "worker_client",
+    "Security",
+    "KilledWorker",
+    "CancelledError",
+    "progress",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "progress":  # built in shoal.diagnostics; optional here
+        from shoal.diagnostics.progress import progress
+
+        return progress
+    raise AttributeError(f"module 'shoal.distributed' has no attribute {name!r}")

@@ -1,0 +1,886 @@
+"""``Client``: submit work to a scheduler and get results back.
+
+Threads: user code calls the Client from any thread; all socket IO runs on
+the process-wide ``shoal-io`` loop thread (``utils.io_loop``).  Hot paths
+(``submit``, ``map``, dropping futures) only append to a message batch and
+wake the loop once; replies update per-key states under one condition
+variable that waiting threads sleep on.
+
+Results stay on workers until gathered; ``gather`` asks the scheduler who
+holds the keys (one round trip) and then fetches from every worker at once,
+straight from the workers (no copy through the scheduler).
+"""
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import itertools
+import logging
+import os
+import threading
+import time
+import uuid
+import weakref
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, Iterable
+
+from shoal import config
+from shoal.base import collections_to_graph, is_lazy, set_default_client, get_default_client
+from shoal.core.graph import flatten_keys
+from shoal.core.task import Ref, Task, deps_of
+from shoal.core.tokenize import tokenize
+from shoal.distributed.comm.security import Security, resolve_security
+from shoal.distributed.comm.tcp import Comm, connect
+from shoal.distributed.futures import CancelledError, Future, _KeyState, _flatten
+from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
+from shoal.distributed.utils import io_loop
+
+logger = logging.getLogger("shoal.distributed.client")
+
+_DONE = ("finished", "error", "cancelled", "lost")
+_open_clients: list = []
+_open_lock = threading.Lock()
+
+
+def current_client() -> "Client | None":
+    """The most recently opened Client that is still open (for ``scheduler='distributed'``)."""
+    with _open_lock:
+        return _open_clients[-1] if _open_clients else None
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _finalize(values: Any, func: Any, extra: tuple) -> Any:
+    return func(values, *extra)
+
+
+def _funcname(func: Any) -> str:
+    f = func
+    while isinstance(f, partial):
+        f = f.func
+    return getattr(f, "__name__", type(f).__name__)
+
+
+def _refs(keys: Any) -> Any:
+    if type(keys) is list:
+        return [_refs(k) for k in keys]
+    return Ref(keys)
+
+
+def _default_token_file() -> str:
+    return os.path.expanduser(config.get("distributed.security.token-file", "~/.shoal/token"))
+
+
+def _security_for(address: str, security: Any) -> Security:
+    sec = resolve_security(security)
+    if sec is None or not sec.token:
+        path = _default_token_file()
+        if os.path.exists(path):
+            tok = Security.from_file(path).token
+            sec = sec.with_token(tok) if sec is not None else Security(token=tok)
+    if sec is None or not sec.token:
+        raise PermissionError(
+            f"no token to connect to {address}: pass security=Security(token=...), set SHOAL_TOKEN, "
+            "or start the scheduler with --scheduler-file F and use Client(scheduler_file=F)"
+        )
+    return sec
+
+
+class Client:
+    """Connect to a scheduler (or start a LocalCluster) and run work on it.
+
+    >>> client = Client()                                 # a LocalCluster on this machine
+    >>> client = Client(cluster)                          # an existing cluster object
+    >>> client = Client("tcp://host:8786")                # a running scheduler
+    >>> client = Client(scheduler_file="sched.json")      # address and token from a file
+    """
+
+    def __init__(self, address: Any = None, *, security: Security | None = None, set_as_default: bool = True,
+                 timeout: float = 30.0, name: str | None = None, scheduler_file: str | None = None,
+                 **cluster_kwargs: Any):
+        self._loop = io_loop()
+        self.id = f"{name or 'client'}-{uuid.uuid4().hex[:12]}"
+        self._uid = uuid.uuid4().hex[:10]
+        self._counter = itertools.count()
+        self.cluster: Any = None
+        self._own_cluster = False
+        self.status = "connecting"
+        if address is None:
+            address = cluster_kwargs.pop("address", None)
+        if address is None and scheduler_file is not None:
+            import json
+
+            with open(scheduler_file) as f:
+                info = json.load(f)
+            address = info["address"]
+            if security is None and info.get("token"):
+                security = Security(token=info["token"])
+        if address is None:
+            from shoal.distributed.deploy.local import LocalCluster
+
+            self.cluster = LocalCluster(**cluster_kwargs)
+            self._own_cluster = True
+        elif not isinstance(address, str) and hasattr(address, "scheduler_address"):
+            self.cluster = address
+        elif cluster_kwargs:
+            raise TypeError(f"unexpected keyword arguments {sorted(cluster_kwargs)} for Client({address!r})")
+        if self.cluster is not None:
+            address = self.cluster.scheduler_address
+            if security is None:
+                security = self.cluster.security
+        self.scheduler_address: str = address
+        self.security = _security_for(address, security)
+        self._cond = threading.Condition()
+        self._keys: dict = {}
+        self._refs: dict = {}
+        self._ref_lock = threading.Lock()
+        self._release_buf: list = []
+        self._release_pending = False
+        self._rid = itertools.count(1)
+        self._replies: dict = {}
+        self._sent_fids: set = set()
+        self._peers: dict = {}
+        self._comm: Comm | None = None
+        self._info: dict = {}
+        try:
+            self._info = self._loop.run(self._start(), timeout)
+        except BaseException:
+            if self._own_cluster:
+                self.cluster.close()
+            raise
+        self.status = "running"
+        self._set_default = set_as_default
+        if set_as_default:
+            set_default_client(self)
+        with _open_lock:
+            _open_clients.append(self)
+
+    # ---- connection ----------------------------------------------------
+    async def _start(self) -> dict:
+        self._comm = await connect(self.scheduler_address, self.security, name="client->scheduler")
+        self._comm.start(self._handle)
+        self._comm.on_close(self._lost)
+        fut = concurrent.futures.Future()
+        self._replies[0] = fut
+        self._comm.send({"op": "register-client", "id": self.id, "rid": 0})
+        import asyncio
+
+        return await asyncio.wrap_future(fut)
+
+    def _lost(self, comm: Comm) -> None:
+        if self.status == "running":
+            logger.warning("client lost its connection to the scheduler %s", self.scheduler_address)
+            self.status = "closed"
+        with self._cond:
+            for st in self._keys.values():
+                if st.status == "pending":
+                    st.status = "lost"
+            self._cond.notify_all()
+        for f in self._replies.values():
+            if not f.done():
+                f.set_exception(ConnectionError(f"lost the connection to the scheduler {self.scheduler_address}"))
+        self._replies.clear()
+
+    def _handle(self, comm: Comm, msgs: list) -> None:
+        changed = []
+        keys = self._keys
+        for msg in msgs:
+            op = msg["op"]
+            if op == "key-in-memory":
+                st = keys.get(msg["key"])
+                if st is not None and st.status != "finished":
+                    st.status = "finished"
+                    st.nbytes = msg.get("nbytes", 0)
+                    changed.append((msg["key"], st))
+            elif op == "key-erred":
+                st = keys.get(msg["key"])
+                if st is not None:
+                    st.status = "error"
+                    st.exception = msg["exception"]
+                    st.traceback = msg.get("traceback")
+                    st.blame = msg.get("blame")
+                    changed.append((msg["key"], st))
+            elif op == "reply":
+                f = self._replies.pop(msg["rid"], None)
+                if f is not None and not f.done():
+                    f.set_result(msg["result"])
+            elif op == "restarted":
+                for k, st in keys.items():
+                    if st.status not in ("cancelled",):
+                        st.status = "cancelled"
+                        changed.append((k, st))
+        if changed:
+            with self._cond:
+                self._cond.notify_all()
+            for key, st in changed:
+                if st.callbacks:
+                    cbs, st.callbacks = st.callbacks, None
+                    for fn, fut in cbs:
+                        try:
+                            fn(fut)
+                        except Exception:
+                            logger.exception("future callback failed")
+
+    def _send(self, msg: dict) -> None:
+        if self.status != "running" and msg.get("op") != "register-client":
+            raise RuntimeError(f"this Client is {self.status}; start a new Client to keep working")
+        self._loop.call(self._comm.send, msg)
+
+    def _request(self, msg: dict, timeout: float | None = 60.0) -> Any:
+        rid = next(self._rid)
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        self._replies[rid] = fut
+        msg["rid"] = rid
+        self._send(msg)
+        return fut.result(timeout)
+
+    # ---- key states and references --------------------------------------
+    def _key_state(self, key: Any) -> _KeyState:
+        st = self._keys.get(key)
+        if st is None:
+            st = self._keys[key] = _KeyState()
+        return st
+
+    def _inc_ref(self, key: Any) -> None:
+        with self._ref_lock:
+            refs = self._refs
+            refs[key] = refs.get(key, 0) + 1
+
+    def _dec_ref(self, key: Any) -> None:
+        with self._ref_lock:
+            n = self._refs.get(key, 0) - 1
+            if n > 0:
+                self._refs[key] = n
+                return
+            self._refs.pop(key, None)
+            self._keys.pop(key, None)
+            if self.status != "running":
+                return
+            self._release_buf.append(key)
+            if self._release_pending:
+                return
+            self._release_pending = True
+        self._loop.call(self._flush_releases)
+
+    def _flush_releases(self) -> None:
+        with self._ref_lock:
+            keys, self._release_buf = self._release_buf, []
+            self._release_pending = False
+        if keys and self._comm is not None and not self._comm.closed:
+            self._comm.send({"op": "release-keys", "keys": keys})
+
+    def _add_callback(self, fut: Future, fn: Any) -> None:
+        def add():
+            st = fut._state
+            if st.status in _DONE:
+                fn(fut)
+            else:
+                if st.callbacks is None:
+                    st.callbacks = []
+                st.callbacks.append((fn, fut))
+        self._loop.call(add)
+
+    def _wait_keys(self, keys: list, timeout: float | None) -> None:
+        states = [self._key_state(k) for k in keys]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        i = 0
+        n = len(states)
+        with self._cond:
+            while i < n:
+                if states[i].status in _DONE:
+                    i += 1
+                    continue
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError(f"{n - i} of {n} futures not finished after {timeout}s")
+                    self._cond.wait(left)
+                else:
+                    self._cond.wait(1.0)
+
+    def _wait_futures(self, futures: list, timeout: float | None, return_when: str) -> None:
+        if return_when == "ALL_COMPLETED":
+            self._wait_keys([f.key for f in futures], timeout)
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                if return_when == "FIRST_COMPLETED" and any(f.done() for f in futures):
+                    return
+                if return_when == "FIRST_EXCEPTION" and (any(f.status == "error" for f in futures)
+                                                         or all(f.done() for f in futures)):
+                    return
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return
+                self._cond.wait(left if left is not None else 1.0)
+
+    # ---- building graphs -------------------------------------------------
+    def _fid(self, func: Any, cache: dict, funcs: dict, fnames: dict) -> str:
+        hit = cache.get(id(func))
+        if hit is not None:
+            return hit[1]
+        fid, data = dumps_function(func)
+        cache[id(func)] = (func, fid)
+        if fid not in self._sent_fids:
+            funcs[fid] = data
+            fnames[fid] = _funcname(func)
+        return fid
+
+    def _submit_graph(self, graph: dict, wanted: list, dependencies: dict | None = None,
+                      priority: int = 0, retries: int = 0, resources: dict | None = None,
+                      keep: list | None = None) -> list:
+        """Send ``graph`` (dict of nodes) and return Futures for ``wanted`` keys."""
+        deps = dependencies
+        order: list = []
+        done: set = set()
+        entered: set = set()
+        alias_fid = None
+        cache: dict = {}
+        funcs: dict = {}
+        fnames: dict = {}
+        # depth-first post-order from the outputs: inputs first, one branch at a time
+        for root in wanted:
+            if root in done or root not in graph:
+                continue
+            stack = [root]
+            while stack:
+                k = stack[-1]
+                if k in done:
+                    stack.pop()
+                    continue
+                if k in entered:
+                    stack.pop()
+                    done.add(k)
+                    order.append(k)
+                    continue
+                entered.add(k)
+                node = graph[k]
+                ds = deps[k] if deps is not None and k in deps else deps_of(node)
+                for d in ds:
+                    if d not in done and d in graph:
+                        stack.append(d)
+        keys, specs, fids, dlist = [], [], [], []
+        for k in order:
+            node = graph[k]
+            t = type(node)
+            if t is Task:
+                fid = self._fid(node.func, cache, funcs, fnames)
+                spec = serialize((node.args, node.kwargs))
+                ds = deps[k] if deps is not None and k in deps else node.deps
+            elif t is Ref:
+                if alias_fid is None:
+                    alias_fid = self._fid(_identity, cache, funcs, fnames)
+                fid = alias_fid
+                spec = serialize(((node,), {}))
+                ds = (node.key,)
+            elif t is Future:
+                if node.key == k:
+                    if keep is not None:
+                        keep.append(node)
+                    continue  # already on the cluster
+                if keep is not None:
+                    keep.append(node)
+                if alias_fid is None:
+                    alias_fid = self._fid(_identity, cache, funcs, fnames)
+                fid = alias_fid
+                spec = serialize(((Ref(node.key),), {}))
+                ds = (node.key,)
+            else:
+                fid = None
+                spec = serialize(node)
+                ds = ()
+            keys.append(k)
+            specs.append(spec)
+            fids.append(fid)
+            dlist.append(list(ds) if ds else None)
+        futures = [Future(k, self) for k in wanted]
+        self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": fids, "deps": dlist,
+                    "wanted": list(wanted), "funcs": funcs, "fnames": fnames, "priority": priority,
+                    "retries": retries or 0, "resources": resources})
+        self._sent_fids.update(funcs)
+        return futures
+
+    def _unfuture(self, obj: Any, deps: set) -> Any:
+        t = type(obj)
+        if t is Future:
+            deps.add(obj.key)
+            return Ref(obj.key)
+        if t is list or t is tuple:
+            return t(self._unfuture(o, deps) for o in obj)
+        if t is dict:
+            return {k: self._unfuture(v, deps) for k, v in obj.items()}
+        if is_lazy(obj):
+            raise TypeError(
+                "submit/map got a lazy object as an argument; compute it first or pass a Future: "
+                "`fut = client.compute(x); client.submit(f, fut)`"
+            )
+        return obj
+
+    @staticmethod
+    def _has_future(obj: Any) -> bool:
+        t = type(obj)
+        if t is Future:
+            return True
+        if t is list or t is tuple:
+            return any(Client._has_future(o) for o in obj)
+        if t is dict:
+            return any(Client._has_future(o) for o in obj.values())
+        return False
+
+    # ---- public API: tasks ----------------------------------------------
+    def submit(self, func: Any, *args: Any, key: Any = None, pure: bool | None = None, retries: int = 0,
+               priority: int = 0, resources: dict | None = None, workers: Any = None, **kwargs: Any) -> Future:
+        """Run ``func(*args, **kwargs)`` on a worker; return a Future.
+
+        ``pure=True`` names the task by its inputs, so the same call twice
+        returns the same result (computed once); the default ``pure=False``
+        runs every call (right for random functions).
+        """
+        if not callable(func):
+            raise TypeError(f"submit needs a function first, got {func!r}: client.submit(func, *args)")
+        if pure is None:
+            pure = config.get("distributed.client.pure", False)
+        if key is None:
+            name = _funcname(func)
+            key = f"{name}-{tokenize(func, args, kwargs)}" if pure else f"{name}-{self._uid}{next(self._counter)}"
+        return self._submit_many(func, [key], [args], kwargs, priority, retries, resources)[0]
+
+    def _submit_many(self, func: Any, keys: list, argss: list, kwargs: dict, priority: int, retries: int,
+                     resources: dict | None) -> list:
+        cache: dict = {}
+        funcs: dict = {}
+        fnames: dict = {}
+        fid = self._fid(func, cache, funcs, fnames)
+        specs, dlist = [], []
+        kw_has = bool(kwargs) and self._has_future(kwargs)
+        kdeps: set = set()
+        kw = self._unfuture(kwargs, kdeps) if kw_has else kwargs
+        for args in argss:
+            if self._has_future(args):
+                ds = set(kdeps)
+                args = self._unfuture(args, ds)
+                dlist.append(list(ds))
+            else:
+                dlist.append(list(kdeps) if kdeps else None)
+            specs.append(serialize((args, kw)))
+        futures = [Future(k, self) for k in keys]
+        self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": [fid] * len(keys),
+                    "deps": dlist, "wanted": keys, "funcs": funcs, "fnames": fnames, "priority": priority,
+                    "retries": retries or 0, "resources": resources})
+        self._sent_fids.update(funcs)
+        return futures
+
+    def map(self, func: Any, *iterables: Iterable, key: Any = None, pure: bool | None = None,
+            batch_size: int | None = None, retries: int = 0, priority: int = 0,
+            resources: dict | None = None, workers: Any = None, **kwargs: Any) -> list:
+        """``[submit(func, *items) for items in zip(*iterables)]``, sent in batches."""
+        if not callable(func):
+            raise TypeError(f"map needs a function first, got {func!r}: client.map(func, iterable)")
+        if not iterables:
+            raise TypeError("map needs at least one iterable: client.map(func, range(10))")
+        items = list(zip(*iterables))
+        if pure is None:
+            pure = config.get("distributed.client.pure", False)
+        name = _funcname(func)
+        if isinstance(key, (list, tuple)):
+            keys = list(key)
+            if len(keys) != len(items):
+                raise ValueError(f"map got {len(keys)} keys for {len(items)} items")
+        elif pure:
+            prefix = key or name
+            keys = [f"{prefix}-{tokenize(func, a, kwargs)}" for a in items]
+        else:
+            prefix = key or name
+            u = self._uid
+            c = self._counter
+            keys = [f"{prefix}-{u}{next(c)}" for _ in items]
+        n = len(items)
+        bs = batch_size or n or 1
+        out: list = []
+        for i in range(0, n, bs):
+            out.extend(self._submit_many(func, keys[i:i + bs], items[i:i + bs], kwargs, priority, retries, resources))
+        return out
+
+    # ---- public API: results --------------------------------------------
+    def _gather_keys(self, keys: list, errors: str = "raise") -> list:
+        self._wait_keys(keys, None)
+        for k in keys:
+            st = self._keys.get(k)
+            if st is not None and st.status == "error" and errors == "raise":
+                f = Future(k, self, st)
+                raise f._exc()
+            if st is not None and st.status in ("cancelled", "lost") and errors == "raise":
+                raise CancelledError(f"future {k!r} was {st.status}")
+        want = [k for k in keys if self._keys.get(k) is None or self._keys[k].status == "finished"]
+        values = self._loop.run(self._fetch(list(dict.fromkeys(want))))
+        out = []
+        for k in keys:
+            if k in values:
+                out.append(values[k])
+            else:
+                st = self._keys.get(k)
+                out.append(Future(k, self, st)._exc() if st is not None and st.status == "error" else None)
+        return out
+
+    async def _fetch(self, keys: list, timeout: float = 120.0) -> dict:
+        import asyncio
+
+        result: dict = {}
+        left = list(keys)
+        deadline = time.monotonic() + timeout
+        while left:
+            who = await self._arequest({"op": "who-has", "keys": left})
+            by_worker: dict = {}
+            for k in left:
+                holders = who.get(k)
+                if holders:
+                    by_worker.setdefault(holders[0], []).append(k)
+            replies = await asyncio.gather(*[self._get_from(w, ks) for w, ks in by_worker.items()],
+                                           return_exceptions=True)
+            for r in replies:
+                if isinstance(r, dict):
+                    result.update(r)
+            left = [k for k in left if k not in result]
+            if left:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"could not fetch {len(left)} results (e.g. {left[0]!r}) in {timeout}s")
+                await asyncio.sleep(0.05)  # lost with a worker: being recomputed
+        return result
+
+    async def _arequest(self, msg: dict) -> Any:
+        import asyncio
+
+        rid = next(self._rid)
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        self._replies[rid] = fut
+        msg["rid"] = rid
+        self._comm.send(msg)
+        return await asyncio.wrap_future(fut)
+
+    async def _peer(self, address: str) -> Comm:
+        comm = self._peers.get(address)
+        if comm is None or comm.closed:
+            comm = await connect(address, self.security, name="client->worker", timeout=5.0)
+            comm.info["waiting"] = {}
+            comm.start(self._peer_message)
+            self._peers[address] = comm
+        return comm
+
+    def _peer_message(self, comm: Comm, msgs: list) -> None:
+        for msg in msgs:
+            f = comm.info["waiting"].pop(msg.get("rid"), None)
+            if f is not None and not f.done():
+                f.set_result(msg)
+
+    async def _get_from(self, address: str, keys: list) -> dict:
+        import asyncio
+
+        comm = await self._peer(address)
+        rid = next(self._rid)
+        fut = asyncio.get_running_loop().create_future()
+        comm.info["waiting"][rid] = fut
+        comm.send({"op": "get-data", "rid": rid, "keys": keys})
+        done, _ = await asyncio.wait([fut, comm.closed_future], return_when=asyncio.FIRST_COMPLETED)
+        if fut not in done:
+            self._peers.pop(address, None)
+            raise ConnectionError(f"worker {address} went away")
+        msg = fut.result()
+        return {k: deserialize(v) for k, v in msg["data"].items()}
+
+    def gather(self, futures: Any, errors: str = "raise", direct: Any = None, asynchronous: Any = None) -> Any:
+        """Results of futures, in the same structure (list, dict, nested, single)."""
+        if errors not in ("raise", "skip"):
+            raise ValueError(f"errors={errors!r}; use 'raise' or 'skip'")
+        fs = _flatten(futures)
+        values = self._gather_keys([f.key for f in fs], errors)
+        by_key = dict(zip([f.key for f in fs], values))
+        return self._rebuild(futures, by_key, errors)
+
+    def _rebuild(self, obj: Any, by_key: dict, errors: str) -> Any:
+        if isinstance(obj, Future):
+            return by_key[obj.key]
+        if isinstance(obj, dict):
+            return {k: self._rebuild(v, by_key, errors) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple, set)):
+            out = [self._rebuild(o, by_key, errors) for o in obj
+                   if not (errors == "skip" and isinstance(o, Future) and o.status == "error")]
+            return type(obj)(out)
+        return obj
+
+    def scatter(self, data: Any, workers: Any = None, broadcast: bool = False, hash: bool = True,
+                direct: Any = None) -> Any:
+        """Put local data on workers; return Futures (same structure as ``data``)."""
+        if isinstance(data, dict):
+            items = list(data.items())
+        elif isinstance(data, (list, tuple, set)):
+            items = [(None, v) for v in data]
+        else:
+            items = [(None, data)]
+        keyed = []
+        for k, v in items:
+            if k is None:
+                k = f"{type(v).__name__}-{tokenize(v) if hash else uuid.uuid4().hex}"
+            keyed.append((k, v))
+        ws = self._request({"op": "workers"})
+        addrs = sorted(ws)
+        if workers is not None:
+            wanted = [workers] if isinstance(workers, str) else list(workers)
+            addrs = [a for a in addrs if a in wanted or ws[a].get("name") in wanted]
+        if not addrs:
+            raise RuntimeError("scatter found no workers; wait for workers (client.wait_for_workers(1)) first")
+        plan: dict = {}
+        for i, (k, v) in enumerate(keyed):
+            targets = addrs if broadcast else [addrs[i % len(addrs)]]
+            s = serialize(v)
+            for a in targets:
+                plan.setdefault(a, {})[k] = s
+        futures = {k: Future(k, self) for k, _ in keyed}
+        self._loop.run(self._put(plan))
+        for a, d in plan.items():
+            from shoal.distributed.protocol.serialize import nbytes_of
+
+            self._request({"op": "scatter", "keys": list(d), "nbytes": [nbytes_of(s) for s in d.values()],
+                           "workers": [a]})
+        if isinstance(data, dict):
+            return futures
+        fl = [futures[k] for k, _ in keyed]
+        if isinstance(data, (list, tuple, set)):
+            return type(data)(fl) if not isinstance(data, set) else fl
+        return fl[0]
+
+    async def _put(self, plan: dict) -> None:
+        import asyncio
+
+        async def one(addr, d):
+            comm = await self._peer(addr)
+            rid = next(self._rid)
+            fut = asyncio.get_running_loop().create_future()
+            comm.info["waiting"][rid] = fut
+            comm.send({"op": "put-data", "rid": rid, "data": d})
+            await asyncio.wait_for(fut, 60)
+        await asyncio.gather(*[one(a, d) for a, d in plan.items()])
+
+    def cancel(self, futures: Any) -> None:
+        """Stop computing these futures (if nothing else needs them) and mark them cancelled."""
+        fs = _flatten(futures)
+        keys = [f.key for f in fs]
+        with self._cond:
+            for f in fs:
+                if f._state.status == "pending":
+                    f._state.status = "cancelled"
+            self._cond.notify_all()
+        self._send({"op": "release-keys", "keys": keys})
+
+    def _fire_and_forget(self, keys: list) -> None:
+        self._send({"op": "fire-and-forget", "keys": keys})
+
+    # ---- collections -----------------------------------------------------
+    def compute(self, collections: Any, sync: bool = False, optimize_graph: bool = True,
+                priority: int = 0, retries: int = 0, resources: dict | None = None, **kwargs: Any) -> Any:
+        """Start computing lazy objects; return a Future each (results with ``sync=True``)."""
+        single = is_lazy(collections)
+        colls = [collections] if single else list(collections)
+        lazy = [c for c in colls if is_lazy(c)]
+        graph, deps, _ = collections_to_graph(lazy, optimize_graph) if lazy else ({}, {}, [])
+        graph = dict(graph)
+        deps = dict(deps)
+        outs = []
+        for c in lazy:
+            func, extra = c.__shoal_postcompute__()
+            okeys = c.__shoal_keys__()
+            fkey = f"finalize-{self._uid}{next(self._counter)}"
+            graph[fkey] = Task(_finalize, _refs(okeys), func, tuple(extra))
+            deps[fkey] = frozenset(flatten_keys(okeys))
+            outs.append(fkey)
+        keep: list = []
+        futs = iter(self._submit_graph(graph, outs, deps, priority, retries, resources, keep))
+        result = [next(futs) if is_lazy(c) else c for c in colls]
+        if sync:
+            result = self.gather(result)
+        return result[0] if single else result
+
+    def persist(self, collections: Any, optimize_graph: bool = True, priority: int = 0,
+                retries: int = 0, resources: dict | None = None, **kwargs: Any) -> Any:
+        """Compute lazy objects on the cluster and return the same objects backed by Futures."""
+        single = is_lazy(collections)
+        colls = [collections] if single else list(collections)
+        lazy = [c for c in colls if is_lazy(c)]
+        graph, deps, keys = collections_to_graph(lazy, optimize_graph)
+        futures = self._submit_graph(dict(graph), keys, deps, priority, retries, resources)
+        fmap = {f.key: f for f in futures}
+        out = []
+        for c in colls:
+            if not is_lazy(c):
+                out.append(c)
+                continue
+            func, extra = c.__shoal_postpersist__()
+            sub = {k: fmap[k] for k in flatten_keys(c.__shoal_keys__())}
+            out.append(func(sub, *extra))
+        return out[0] if single else out
+
+    def get(self, graph: dict, keys: list, *, dependencies: dict | None = None, num_workers: Any = None,
+            seed: Any = None, callbacks: Any = None, sync: bool = True, **kwargs: Any) -> list:
+        """The scheduler ``get``: compute flat ``keys`` of ``graph`` here; values in order."""
+        if not isinstance(graph, dict):
+            graph = dict(graph)
+        keep: list = []
+        flat = list(keys)
+        futures = self._submit_graph(graph, list(dict.fromkeys(flat)), dependencies,
+                                     kwargs.get("priority", 0), kwargs.get("retries", 0),
+                                     kwargs.get("resources"), keep)
+        values = dict(zip([f.key for f in futures], self._gather_keys([f.key for f in futures])))
+        del futures, keep
+        return [values[k] for k in flat]
+
+    # ---- cluster-wide operations -----------------------------------------
+    def run(self, function: Any, *args: Any, workers: Any = None, **kwargs: Any) -> dict:
+        """Run ``function(*args, **kwargs)`` once on every worker; ``{worker address: result}``."""
+        fn = partial(function, *args, **kwargs) if (args or kwargs) else function
+        _, data = dumps_function(fn)
+        res = self._request({"op": "run", "func": data, "workers": workers}, timeout=120)
+        out = {}
+        for addr, (ok, payload) in res.items():
+            val = deserialize(payload)
+            if not ok:
+                raise val
+            out[addr] = val
+        return out
+
+    def scheduler_info(self) -> dict:
+        return self._request({"op": "snapshot"})
+
+    def nthreads(self) -> dict:
+        return {a: w["nthreads"] for a, w in self._request({"op": "workers"}).items()}
+
+    def wait_for_workers(self, n_workers: int = 1, timeout: float | None = 60.0) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while len(self._request({"op": "workers"})) < n_workers:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"fewer than {n_workers} workers after {timeout}s")
+            time.sleep(0.05)
+
+    def restart(self, timeout: float = 60.0) -> "Client":
+        """Restart every worker (fresh processes, all data dropped, futures cancelled)."""
+        self._request({"op": "restart", "timeout": timeout}, timeout=timeout + 10)
+        return self
+
+    def shutdown(self) -> None:
+        """Stop the scheduler and every worker it serves (remote ones too), then close."""
+        try:
+            self._request({"op": "shutdown"}, timeout=10)
+        except Exception:
+            pass
+        self.close()
+
+    @property
+    def dashboard_link(self) -> str | None:
+        link = self._info.get("dashboard") if self._info else None
+        if link is None and self.cluster is not None:
+            link = getattr(self.cluster, "dashboard_link", None)
+        return link
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Disconnect; also close the cluster this Client started (``Client()``)."""
+        if self.status == "closed" and self._comm is None:
+            return
+        self.status = "closed"
+        if get_default_client() is self:
+            set_default_client(None)
+        with _open_lock:
+            if self in _open_clients:
+                _open_clients.remove(self)
+
+        async def _close():
+            if self._comm is not None:
+                self._comm.close()
+            for c in self._peers.values():
+                c.close()
+
+        try:
+            self._loop.run(_close(), timeout)
+        except Exception:
+            pass
+        self._comm = None
+        if self._own_cluster and self.cluster is not None:
+            self.cluster.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Client {self.scheduler_address!r} {self.status}>"
+
+
+def scheduler_snapshot(address: str, security: Any) -> dict:
+    """One-off snapshot request (used by ``Cluster.scheduler_info``)."""
+    c = Client(address, security=security, set_as_default=False)
+    try:
+        return c.scheduler_info()
+    finally:
+        c.close()
+
+
+_worker_clients: dict = {}
+
+
+def get_client() -> Client:
+    """The Client to use here: inside a task, one bound to the worker's scheduler."""
+    try:
+        from shoal.distributed.worker.server import get_worker
+
+        w = get_worker()
+    except (ImportError, ValueError):
+        w = None
+    if w is not None:
+        c = _worker_clients.get(w.scheduler_address)
+        if c is None or c.status != "running":
+            c = Client(w.scheduler_address, security=w.security, set_as_default=False)
+            _worker_clients[w.scheduler_address] = c
+        return c
+    c = get_default_client() or current_client()
+    if c is None:
+        raise ValueError("no Client is open: start one with `client = Client()`")
+    return c
+
+
+def _client_for(address: str) -> Client:
+    c = get_client()
+    return c
+
+
+@contextmanager
+def worker_client():
+    """Inside a task: a Client for submitting more tasks, with this task's thread seceded.
+
+    >>> def fib(n):
+    ...     with worker_client() as c:
+    ...         return sum(c.gather([c.submit(fib, n - 1), c.submit(fib, n - 2)]))
+    """
+    from shoal.distributed.worker.server import get_worker
+
+    w = get_worker()
+    w.secede()
+    try:
+        yield get_client()
+    finally:
+        w.rejoin()
+
+
+def _close_all() -> None:
+    with _open_lock:
+        clients = list(_open_clients)
+    for c in reversed(clients):
+        try:
+            c.close(timeout=2)
+        except Exception:
+            pass
+
+
+atexit.register(_close_all)

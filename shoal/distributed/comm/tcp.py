@@ -1,0 +1,373 @@
+"""TCP/TLS connections carrying batched, framed messages (asyncio).
+
+Data flow for one connection::
+
+    send(msg) -> outgoing list -> (one call_soon per loop turn) -> pickle the
+    whole list -> frames -> transport.writelines      [no per-message syscalls]
+
+    socket -> BufferedProtocol.get_buffer (64 KiB scratch, or a dedicated
+    bytearray for a large payload, read into directly) -> frames (memoryview
+    slices, no copies) -> on_messages(comm, [msg, ...])
+
+The first exchange is the msgpack handshake of ``protocol.auth``; until it
+succeeds incoming payloads are at most ``HANDSHAKE_MAX`` bytes and are only
+ever parsed as msgpack.  Any framing, header or unpickling error closes this
+one connection with a log line; listeners keep serving everyone else.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import socket
+import ssl
+from typing import Any, Callable
+
+from shoal import config
+from shoal.distributed.protocol import auth
+from shoal.distributed.protocol.frames import HANDSHAKE_MAX, PREFIX, ProtocolError, pack_frames, unpack_frames
+from shoal.distributed.protocol.serialize import dumps_messages, loads_messages
+
+logger = logging.getLogger("shoal.distributed.comm")
+
+_SCRATCH = 1 << 16
+HANDSHAKE_TIMEOUT = 10.0
+
+
+def max_payload() -> int:
+    return int(config.get("distributed.comm.max-frame-size", 4 << 30))
+
+
+def parse_address(address: str, default_port: int = 8786) -> tuple[str, str, int]:
+    """``'tcp://h:p'`` -> ``('tcp', 'h', p)``; accepts ``h:p``, ``:p``, ``tls://h:p``."""
+    if not isinstance(address, str):
+        raise TypeError(f"an address is a string like 'tcp://127.0.0.1:8786', got {address!r}")
+    scheme = "tcp"
+    rest = address
+    if "://" in address:
+        scheme, rest = address.split("://", 1)
+    if scheme not in ("tcp", "tls"):
+        raise ValueError(f"address {address!r} has scheme {scheme!r}; use tcp:// or tls://")
+    if rest.startswith("["):  # [ipv6]:port
+        host, _, port = rest[1:].partition("]")
+        port = port.lstrip(":")
+    elif rest.count(":") == 1:
+        host, port = rest.split(":")
+    else:
+        host, port = rest, ""
+    return scheme, host, int(port) if port else default_port
+
+
+class Comm(asyncio.BufferedProtocol):
+    """One framed, authenticated, batching connection."""
+
+    def __init__(self, name: str = ""):
+        self.name = name
+        self.transport: Any = None
+        self.peer = "?"
+        self.loop = asyncio.get_running_loop()
+        self.closed = False
+        self.authenticated = False
+        self._scratch = bytearray(_SCRATCH)
+        self._n = 0
+        self._big: bytearray | None = None
+        self._big_n = 0
+        self._limit = HANDSHAKE_MAX
+        self._hs: collections.deque = collections.deque()
+        self._hs_waiter: asyncio.Future | None = None
+        self._on_messages: Callable | None = None
+        self._out: list = []
+        self._flush_pending = False
+        self._close_callbacks: list = []
+        self.closed_future: asyncio.Future = self.loop.create_future()
+        self.info: dict = {}  # free slot for servers (client id, worker address)
+
+    # ---- asyncio protocol -------------------------------------------
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._mark_closed()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self._big is not None:
+            return memoryview(self._big)[self._big_n:]
+        if self._n == len(self._scratch):
+            self._scratch.extend(bytes(len(self._scratch)))
+        return memoryview(self._scratch)[self._n:]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        try:
+            if self._big is not None:
+                self._big_n += nbytes
+                if self._big_n == len(self._big):
+                    big, self._big = self._big, None
+                    self._deliver(memoryview(big))
+                return
+            self._n += nbytes
+            self._parse()
+        except Exception as e:
+            self._fail(e)
+
+    def _parse(self) -> None:
+        buf = self._scratch
+        pos = 0
+        n = self._n
+        while n - pos >= 8 and not self.closed:
+            (length,) = PREFIX.unpack_from(buf, pos)
+            if length > self._limit:
+                raise ProtocolError(f"frame of {length} bytes exceeds the limit of {self._limit}")
+            start = pos + 8
+            if n - start >= length:
+                self._deliver(memoryview(bytearray(buf[start:start + length])))
+                pos = start + length
+                continue
+            if length > _SCRATCH // 2:
+                # a large payload: read the rest straight into its own buffer
+                big = bytearray(length)
+                have = n - start
+                big[:have] = buf[start:n]
+                self._big, self._big_n = big, have
+                pos = n
+            break
+        if pos:
+            rest = n - pos
+            buf[:rest] = buf[pos:n]
+            self._n = rest
+            if len(buf) > _SCRATCH and rest < _SCRATCH:
+                del buf[_SCRATCH:]
+
+    def _deliver(self, payload: memoryview) -> None:
+        if not self.authenticated:
+            self._hs.append(bytes(payload))
+            w = self._hs_waiter
+            if w is not None and not w.done():
+                w.set_result(None)
+            return
+        frames = unpack_frames(payload)
+        msgs = loads_messages(frames)
+        handler = self._on_messages
+        if handler is not None:
+            try:
+                handler(self, msgs)
+            except Exception:
+                logger.exception("error handling messages from %s", self.peer)
+
+    def _fail(self, exc: Exception) -> None:
+        logger.warning("closing connection %s from %s: %s: %s", self.name, self.peer, type(exc).__name__, exc)
+        self.abort()
+
+    # ---- sending -------------------------------------------------------
+    def send(self, msg: dict) -> None:
+        """Queue ``msg``; all messages queued in one loop turn go as one frame."""
+        if self.closed:
+            return
+        self._out.append(msg)
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.loop.call_soon(self._flush)
+
+    def send_many(self, msgs: list) -> None:
+        if self.closed or not msgs:
+            return
+        self._out.extend(msgs)
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        msgs, self._out = self._out, []
+        if self.closed or not msgs:
+            return
+        try:
+            frames = dumps_messages(msgs)
+        except Exception:
+            logger.exception("could not serialise %d messages for %s", len(msgs), self.peer)
+            return
+        self.transport.writelines(pack_frames(frames))
+
+    def _send_raw(self, payload: bytes) -> None:
+        self.transport.write(PREFIX.pack(len(payload)) + payload)
+
+    # ---- handshake -----------------------------------------------------
+    async def _next_hs(self, op: str) -> dict:
+        while not self._hs:
+            if self.closed:
+                raise ConnectionError(f"connection to {self.peer} closed during the handshake")
+            self._hs_waiter = self.loop.create_future()
+            done, _ = await asyncio.wait([self._hs_waiter, self.closed_future], timeout=HANDSHAKE_TIMEOUT,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                raise TimeoutError(f"handshake with {self.peer} timed out")
+        return auth.decode(self._hs.popleft(), op)
+
+    async def server_handshake(self, token: str) -> None:
+        s_nonce = auth.new_nonce()
+        self._send_raw(auth.encode({"op": "hello", "v": auth.PROTOCOL_VERSION, "nonce": s_nonce}))
+        msg = await self._next_hs("auth")
+        c_nonce = msg["nonce"]
+        import hmac as _hmac
+
+        if not _hmac.compare_digest(msg["mac"], auth.mac(token, b"client", s_nonce, c_nonce)):
+            self._send_raw(auth.encode({"op": "denied", "reason": "wrong token"}))
+            raise PermissionError("client presented a wrong token")
+        self._authenticate()
+        self._send_raw(auth.encode({"op": "welcome", "mac": auth.mac(token, b"server", c_nonce, s_nonce)}))
+
+    async def client_handshake(self, token: str) -> None:
+        import hmac as _hmac
+
+        msg = await self._next_hs("hello")
+        s_nonce = msg["nonce"]
+        c_nonce = auth.new_nonce()
+        self._send_raw(auth.encode({"op": "auth", "v": auth.PROTOCOL_VERSION, "nonce": c_nonce,
+                                    "mac": auth.mac(token, b"client", s_nonce, c_nonce)}))
+        msg = await self._next_hs("welcome")
+        if not _hmac.compare_digest(msg["mac"], auth.mac(token, b"server", c_nonce, s_nonce)):
+            raise PermissionError("the server does not know the token (wrong server or token)")
+        self._authenticate()
+
+    def _authenticate(self) -> None:
+        self._limit = max_payload()
+        self.authenticated = True
+
+    def start(self, on_messages: Callable) -> None:
+        """Begin delivering message batches to ``on_messages(comm, msgs)``."""
+        self._on_messages = on_messages
+        pending = list(self._hs)
+        self._hs.clear()
+        for p in pending:  # messages that arrived right behind the handshake
+            try:
+                self._deliver(memoryview(bytearray(p)))
+            except Exception as e:
+                self._fail(e)
+                return
+
+    # ---- closing -------------------------------------------------------
+    def on_close(self, cb: Callable) -> None:
+        if self.closed:
+            self.loop.call_soon(cb, self)
+        else:
+            self._close_callbacks.append(cb)
+
+    def _mark_closed(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if not self.closed_future.done():
+            self.closed_future.set_result(None)
+        w = self._hs_waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+        cbs, self._close_callbacks = self._close_callbacks, []
+        for cb in cbs:
+            try:
+                cb(self)
+            except Exception:
+                logger.exception("close callback failed for %s", self.peer)
+
+    def close(self) -> None:
+        """Flush queued messages, then close."""
+        if self.closed:
+            return
+        if self._out:
+            self._flush()
+        if self.transport is not None:
+            self.transport.close()
+        self._mark_closed()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+        self._mark_closed()
+
+    def __repr__(self) -> str:
+        return f"<Comm {self.name} peer={self.peer} {'closed' if self.closed else 'open'}>"
+
+
+def _token_of(security: Any) -> str:
+    tok = getattr(security, "token", None)
+    if not tok:
+        raise PermissionError(
+            "no token to authenticate with: pass security=Security(token=...), set SHOAL_TOKEN, "
+            "or use --scheduler-file written by `shoal scheduler`"
+        )
+    return tok
+
+
+async def connect(address: str, security: Any, name: str = "", timeout: float = 10.0) -> Comm:
+    """Open, authenticate and return a Comm (not yet started)."""
+    scheme, host, port = parse_address(address)
+    loop = asyncio.get_running_loop()
+    ctx = security.ssl_context(server=False) if scheme == "tls" else None
+    if ctx is None and security is not None and getattr(security, "require_encryption", False):
+        raise ValueError(f"this Security requires encryption; use tls://{host}:{port} instead of {address}")
+    token = _token_of(security)
+    deadline = loop.time() + timeout
+    delay = 0.05
+    while True:
+        try:
+            _, comm = await asyncio.wait_for(
+                loop.create_connection(lambda: Comm(name), host or "127.0.0.1", port, ssl=ctx),
+                timeout=max(0.1, deadline - loop.time()),
+            )
+            break
+        except (OSError, asyncio.TimeoutError) as e:
+            if loop.time() + delay > deadline:
+                raise OSError(f"could not connect to {address} within {timeout:.0f}s: {e}") from None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        await comm.client_handshake(token)
+    except BaseException:
+        comm.abort()
+        raise
+    return comm
+
+
+class Listener:
+    """A listening socket whose authenticated connections go to ``on_comm``."""
+
+    def __init__(self, server: Any, scheme: str, host: str):
+        self.server = server
+        sock = server.sockets[0]
+        self.port = sock.getsockname()[1]
+        shown = host if host not in ("", "0.0.0.0") else (socket.gethostname() if host == "0.0.0.0" else "127.0.0.1")
+        self.address = f"{scheme}://{shown}:{self.port}"
+
+    def close(self) -> None:
+        self.server.close()
+
+
+async def listen(address: str, on_comm: Callable, security: Any, name: str = "") -> Listener:
+    """Listen on ``address``; each connection is authenticated, then ``on_comm(comm)``."""
+    scheme, host, port = parse_address(address, default_port=0)
+    loop = asyncio.get_running_loop()
+    ctx = security.ssl_context(server=True) if scheme == "tls" else None
+    token = _token_of(security)
+
+    async def handshake(comm: Comm) -> None:
+        try:
+            await comm.server_handshake(token)
+        except Exception as e:
+            logger.warning("%s: refused connection from %s: %s", name, comm.peer, e)
+            comm.abort()
+            return
+        on_comm(comm)
+
+    def factory() -> Comm:
+        comm = Comm(name)
+        orig = comm.connection_made
+
+        def made(transport: Any) -> None:
+            orig(transport)
+            loop.create_task(handshake(comm))
+
+        comm.connection_made = made  # type: ignore[method-assign]
+        return comm
+
+    server = await loop.create_server(factory, host or None, port, ssl=ctx, reuse_address=True)
+    return Listener(server, scheme, host)

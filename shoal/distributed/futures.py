@@ -1,0 +1,237 @@
+"""Futures: handles to results living on the cluster, plus wait/as_completed.
+
+A ``Future`` is a key plus a reference count held by its ``Client``; when
+the last Future for a key is garbage collected the client tells the
+scheduler (batched), which frees the value.  Completion state lives in one
+``_KeyState`` per key, shared by every Future of that key, and waiting uses
+one condition variable per client: no per-future threads or asyncio objects.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import namedtuple
+from typing import Any, Iterable, Iterator
+
+from shoal.distributed.protocol.serialize import deserialize
+
+
+class CancelledError(Exception):
+    """The future was cancelled (or its client restarted) before it finished."""
+
+
+class _KeyState:
+    __slots__ = ("status", "exception", "traceback", "callbacks", "nbytes", "blame")
+
+    def __init__(self) -> None:
+        self.status = "pending"
+        self.exception: Any = None
+        self.traceback: Any = None
+        self.callbacks: list | None = None
+        self.nbytes = 0
+        self.blame = None
+
+
+class RemoteTraceback(Exception):
+    """Carries the worker-side traceback text as the ``__cause__`` of a task's error."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return "\n\nTraceback on the worker:\n" + self.text
+
+
+class Future:
+    """A remote result; ``result()`` blocks until it is ready."""
+
+    __slots__ = ("key", "client", "_state", "__weakref__")
+
+    def __init__(self, key: Any, client: Any, _state: _KeyState | None = None):
+        self.key = key
+        self.client = client
+        self._state = _state if _state is not None else client._key_state(key)
+        client._inc_ref(key)
+
+    def __del__(self) -> None:
+        try:
+            self.client._dec_ref(self.key)
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        return f"<Future: {self.status}, key: {self.key!r}>"
+
+    def __getstate__(self):
+        return (self.key, self.client.scheduler_address)
+
+    def __setstate__(self, state):
+        from shoal.distributed.client import _client_for
+
+        key, addr = state
+        client = _client_for(addr)
+        self.key = key
+        self.client = client
+        self._state = client._key_state(key)
+        client._inc_ref(key)
+
+    @property
+    def status(self) -> str:
+        return self._state.status
+
+    def done(self) -> bool:
+        return self._state.status in ("finished", "error", "cancelled", "lost")
+
+    def cancelled(self) -> bool:
+        return self._state.status == "cancelled"
+
+    def _wait(self, timeout: float | None) -> None:
+        if not self.done():
+            self.client._wait_keys([self.key], timeout)
+
+    def result(self, timeout: float | None = None) -> Any:
+        self._wait(timeout)
+        st = self._state
+        if st.status == "error":
+            raise self._exc()
+        if st.status in ("cancelled", "lost"):
+            raise CancelledError(f"future {self.key!r} was {st.status}")
+        return self.client._gather_keys([self.key])[0]
+
+    def _exc(self) -> BaseException:
+        st = self._state
+        exc = deserialize(st.exception) if st.exception is not None else None
+        if not isinstance(exc, BaseException):
+            exc = RuntimeError(f"task {self.key!r} failed")
+        if st.traceback and exc.__cause__ is None:
+            exc.__cause__ = RemoteTraceback(st.traceback)
+        return exc
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        self._wait(timeout)
+        return self._exc() if self._state.status == "error" else None
+
+    def traceback(self, timeout: float | None = None) -> str | None:
+        """The worker-side traceback text of a failed task (None if it did not fail)."""
+        self._wait(timeout)
+        return self._state.traceback if self._state.status == "error" else None
+
+    def cancel(self) -> None:
+        self.client.cancel([self])
+
+    def release(self) -> None:
+        self.client._dec_ref(self.key)
+
+    def add_done_callback(self, fn: Any) -> None:
+        """Call ``fn(future)`` when done (from the client's IO thread)."""
+        self.client._add_callback(self, fn)
+
+    def __await__(self):  # pragma: no cover - convenience for async users
+        yield from ()
+        return self.result()
+
+
+def _flatten(fs: Any) -> list:
+    if isinstance(fs, Future):
+        return [fs]
+    if isinstance(fs, dict):
+        fs = fs.values()
+    out = []
+    for f in fs:
+        if isinstance(f, Future):
+            out.append(f)
+        elif isinstance(f, (list, tuple, set, dict)):
+            out.extend(_flatten(f))
+    return out
+
+
+DoneAndNotDone = namedtuple("DoneAndNotDone", ["done", "not_done"])
+
+
+def wait(fs: Any, timeout: float | None = None, return_when: str = "ALL_COMPLETED") -> DoneAndNotDone:
+    """Block until futures finish (``ALL_COMPLETED``, ``FIRST_COMPLETED`` or ``FIRST_EXCEPTION``)."""
+    futures = _flatten(fs)
+    if not futures:
+        return DoneAndNotDone(set(), set())
+    if return_when not in ("ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"):
+        raise ValueError(f"return_when={return_when!r}; use 'ALL_COMPLETED', 'FIRST_COMPLETED' or 'FIRST_EXCEPTION'")
+    client = futures[0].client
+    client._wait_futures(futures, timeout, return_when)
+    done = {f for f in futures if f.done()}
+    return DoneAndNotDone(done, set(futures) - done)
+
+
+class as_completed:
+    """Iterate over futures in the order they finish.
+
+    >>> for future in as_completed(futures):
+    ...     print(future.result())
+    >>> for future, result in as_completed(futures, with_results=True): ...
+    """
+
+    def __init__(self, futures: Iterable = (), with_results: bool = False, raise_errors: bool = True):
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._n = 0
+        self._lock = threading.Lock()
+        self.with_results = with_results
+        self.raise_errors = raise_errors
+        for f in futures:
+            self.add(f)
+
+    def add(self, future: Future) -> None:
+        with self._lock:
+            self._n += 1
+        future.add_done_callback(self._queue.put)
+
+    def update(self, futures: Iterable) -> None:
+        for f in futures:
+            self.add(f)
+
+    def count(self) -> int:
+        return self._n
+
+    def is_empty(self) -> bool:
+        return self._n == 0
+
+    def __iter__(self) -> Iterator:
+        return self
+
+    def __next__(self) -> Any:
+        with self._lock:
+            if self._n == 0:
+                raise StopIteration
+            self._n -= 1
+        f = self._queue.get()
+        if self.with_results:
+            try:
+                return f, f.result()
+            except Exception as e:
+                if self.raise_errors:
+                    raise
+                return f, e
+        return f
+
+    def next_batch(self, block: bool = True) -> list:
+        out = [next(self)] if block and self._n else []
+        while self._n:
+            try:
+                f = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            with self._lock:
+                self._n -= 1
+            out.append((f, f.result()) if self.with_results else f)
+        return out
+
+    def batches(self) -> Iterator:
+        while self._n:
+            yield self.next_batch()
+
+
+def fire_and_forget(futures: Any) -> None:
+    """Keep computing these futures' tasks even after every Future is dropped."""
+    fs = _flatten(futures)
+    if fs:
+        fs[0].client._fire_and_forget([f.key for f in fs])

@@ -1,0 +1,86 @@
+"""Length-prefixed framing.
+
+On the wire every message is::
+
+    u64 big-endian   payload length L          (checked against a maximum)
+    L bytes          payload
+
+Before authentication the payload is one msgpack map (see ``auth.py``) and L
+may be at most ``HANDSHAKE_MAX`` bytes.  After it, the payload is a frame
+table::
+
+    u32 n            number of frames
+    u64 * n          length of each frame
+    frames           concatenated
+
+Frame 0 is a msgpack header ``{"v": PROTOCOL_VERSION, "nb": n_buffers}``,
+frame 1 a pickle (protocol 5) of a *list* of messages, frames 2.. the
+pickle's out-of-band buffers (numpy/pandas memory, sent without copying).
+Every check here raises ``ProtocolError``; the comm layer closes only the
+offending connection.
+"""
+from __future__ import annotations
+
+import struct
+
+import msgpack
+
+PROTOCOL_VERSION = 1
+HANDSHAKE_MAX = 4096
+PREFIX = struct.Struct("!Q")
+_U32 = struct.Struct("!I")
+
+
+class ProtocolError(Exception):
+    """A peer sent bytes that do not follow the protocol; its connection is closed."""
+
+
+def pack_frames(frames: list) -> list:
+    """Buffers to write for ``frames`` (prefix and table first, no data copies)."""
+    n = len(frames)
+    lengths = [memoryview(f).nbytes for f in frames]
+    table = _U32.pack(n) + struct.pack(f"!{n}Q", *lengths)
+    total = len(table) + sum(lengths)
+    return [PREFIX.pack(total) + table, *frames]
+
+
+def unpack_frames(payload: memoryview, max_frames: int = 1 << 20) -> list:
+    """Split a received payload into memoryview frames; ProtocolError if malformed."""
+    size = payload.nbytes
+    if size < 4:
+        raise ProtocolError(f"payload of {size} bytes is too short for a frame table")
+    (n,) = _U32.unpack_from(payload, 0)
+    if n < 2 or n > max_frames:
+        raise ProtocolError(f"frame count {n} is out of range (2..{max_frames})")
+    head = 4 + 8 * n
+    if head > size:
+        raise ProtocolError(f"frame table of {n} frames does not fit a {size}-byte payload")
+    lengths = struct.unpack_from(f"!{n}Q", payload, 4)
+    if head + sum(lengths) != size:
+        raise ProtocolError("frame lengths do not add up to the payload length")
+    out = []
+    pos = head
+    for ln in lengths:
+        out.append(payload[pos:pos + ln])
+        pos += ln
+    return out
+
+
+def pack_header(nbuffers: int) -> bytes:
+    return msgpack.packb({"v": PROTOCOL_VERSION, "nb": nbuffers})
+
+
+def check_header(frame: memoryview, nframes: int) -> None:
+    """Validate frame 0 (msgpack, tiny) before the pickle in frame 1 is touched."""
+    if frame.nbytes > 256:
+        raise ProtocolError("message header is larger than 256 bytes")
+    try:
+        head = msgpack.unpackb(frame, raw=False, strict_map_key=True)
+    except Exception as e:
+        raise ProtocolError(f"message header is not valid msgpack: {e}") from None
+    if type(head) is not dict or head.get("v") != PROTOCOL_VERSION:
+        raise ProtocolError(
+            f"message header {head!r} has the wrong protocol version; expected v={PROTOCOL_VERSION}"
+        )
+    if head.get("nb") != nframes - 2:
+        raise ProtocolError("message header's buffer count does not match its frames")

@@ -1,0 +1,1 @@
+"""Scheduler side: the pure state machine and its IO server."""

@@ -1,0 +1,797 @@
+"""The scheduler's task state machine (pure: events in, instructions out).
+
+Rules
+-----
+* Every task is in one state: ``released`` (known, not computed: its spec is
+  kept so it can be recomputed from lineage), ``waiting`` (some dependency is
+  not in memory), ``queued`` (ready, no worker has room yet), ``processing``
+  (assigned to one worker), ``memory`` (held by >= 1 worker), ``erred``.
+  Forgotten tasks leave ``tasks`` entirely.
+* Allowed moves are the rows of ``TRANSITIONS``; any other move raises
+  ``InvalidTransition`` naming the event, the state and the key.
+* A ready task goes to the worker holding most of its input bytes if that
+  worker has room, else to the least loaded worker with room, else to the
+  ``queued`` heap (ordered by priority).  "Room" is ``nthreads`` tasks plus,
+  once a task group's duration is known, enough short tasks to cover
+  ``SATURATION_S`` seconds: root tasks are only handed out as threads free up
+  (no memory flood), while tiny tasks are batched deeply (no idle round trips).
+* Reference counts, not scans: ``nwaiting`` (inputs not yet in memory),
+  ``nwaiters`` (dependents still needing this value), ``wanted`` (client
+  futures).  A value is freed when ``nwaiters == wanted == 0``; a task is
+  forgotten when it is also unreferenced by any dependent.  Every event costs
+  O(edges touched), never O(all tasks).
+* Nothing here touches sockets or clocks: ``now`` arrives as an argument.
+
+Instructions are tuples ``("w", worker_address, msg)`` or
+``("c", client_id, msg)``; the server sends them (batched).
+"""
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+from shoal import config
+from shoal.distributed.protocol.serialize import serialize
+
+RELEASED, WAITING, QUEUED, PROCESSING, MEMORY, ERRED = range(6)
+STATE_NAMES = ("released", "waiting", "queued", "processing", "memory", "erred")
+
+#: (from, to) -> name of the step; anything else is a bug in the caller
+TRANSITIONS = {
+    (RELEASED, WAITING): "compute",
+    (RELEASED, QUEUED): "compute",
+    (RELEASED, PROCESSING): "compute",
+    (RELEASED, MEMORY): "scatter",
+    (RELEASED, ERRED): "dependency-erred",
+    (WAITING, QUEUED): "ready",
+    (WAITING, PROCESSING): "ready",
+    (WAITING, RELEASED): "cancel",
+    (WAITING, ERRED): "dependency-erred",
+    (WAITING, MEMORY): "scatter",
+    (QUEUED, PROCESSING): "assign",
+    (QUEUED, RELEASED): "cancel",
+    (QUEUED, WAITING): "input-lost",
+    (QUEUED, ERRED): "dependency-erred",
+    (QUEUED, MEMORY): "scatter",
+    (PROCESSING, MEMORY): "finished",
+    (PROCESSING, ERRED): "erred",
+    (PROCESSING, QUEUED): "reschedule",
+    (PROCESSING, PROCESSING): "reschedule",
+    (PROCESSING, WAITING): "input-lost",
+    (PROCESSING, RELEASED): "cancel",
+    (MEMORY, RELEASED): "free",
+    (MEMORY, MEMORY): "replica",
+    (ERRED, RELEASED): "retry",
+}
+
+SATURATION_S = 0.02   # seconds of known-short work queued per thread
+MAX_DEPTH = 2000      # hard cap of tasks assigned to one worker at once
+UNKNOWN_DURATION = 0.5
+
+
+class InvalidTransition(RuntimeError):
+    """The state machine was asked for a move its table does not allow."""
+
+    def __init__(self, event: str, state: int, to: int, key: Any):
+        super().__init__(
+            f"event {event!r}: task {key!r} cannot go from {STATE_NAMES[state]!r} to {STATE_NAMES[to]!r}"
+        )
+        self.event, self.state, self.key = event, state, key
+
+
+class KilledWorker(RuntimeError):
+    """A task was running on too many workers that died."""
+
+
+class TaskState:
+    __slots__ = ("key", "state", "spec", "fid", "deps", "dependents", "nwaiting", "nwaiters",
+                 "wanted", "who_has", "processing_on", "priority", "nbytes", "extra")
+
+    def __init__(self, key: Any, spec: Any, fid: Any, priority: int):
+        self.key = key
+        self.state = RELEASED
+        self.spec = spec
+        self.fid = fid
+        self.deps: tuple = ()
+        self.dependents: list | None = None
+        self.nwaiting = 0
+        self.nwaiters = 0
+        self.wanted = 0
+        self.who_has: list | None = None
+        self.processing_on: Any = None
+        self.priority = priority
+        self.nbytes = 0
+        self.extra: dict | None = None
+
+    def __repr__(self) -> str:
+        return f"<TaskState {self.key!r} {STATE_NAMES[self.state]}>"
+
+
+class WorkerState:
+    __slots__ = ("address", "name", "nthreads", "memory_limit", "processing", "has_what",
+                 "occupancy", "last_seen", "status", "fids", "resources", "used", "nbytes", "metrics")
+
+    def __init__(self, address: str, name: Any, nthreads: int, memory_limit: int,
+                 resources: dict | None, now: float):
+        self.address = address
+        self.name = name
+        self.nthreads = nthreads
+        self.memory_limit = memory_limit
+        self.processing: set = set()
+        self.has_what: set = set()
+        self.occupancy = 0.0
+        self.last_seen = now
+        self.status = "running"
+        self.fids: set = set()
+        self.resources = dict(resources or {})
+        self.used = {k: 0.0 for k in self.resources}
+        self.nbytes = 0
+        self.metrics: dict = {}
+
+    def __repr__(self) -> str:
+        return f"<WorkerState {self.address} processing={len(self.processing)}>"
+
+
+class SchedulerState:
+    """All scheduling decisions; see the module docstring for the rules."""
+
+    def __init__(self, allowed_failures: int | None = None, validate: bool = False):
+        self.tasks: dict = {}
+        self.workers: dict[str, WorkerState] = {}
+        self.clients: dict[str, set] = {}
+        self.funcs: dict = {}          # fid -> cloudpickled function bytes
+        self.fnames: dict = {}         # fid -> function name (task-group name)
+        self.durations: dict = {}      # fid -> [total seconds, count]
+        self.queued: list = []         # heap of (priority, seq, TaskState)
+        self._seq = 0
+        self._generation = 0
+        self.allowed_failures = (allowed_failures if allowed_failures is not None
+                                 else int(config.get("distributed.scheduler.allowed-failures", 3)))
+        self.counts = [0] * len(STATE_NAMES)
+        self.n_finished = 0
+        self.validate = validate
+        self.out: list = []            # instructions produced by the current event
+
+    # ---- helpers -------------------------------------------------------
+    def _take(self) -> list:
+        out, self.out = self.out, []
+        return out
+
+    def _move(self, ts: TaskState, to: int, event: str) -> None:
+        if (ts.state, to) not in TRANSITIONS:
+            raise InvalidTransition(event, ts.state, to, ts.key)
+        self.counts[ts.state] -= 1
+        self.counts[to] += 1
+        ts.state = to
+
+    def _duration(self, ts: TaskState) -> float:
+        d = self.durations.get(ts.fid)
+        return d[0] / d[1] if d else UNKNOWN_DURATION
+
+    def _has_room(self, ws: WorkerState) -> bool:
+        if ws.status != "running":
+            return False
+        n = len(ws.processing)
+        if n < ws.nthreads:
+            return True
+        return n < MAX_DEPTH and ws.occupancy < SATURATION_S * ws.nthreads
+
+    def _fits(self, ts: TaskState, ws: WorkerState) -> bool:
+        res = ts.extra.get("resources") if ts.extra else None
+        if not res:
+            return True
+        for name, amount in res.items():
+            if ws.resources.get(name, 0) - ws.used.get(name, 0) < amount:
+                return False
+        return True
+
+    # ---- placing work --------------------------------------------------
+    def _decide(self, ts: TaskState) -> WorkerState | None:
+        best = None
+        if ts.deps:
+            score: dict = {}
+            for d in ts.deps:
+                if d.who_has:
+                    for ws in d.who_has:
+                        score[ws] = score.get(ws, 0) + d.nbytes + 1
+            if score:
+                for ws in sorted(score, key=score.__getitem__, reverse=True):
+                    if self._has_room(ws) and self._fits(ts, ws):
+                        return ws
+                    break
+        load = None
+        for ws in self.workers.values():
+            if self._has_room(ws) and self._fits(ts, ws):
+                l = len(ws.processing) / ws.nthreads
+                if best is None or l < load:
+                    best, load = ws, l
+        return best
+
+    def _make_ready(self, ts: TaskState, event: str) -> None:
+        ws = self._decide(ts)
+        if ws is None:
+            self._move(ts, QUEUED, event)
+            self._seq += 1
+            heapq.heappush(self.queued, (ts.priority, self._seq, ts))
+        else:
+            self._move(ts, PROCESSING, event)
+            self._assign(ts, ws)
+
+    def _assign(self, ts: TaskState, ws: WorkerState) -> None:
+        ts.processing_on = ws
+        ws.processing.add(ts)
+        ws.occupancy += self._duration(ts)
+        res = ts.extra.get("resources") if ts.extra else None
+        if res:
+            for name, amount in res.items():
+                ws.used[name] = ws.used.get(name, 0) + amount
+        msg = {"op": "compute", "key": ts.key, "spec": ts.spec, "fid": ts.fid, "prio": ts.priority}
+        if ts.fid is not None and ts.fid not in ws.fids:
+            ws.fids.add(ts.fid)
+            msg["func"] = self.funcs[ts.fid]
+        if ts.deps:
+            msg["deps"] = [(d.key, [w.address for w in d.who_has], d.nbytes) for d in ts.deps]
+        self.out.append(("w", ws.address, msg))
+
+    def _unassign(self, ts: TaskState) -> WorkerState:
+        ws = ts.processing_on
+        ts.processing_on = None
+        ws.processing.discard(ts)
+        ws.occupancy = max(0.0, ws.occupancy - self._duration(ts))
+        res = ts.extra.get("resources") if ts.extra else None
+        if res:
+            for name, amount in res.items():
+                ws.used[name] = ws.used.get(name, 0) - amount
+        return ws
+
+    def _fill(self, ws: WorkerState) -> None:
+        """Hand queued tasks to ``ws`` while it has room."""
+        q = self.queued
+        skipped = []
+        while q and self._has_room(ws):
+            _, _, ts = heapq.heappop(q)
+            if ts.state != QUEUED:
+                continue  # stale entry: the task moved on
+            if not self._fits(ts, ws):
+                skipped.append(ts)
+                continue
+            self._move(ts, PROCESSING, "assign")
+            self._assign(ts, ws)
+        for ts in skipped:
+            self._seq += 1
+            heapq.heappush(q, (ts.priority, self._seq, ts))
+
+    def _fill_all(self) -> None:
+        if self.queued:
+            for ws in list(self.workers.values()):
+                self._fill(ws)
+                if not self.queued:
+                    break
+
+    # ---- computing -----------------------------------------------------
+    def _compute(self, ts: TaskState, event: str) -> None:
+        """Bring a released task towards memory, recomputing lost inputs first."""
+        stack = [ts]
+        order = []
+        seen = set()
+        while stack:
+            t = stack.pop()
+            if t.state != RELEASED or t in seen:
+                continue
+            seen.add(t)
+            order.append(t)
+            for d in t.deps:
+                if d.state == RELEASED:
+                    stack.append(d)
+        # inputs first (reverse discovery order), so nwaiting counts are right
+        for t in reversed(order):
+            if t.state != RELEASED:
+                continue
+            erred = None
+            n = 0
+            for d in t.deps:
+                if d.state == ERRED:
+                    erred = d
+                elif d.state != MEMORY:
+                    n += 1
+                d.nwaiters += 1
+            if erred is not None:
+                for d in t.deps:
+                    d.nwaiters -= 1
+                self._err_from(t, erred, event)
+                continue
+            t.nwaiting = n
+            if n:
+                self._move(t, WAITING, event)
+            else:
+                self._make_ready(t, event)
+
+    def _err_from(self, ts: TaskState, cause: TaskState, event: str) -> None:
+        if ts.extra is None:
+            ts.extra = {}
+        ts.extra["exception"] = cause.extra["exception"]
+        ts.extra["traceback"] = cause.extra.get("traceback")
+        ts.extra["blame"] = cause.extra.get("blame", cause.key)
+        self._move(ts, ERRED, event)
+        self._notify_erred(ts)
+        stack = list(ts.dependents or ())
+        while stack:
+            t = stack.pop()
+            if t.state in (WAITING, QUEUED, PROCESSING):
+                if t.state == PROCESSING:
+                    ws = self._unassign(t)
+                    self.out.append(("w", ws.address, {"op": "free", "keys": [t.key]}))
+                for d in t.deps:
+                    d.nwaiters -= 1
+                    self._maybe_release(d)
+                if t.extra is None:
+                    t.extra = {}
+                t.extra["exception"] = ts.extra["exception"]
+                t.extra["traceback"] = ts.extra["traceback"]
+                t.extra["blame"] = ts.extra["blame"]
+                self._move(t, ERRED, event)
+                self._notify_erred(t)
+                stack.extend(t.dependents or ())
+
+    def _notify_erred(self, ts: TaskState) -> None:
+        if ts.wanted:
+            msg = {"op": "key-erred", "key": ts.key, "exception": ts.extra["exception"],
+                   "traceback": ts.extra.get("traceback"), "blame": ts.extra.get("blame")}
+            for cid, wants in self.clients.items():
+                if ts in wants:
+                    self.out.append(("c", cid, msg))
+
+    def _notify_memory(self, ts: TaskState) -> None:
+        if ts.wanted:
+            msg = {"op": "key-in-memory", "key": ts.key, "nbytes": ts.nbytes}
+            for cid, wants in self.clients.items():
+                if ts in wants:
+                    self.out.append(("c", cid, msg))
+
+    def _maybe_release(self, ts: TaskState) -> None:
+        """Free a value nobody needs any more, and forget what is unreferenced."""
+        if ts.nwaiters or ts.wanted:
+            return
+        if ts.state == MEMORY:
+            self._move(ts, RELEASED, "free")
+            self._free_data(ts)
+        if ts.state in (RELEASED, ERRED) and not ts.dependents:
+            self._forget(ts)
+
+    def _free_data(self, ts: TaskState) -> None:
+        for ws in ts.who_has or ():
+            ws.has_what.discard(ts)
+            ws.nbytes -= ts.nbytes
+            self.out.append(("w", ws.address, {"op": "free", "keys": [ts.key]}))
+        ts.who_has = None
+
+    def _forget(self, ts: TaskState) -> None:
+        stack = [ts]
+        while stack:
+            t = stack.pop()
+            if t.key not in self.tasks or t.nwaiters or t.wanted or t.dependents:
+                continue
+            if t.state not in (RELEASED, ERRED):
+                continue
+            if t.state == ERRED:
+                self._move(t, RELEASED, "retry")
+            del self.tasks[t.key]
+            self.counts[RELEASED] -= 1
+            for d in t.deps:
+                if d.dependents:
+                    try:
+                        d.dependents.remove(t)
+                    except ValueError:
+                        pass
+                if d.state == MEMORY:
+                    self._maybe_release(d)
+                elif d.state in (RELEASED, ERRED) and not d.dependents:
+                    stack.append(d)
+
+    # ---- events: clients ---------------------------------------------
+    def add_client(self, cid: str) -> list:
+        self.clients.setdefault(cid, set())
+        return []
+
+    def remove_client(self, cid: str) -> list:
+        wants = self.clients.pop(cid, set())
+        for ts in wants:
+            ts.wanted -= 1
+        for ts in wants:
+            self._release_wanted(ts)
+        return self._take()
+
+    def update_graph(self, cid: str, keys: list, specs: list, fids: list, deps: list,
+                     wanted: list, funcs: dict | None = None, fnames: dict | None = None,
+                     priority: int = 0, retries: int = 0, resources: dict | None = None) -> list:
+        """New tasks (``keys[i]`` computed by ``specs[i]`` reading ``deps[i]``); ``wanted`` keys get futures."""
+        if funcs:
+            self.funcs.update(funcs)
+        if fnames:
+            self.fnames.update(fnames)
+        tasks = self.tasks
+        self._generation += 1
+        base = (-priority << 40) + (self._generation << 24)
+        new = []
+        for i, key in enumerate(keys):
+            if key in tasks:
+                continue  # same key (pure call) -> reuse the existing task and result
+            ts = TaskState(key, specs[i], fids[i], base + i)
+            tasks[key] = ts
+            self.counts[RELEASED] += 1
+            new.append((ts, deps[i]))
+        bad = []
+        for ts, dkeys in new:
+            if dkeys:
+                dl = []
+                for dk in dkeys:
+                    d = tasks.get(dk)
+                    if d is None:
+                        bad.append((ts, dk))
+                        continue
+                    dl.append(d)
+                    if d.dependents is None:
+                        d.dependents = [ts]
+                    else:
+                        d.dependents.append(ts)
+                ts.deps = tuple(dl)
+            if retries or resources:
+                ts.extra = {}
+                if retries:
+                    ts.extra["retries"] = retries
+                if resources:
+                    ts.extra["resources"] = dict(resources)
+        wants = self.clients.setdefault(cid, set())
+        for key in wanted:
+            ts = tasks.get(key)
+            if ts is not None and ts not in wants:
+                wants.add(ts)
+                ts.wanted += 1
+        for ts, dk in bad:
+            ts.extra = ts.extra or {}
+            ts.extra["exception"] = serialize(KeyError(
+                f"task {ts.key!r} depends on {dk!r}, which is neither in the graph nor held by the "
+                "scheduler; include it in the graph or keep a future to it"))
+            ts.extra["blame"] = ts.key
+            self._move(ts, ERRED, "missing-dependency")
+            self._notify_erred(ts)
+        # compute new wanted tasks (and, through them, everything they need)
+        for key in wanted:
+            ts = tasks.get(key)
+            if ts is None:
+                continue
+            if ts.state == RELEASED:
+                self._compute(ts, "update-graph")
+            elif ts.state == MEMORY:
+                self._notify_memory(ts)
+            elif ts.state == ERRED:
+                self._notify_erred(ts)
+        # tasks nobody wants and nobody needs (all outputs already existed): drop
+        for ts, _ in new:
+            if ts.state == RELEASED and not ts.wanted and not ts.nwaiters and not ts.dependents:
+                self._forget(ts)
+        return self._take()
+
+    def release_keys(self, cid: str, keys: list) -> list:
+        wants = self.clients.get(cid)
+        if wants is None:
+            return []
+        for key in keys:
+            ts = self.tasks.get(key)
+            if ts is not None and ts in wants:
+                wants.discard(ts)
+                ts.wanted -= 1
+                self._release_wanted(ts)
+        return self._take()
+
+    def _release_wanted(self, ts: TaskState) -> None:
+        if ts.wanted or ts.nwaiters or ts.key not in self.tasks:
+            return
+        if ts.state in (WAITING, QUEUED, PROCESSING):
+            self._cancel(ts)
+        self._maybe_release(ts)
+
+    def _cancel(self, ts: TaskState) -> None:
+        """Stop computing an unwanted task; its inputs may become unneeded too."""
+        if ts.state == PROCESSING:
+            ws = self._unassign(ts)
+            self.out.append(("w", ws.address, {"op": "free", "keys": [ts.key]}))
+            self._fill(ws)
+        self._move(ts, RELEASED, "cancel")
+        for d in ts.deps:
+            d.nwaiters -= 1
+            if d.state in (WAITING, QUEUED, PROCESSING) and not d.nwaiters and not d.wanted:
+                self._cancel(d)
+            self._maybe_release(d)
+
+    def scatter(self, cid: str, keys: list, nbytes: list, workers: list) -> list:
+        """Data the client put on ``workers`` directly (``client.scatter``)."""
+        wants = self.clients.setdefault(cid, set())
+        for key, nb in zip(keys, nbytes):
+            ts = self.tasks.get(key)
+            if ts is None:
+                ts = TaskState(key, None, None, 0)
+                self.tasks[key] = ts
+                self.counts[RELEASED] += 1
+            holders = [self.workers[a] for a in workers if a in self.workers]
+            if not holders:
+                continue
+            if ts.state == MEMORY:
+                for ws in holders:
+                    if ws not in ts.who_has:
+                        ts.who_has.append(ws)
+                        ws.has_what.add(ts)
+                        ws.nbytes += nb
+            else:
+                if ts.state == PROCESSING:
+                    self._unassign(ts)
+                self._move(ts, MEMORY, "scatter")
+                ts.nbytes = nb
+                ts.who_has = holders
+                for ws in holders:
+                    ws.has_what.add(ts)
+                    ws.nbytes += nb
+                self._dependents_ready(ts)
+            if ts not in wants:
+                wants.add(ts)
+                ts.wanted += 1
+            self._notify_memory(ts)
+        return self._take()
+
+    # ---- events: workers ---------------------------------------------
+    def add_worker(self, address: str, name: Any, nthreads: int, memory_limit: int = 0,
+                   resources: dict | None = None, now: float = 0.0) -> list:
+        if address in self.workers:
+            self.remove_worker(address, "re-registered")
+        self.workers[address] = WorkerState(address, name, max(1, nthreads), memory_limit, resources, now)
+        self._fill(self.workers[address])
+        return self._take()
+
+    def heartbeat(self, address: str, now: float, metrics: dict | None = None) -> list:
+        ws = self.workers.get(address)
+        if ws is not None:
+            ws.last_seen = now
+            if metrics:
+                ws.metrics = metrics
+        return []
+
+    def set_worker_status(self, address: str, status: str) -> list:
+        ws = self.workers.get(address)
+        if ws is not None:
+            ws.status = status
+            if status == "running":
+                self._fill(ws)
+        return self._take()
+
+    def stale_workers(self, now: float, timeout: float) -> list:
+        """Addresses of workers silent for longer than ``timeout`` seconds."""
+        return [a for a, ws in self.workers.items() if now - ws.last_seen > timeout]
+
+    def remove_worker(self, address: str, reason: str = "", died: bool = True) -> list:
+        """A worker left or died: reschedule its work, recompute what only it held."""
+        ws = self.workers.pop(address, None)
+        if ws is None:
+            return []
+        ws.status = "closed"
+        lost = []
+        for ts in ws.has_what:
+            if ts.who_has:
+                try:
+                    ts.who_has.remove(ws)
+                except ValueError:
+                    pass
+            if not ts.who_has:
+                lost.append(ts)
+        ws.has_what = set()
+        for ts in sorted(lost, key=lambda t: t.priority):
+            self._lose(ts)
+        for ts in sorted(ws.processing, key=lambda t: t.priority):
+            if ts.state != PROCESSING:
+                continue
+            self._unassign(ts)
+            if ts.extra is None:
+                ts.extra = {}
+            n = ts.extra.get("suspicious", 0) + (1 if died else 0)
+            ts.extra["suspicious"] = n
+            if died and n >= self.allowed_failures:
+                ts.extra["exception"] = serialize(KilledWorker(
+                    f"task {ts.key!r} was running on {n} workers that died ({address} was the last: "
+                    f"{reason or 'lost'}); it may crash its worker (segfault, out of memory). "
+                    "Raise distributed.scheduler.allowed-failures to retry it more often."))
+                ts.extra["blame"] = ts.key
+                ts.extra["traceback"] = None
+                self._move(ts, ERRED, "killed-worker")
+                for d in ts.deps:
+                    d.nwaiters -= 1
+                self._notify_erred(ts)
+                self._err_from_dependents(ts)
+                for d in ts.deps:
+                    self._maybe_release(d)
+            else:
+                self._reschedule(ts, "worker-lost")
+        self._fill_all()
+        return self._take()
+
+    def _err_from_dependents(self, ts: TaskState) -> None:
+        stack = list(ts.dependents or ())
+        while stack:
+            t = stack.pop()
+            if t.state in (WAITING, QUEUED, PROCESSING, RELEASED) and t.key in self.tasks:
+                was = t.state
+                if was == PROCESSING:
+                    ws = self._unassign(t)
+                    self.out.append(("w", ws.address, {"op": "free", "keys": [t.key]}))
+                if was != RELEASED:
+                    for d in t.deps:
+                        d.nwaiters -= 1
+                t.extra = t.extra or {}
+                t.extra.update(exception=ts.extra["exception"], traceback=ts.extra.get("traceback"),
+                               blame=ts.extra.get("blame"))
+                self._move(t, ERRED, "dependency-erred")
+                self._notify_erred(t)
+                stack.extend(t.dependents or ())
+
+    def _reschedule(self, ts: TaskState, event: str) -> None:
+        """Re-place a task whose worker went away (its inputs may be gone too)."""
+        missing = [d for d in ts.deps if d.state != MEMORY]
+        if missing:
+            ts.nwaiting = len(missing)
+            self._move(ts, WAITING, event)
+            for d in missing:
+                if d.state == RELEASED:
+                    self._compute(d, event)
+        else:
+            ws = self._decide(ts)
+            if ws is None:
+                self._move(ts, QUEUED, event)
+                self._seq += 1
+                heapq.heappush(self.queued, (ts.priority, self._seq, ts))
+            else:
+                self._move(ts, PROCESSING, event)
+                self._assign(ts, ws)
+
+    def _lose(self, ts: TaskState) -> None:
+        """The last copy of a value is gone: recompute it if anyone needs it."""
+        if ts.state != MEMORY:
+            return
+        self._move(ts, RELEASED, "free")
+        ts.who_has = None
+        if ts.spec is None and ts.fid is None:
+            # scattered data has no lineage: its futures err, honestly
+            ts.extra = ts.extra or {}
+            ts.extra["exception"] = serialize(KilledWorker(
+                f"scattered data {ts.key!r} was lost with its worker and cannot be recomputed; "
+                "scatter it again (or scatter with broadcast=True to keep copies)"))
+            ts.extra["blame"] = ts.key
+            self._move(ts, ERRED, "lost")
+            self._notify_erred(ts)
+            self._err_from_dependents(ts)
+            return
+        # dependents waiting for it now wait one more input
+        for t in ts.dependents or ():
+            if t.state == WAITING:
+                t.nwaiting += 1
+            elif t.state == QUEUED:
+                t.nwaiting = 1
+                self._move(t, WAITING, "input-lost")
+        if ts.wanted or ts.nwaiters:
+            self._compute(ts, "recompute")
+
+    def _dependents_ready(self, ts: TaskState) -> None:
+        for t in ts.dependents or ():
+            if t.state == WAITING:
+                t.nwaiting -= 1
+                if t.nwaiting == 0:
+                    self._make_ready(t, "ready")
+
+    def task_finished(self, address: str, key: Any, nbytes: int, duration: float) -> list:
+        ts = self.tasks.get(key)
+        ws = self.workers.get(address)
+        if ws is None:
+            return []
+        if ts is None or ts.state != PROCESSING or ts.processing_on is not ws:
+            if ts is not None and ts.state == MEMORY and ws not in ts.who_has:
+                ts.who_has.append(ws)          # a duplicate result is a free replica
+                ws.has_what.add(ts)
+                ws.nbytes += ts.nbytes
+            else:
+                self.out.append(("w", address, {"op": "free", "keys": [key]}))
+            return self._take()
+        self._unassign(ts)
+        d = self.durations.get(ts.fid)
+        if d is None:
+            self.durations[ts.fid] = [duration, 1]
+        else:
+            d[0] += duration
+            d[1] += 1
+        self._move(ts, MEMORY, "finished")
+        self.n_finished += 1
+        ts.nbytes = nbytes
+        ts.who_has = [ws]
+        ws.has_what.add(ts)
+        ws.nbytes += nbytes
+        for dep in ts.deps:
+            dep.nwaiters -= 1
+        self._notify_memory(ts)
+        self._dependents_ready(ts)
+        for dep in ts.deps:
+            self._maybe_release(dep)
+        self._maybe_release(ts)
+        self._fill(ws)
+        return self._take()
+
+    def task_erred(self, address: str, key: Any, exception: Any, traceback: Any) -> list:
+        ts = self.tasks.get(key)
+        ws = self.workers.get(address)
+        if ts is None or ws is None or ts.state != PROCESSING or ts.processing_on is not ws:
+            return []
+        self._unassign(ts)
+        extra = ts.extra if ts.extra is not None else {}
+        ts.extra = extra
+        if extra.get("retries", 0) > 0:
+            extra["retries"] -= 1
+            self._reschedule(ts, "retry")
+            self._fill(ws)
+            return self._take()
+        extra["exception"] = exception
+        extra["traceback"] = traceback
+        extra["blame"] = key
+        self._move(ts, ERRED, "erred")
+        for d in ts.deps:
+            d.nwaiters -= 1
+        self._notify_erred(ts)
+        self._err_from_dependents(ts)
+        for d in ts.deps:
+            self._maybe_release(d)
+        self._fill(ws)
+        return self._take()
+
+    def missing_data(self, address: str, key: Any, dep_key: Any, holder: str) -> list:
+        """A worker could not fetch ``dep_key`` from ``holder`` for ``key``."""
+        dep = self.tasks.get(dep_key)
+        hws = self.workers.get(holder)
+        if dep is not None and dep.state == MEMORY and hws is not None and hws in dep.who_has:
+            dep.who_has.remove(hws)
+            hws.has_what.discard(dep)
+            if not dep.who_has:
+                self._lose(dep)
+        ts = self.tasks.get(key)
+        ws = self.workers.get(address)
+        if ts is not None and ts.state == PROCESSING and ts.processing_on is ws:
+            self._unassign(ts)
+            self._reschedule(ts, "input-lost")
+            if ws is not None:
+                self._fill(ws)
+        return self._take()
+
+    # ---- introspection -----------------------------------------------
+    def n_pending(self) -> int:
+        c = self.counts
+        return c[WAITING] + c[QUEUED] + c[PROCESSING]
+
+    def who_has(self, keys: list) -> dict:
+        out = {}
+        for k in keys:
+            ts = self.tasks.get(k)
+            out[k] = [w.address for w in ts.who_has] if ts is not None and ts.who_has else []
+        return out
+
+    def snapshot(self) -> dict:
+        """JSON-able summary: workers, task counts by state, task groups."""
+        groups: dict = {}
+        for fid, (tot, n) in self.durations.items():
+            groups[self.fnames.get(fid, str(fid))] = {"n_done": n, "mean_duration_s": tot / n}
+        return {
+            "n_tasks": len(self.tasks),
+            "n_tasks_pending": self.n_pending(),
+            "n_finished": self.n_finished,
+            "states": {STATE_NAMES[i]: c for i, c in enumerate(self.counts)},
+            "task_groups": groups,
+            "workers": {
+                a: {"name": ws.name, "nthreads": ws.nthreads, "memory_limit": ws.memory_limit,
+                    "processing": len(ws.processing), "n_keys": len(ws.has_what), "nbytes": ws.nbytes,
+                    "status": ws.status, "metrics": ws.metrics, "resources": ws.resources}
+                for a, ws in self.workers.items()
+            },
+            "clients": len(self.clients),
+        }

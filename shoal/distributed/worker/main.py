@@ -1,0 +1,65 @@
+"""Entry point of one worker process (started by a nanny).
+
+    python -m shoal.distributed.worker.main --scheduler tcp://h:p [--nthreads N] ...
+
+The token comes from the ``SHOAL_TOKEN`` environment variable (never argv,
+which other users can read with ``ps``).  Exit codes: 0 when told to close,
+75 to ask the nanny for a restart, 1 when the scheduler vanished.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+
+from shoal.distributed.comm.security import Security
+from shoal.distributed.utils import setup_logging
+from shoal.distributed.worker import server
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="shoal-worker-process")
+    p.add_argument("--scheduler", required=True)
+    p.add_argument("--nthreads", type=int, default=1)
+    p.add_argument("--name", default=None)
+    p.add_argument("--memory-limit", type=int, default=0)
+    p.add_argument("--local-directory", default=None)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--death-timeout", type=float, default=None)
+    p.add_argument("--resources", default=None, help="JSON dict, e.g. '{\"GPU\": 1}'")
+    p.add_argument("--tls-ca-file", default=None)
+    p.add_argument("--tls-cert", default=None)
+    p.add_argument("--tls-key", default=None)
+    p.add_argument("--log-level", default="WARNING")
+    a = p.parse_args(argv)
+    setup_logging(a.log_level)
+    sec = Security.from_env() or Security()
+    if a.tls_cert:
+        sec = Security(a.tls_ca_file, a.tls_cert, a.tls_key, sec.token)
+    return asyncio.run(_amain(a, sec))
+
+
+async def _amain(a: argparse.Namespace, sec: Security) -> int:
+    loop = asyncio.get_running_loop()
+    w = server.WorkerServer(
+        a.scheduler, sec, nthreads=a.nthreads, name=a.name, memory_limit=a.memory_limit,
+        local_directory=a.local_directory, host=a.host, death_timeout=a.death_timeout,
+        resources=json.loads(a.resources) if a.resources else None,
+    )
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: loop.create_task(w.close(0)))
+    server._reseed_numpy()
+    try:
+        await w.start()
+    except Exception as e:
+        print(f"shoal worker: could not start: {e}", file=sys.stderr)
+        return 1
+    await w.finished.wait()
+    await asyncio.sleep(0.05)
+    return w.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,408 @@
+"""The worker process's IO shell around the pure ``WorkerState``.
+
+* One connection to the scheduler (instructions in, batched reports out), a
+  listener for peers and clients (``get-data``, ``put-data``).
+* ``nthreads`` executor threads take tasks from a queue.  A finished task is
+  appended to a list and the loop is woken once per batch
+  (``call_soon_threadsafe`` only when no wake-up is pending), so a thousand
+  tiny tasks cost a handful of loop wake-ups, not a thousand futures.
+* Every task runs between ``set_task(key, seed)`` and ``clear_task()``.
+* Memory: results live in a ``SpillBuffer``; past ``target`` of the memory
+  limit the least recently used spill to disk, past ``pause`` no new task
+  starts (the nanny restarts the process past ``terminate``).
+* If the scheduler connection is lost the worker tries to reconnect for
+  ``death_timeout`` seconds, then exits.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import sys
+import tempfile
+import threading
+import time
+import traceback as tb_mod
+from typing import Any
+
+from shoal import config
+from shoal.core.context import clear_task, set_task
+from shoal.core.task import resolve
+from shoal.distributed.comm.tcp import Comm, connect, listen
+from shoal.distributed.protocol.serialize import deserialize, loads_function, serialize
+from shoal.distributed.utils import sizeof
+from shoal.distributed.worker.spill import SpillBuffer
+from shoal.distributed.worker.state import WorkerState
+
+logger = logging.getLogger("shoal.distributed.worker")
+
+RESTART_EXIT_CODE = 75   # "please restart me" for the nanny
+_current_worker: "WorkerServer | None" = None
+
+
+def get_worker() -> "WorkerServer":
+    """The worker running the current task (inside a task only)."""
+    if _current_worker is None:
+        raise ValueError("get_worker() works only inside a task running on a shoal worker")
+    return _current_worker
+
+
+class _Stop:
+    pass
+
+
+class WorkerServer:
+    def __init__(self, scheduler_address: str, security: Any, nthreads: int = 1, name: Any = None,
+                 memory_limit: int = 0, local_directory: str | None = None, host: str = "127.0.0.1",
+                 death_timeout: float | None = None, resources: dict | None = None,
+                 heartbeat_interval: float | None = None):
+        self.scheduler_address = scheduler_address
+        self.security = security
+        self.nthreads = max(1, int(nthreads))
+        self.name = name
+        self.memory_limit = int(memory_limit or 0)
+        self.host = host
+        self.death_timeout = death_timeout
+        self.resources = resources or {}
+        self.heartbeat_interval = float(heartbeat_interval if heartbeat_interval is not None
+                                        else config.get("distributed.worker.heartbeat-interval", 0.5))
+        self.local_directory = local_directory or tempfile.mkdtemp(prefix="shoal-worker-")
+        target = config.get("distributed.worker.memory.target", 0.6)
+        self.spill_fraction = config.get("distributed.worker.memory.spill", 0.7)
+        self.pause_fraction = config.get("distributed.worker.memory.pause", 0.8)
+        self.data = SpillBuffer(os.path.join(self.local_directory, "spill"),
+                                int(self.memory_limit * target) if self.memory_limit and target else None)
+        self.state = WorkerState(self.nthreads)
+        self.funcs: dict = {}
+        self.scomm: Comm | None = None
+        self.listener: Any = None
+        self.address: str | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._done: list = []
+        self._done_lock = threading.Lock()
+        self._wake_pending = False
+        self._threads: list = []
+        self._peer_comms: dict = {}
+        self._peer_rid = 0
+        self._peer_waiting: dict = {}
+        self._bg: list = []
+        self.exit_code = 0
+        self._closing = False
+        self.finished: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    # ---- life cycle ----------------------------------------------------
+    async def start(self) -> "WorkerServer":
+        global _current_worker
+        _current_worker = self
+        self.loop = asyncio.get_running_loop()
+        self.finished = asyncio.Event()
+        scheme = self.scheduler_address.split("://")[0] if "://" in self.scheduler_address else "tcp"
+        self.listener = await listen(f"{scheme}://{self.host}:0", self._on_peer, self.security, name="worker")
+        self.address = self.listener.address
+        for i in range(self.nthreads):
+            self._add_thread()
+        await self._connect()
+        self._bg.append(self.loop.create_task(self._heartbeats()))
+        self._bg.append(self.loop.create_task(self._memory_monitor()))
+        logger.info("worker %s (%d threads) connected to %s", self.address, self.nthreads, self.scheduler_address)
+        return self
+
+    def _add_thread(self) -> None:
+        t = threading.Thread(target=self._executor_loop, name=f"shoal-exec-{len(self._threads)}", daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    async def _connect(self) -> None:
+        timeout = self.death_timeout if self.death_timeout else 60.0
+        comm = await connect(self.scheduler_address, self.security, name="worker->scheduler", timeout=timeout)
+        self.scomm = comm
+        comm.start(self._on_scheduler)
+        comm.on_close(self._scheduler_lost)
+        comm.send({"op": "register-worker", "address": self.address, "name": self.name,
+                   "nthreads": self.nthreads, "memory_limit": self.memory_limit,
+                   "resources": self.resources})
+
+    def _scheduler_lost(self, comm: Comm) -> None:
+        if self._closing or comm is not self.scomm:
+            return
+        logger.warning("lost the connection to the scheduler %s", self.scheduler_address)
+        self.loop.create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        # a fresh registration: the scheduler forgot us, so forget everything too
+        self.data.clear()
+        self.state = WorkerState(self.nthreads)
+        try:
+            await self._connect()
+        except Exception as e:
+            logger.error("scheduler did not come back within %ss (%s): exiting",
+                         self.death_timeout or 60, e)
+            await self.close(1)
+
+    async def close(self, code: int = 0) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.exit_code = code
+        for t in self._bg:
+            t.cancel()
+        if self.scomm is not None and not self.scomm.closed:
+            self.scomm.send({"op": "worker-status", "status": "closing"})
+            self.scomm._flush()
+            self.scomm.close()
+        if self.listener is not None:
+            self.listener.close()
+        for c in self._peer_comms.values():
+            c.close()
+        for _ in self._threads:
+            self._queue.put(_Stop)
+        self.finished.set()
+
+    # ---- scheduler messages -------------------------------------------
+    def _on_scheduler(self, comm: Comm, msgs: list) -> None:
+        st = self.state
+        out: list = []
+        for msg in msgs:
+            op = msg["op"]
+            if op == "compute":
+                func = msg.get("func")
+                if func is not None:
+                    self.funcs[msg["fid"]] = func  # unpickled lazily, in a thread
+                out.extend(st.compute(msg["key"], msg["spec"], msg["fid"], msg.get("deps"), msg["prio"]))
+            elif op == "free":
+                out.extend(st.free(msg["keys"]))
+            elif op == "heartbeat-ack" or op == "registered":
+                pass
+            elif op == "run":
+                self.loop.create_task(self._run_function(msg))
+            elif op == "close":
+                self.loop.create_task(self.close(0))
+            elif op == "restart":
+                self.loop.create_task(self.close(RESTART_EXIT_CODE))
+            else:
+                logger.warning("unknown scheduler message %r", op)
+        if out:
+            self._do(out)
+
+    def _do(self, instrs: list) -> None:
+        send = self.scomm.send
+        for ins in instrs:
+            kind = ins[0]
+            if kind == "execute":
+                t = self.state.tasks[ins[1]]
+                self._queue.put((t.key, t.spec, t.fid))
+            elif kind == "send":
+                send(ins[1])
+            elif kind == "drop":
+                try:
+                    del self.data[ins[1]]
+                except KeyError:
+                    pass
+            elif kind == "fetch":
+                self.loop.create_task(self._fetch(ins[1], ins[2]))
+
+    # ---- execution -----------------------------------------------------
+    def _executor_loop(self) -> None:
+        q = self._queue
+        data = self.data
+        funcs = self.funcs
+        seed = None
+        while True:
+            item = q.get()
+            if item is _Stop:
+                return
+            key, spec, fid = item
+            start = time.time()
+            try:
+                if fid is None:
+                    result = deserialize(spec)
+                else:
+                    func = funcs[fid]
+                    if type(func) is bytes:
+                        func = funcs[fid] = loads_function(func)
+                    args, kwargs = deserialize(spec)
+                    args = resolve(args, data)
+                    if kwargs:
+                        kwargs = resolve(kwargs, data)
+                    set_task(key, seed)
+                    try:
+                        result = func(*args, **kwargs)
+                    finally:
+                        clear_task()
+                ok = True
+            except BaseException as e:  # noqa: BLE001 - reported to the client
+                ok = False
+                result = (e, tb_mod.format_exc())
+            stop = time.time()
+            with self._done_lock:
+                self._done.append((key, ok, result, start, stop))
+                wake = not self._wake_pending
+                self._wake_pending = True
+            if wake:
+                self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        with self._done_lock:
+            done, self._done = self._done, []
+            self._wake_pending = False
+        st = self.state
+        out: list = []
+        for key, ok, result, start, stop in done:
+            if ok:
+                if key in st.tasks and key not in st.cancelled:
+                    self.data[key] = result
+                instrs = st.finished(key, self.data.nbytes(key), stop - start)
+                for ins in instrs:
+                    if ins[0] == "send" and ins[1].get("op") == "task-finished":
+                        ins[1]["start"], ins[1]["stop"] = start, stop
+                out.extend(instrs)
+            else:
+                exc, text = result
+                try:
+                    sexc = serialize(exc)
+                except Exception:
+                    sexc = serialize(RuntimeError(f"{type(exc).__name__}: {exc} (exception not picklable)"))
+                out.extend(st.failed(key, sexc, text))
+        self._do(out)
+
+    # ---- data transfer -------------------------------------------------
+    def _on_peer(self, comm: Comm) -> None:
+        comm.start(self._peer_message)
+
+    def _peer_message(self, comm: Comm, msgs: list) -> None:
+        for msg in msgs:
+            op = msg.get("op")
+            if op == "get-data":
+                data = {}
+                missing = []
+                for k in msg["keys"]:
+                    if k in self.data:
+                        try:
+                            data[k] = serialize(self.data[k])
+                        except Exception as e:
+                            missing.append(k)
+                            logger.error("cannot serialise %r: %s", k, e)
+                    else:
+                        missing.append(k)
+                comm.send({"op": "data", "rid": msg["rid"], "data": data, "missing": missing})
+            elif op == "put-data":
+                for k, v in msg["data"].items():
+                    self.data[k] = deserialize(v)
+                self._do(self.state.scattered(list(msg["data"])))
+                comm.send({"op": "data", "rid": msg["rid"], "data": {}, "missing": []})
+            elif op == "data":
+                fut = self._peer_waiting.pop(msg["rid"], None)
+                if fut is not None and not fut.done():
+                    fut.set_result(msg)
+            else:
+                logger.warning("closing %s: unknown peer message %r", comm.peer, op)
+                comm.abort()
+                return
+
+    async def _peer(self, address: str) -> Comm:
+        comm = self._peer_comms.get(address)
+        if comm is None or comm.closed:
+            comm = await connect(address, self.security, name="worker->peer", timeout=5.0)
+            comm.start(self._peer_message)
+            self._peer_comms[address] = comm
+        return comm
+
+    async def _fetch(self, peer: str, keys: list) -> None:
+        try:
+            comm = await self._peer(peer)
+            self._peer_rid += 1
+            rid = self._peer_rid
+            fut = self.loop.create_future()
+            self._peer_waiting[rid] = fut
+            comm.send({"op": "get-data", "rid": rid, "keys": keys})
+            done, _ = await asyncio.wait([fut, comm.closed_future], timeout=60,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if fut not in done:
+                raise ConnectionError(f"peer {peer} closed or timed out")
+            msg = fut.result()
+            got = []
+            for k, v in msg["data"].items():
+                self.data[k] = deserialize(v)
+                got.append(k)
+            self._do(self.state.fetched(peer, got, list(msg["missing"])))
+        except Exception as e:
+            logger.info("fetch of %d keys from %s failed: %s", len(keys), peer, e)
+            self._peer_comms.pop(peer, None)
+            self._do(self.state.fetched(peer, [], keys))
+
+    # ---- misc ----------------------------------------------------------
+    async def _run_function(self, msg: dict) -> None:
+        try:
+            func = loads_function(msg["func"])
+            res = func()
+            if asyncio.iscoroutine(res):
+                res = await res
+            ok, payload = True, serialize(res)
+        except Exception as e:
+            ok, payload = False, serialize(e)
+        self.scomm.send({"op": "run-result", "rid": msg["rid"], "ok": ok, "result": payload})
+
+    async def _heartbeats(self) -> None:
+        import psutil
+
+        proc = psutil.Process()
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            if self.scomm is not None and not self.scomm.closed:
+                self.scomm.send({"op": "heartbeat", "metrics": {
+                    "rss": proc.memory_info().rss, "managed": self.data.fast_bytes,
+                    "spilled": self.data.spilled_bytes, "executing": len(self.state.executing),
+                    "ready": len(self.state.ready)}})
+
+    async def _memory_monitor(self) -> None:
+        if not self.memory_limit:
+            return
+        import psutil
+
+        proc = psutil.Process()
+        while True:
+            await asyncio.sleep(0.1)
+            rss = proc.memory_info().rss
+            frac = rss / self.memory_limit
+            if frac > self.spill_fraction and self.data.fast_bytes:
+                # spill until the process is back under target or nothing is left
+                self.data.evict_until(max(0, self.data.fast_bytes - (rss - int(self.spill_fraction * self.memory_limit))))
+            paused = frac > self.pause_fraction
+            if paused != self.state.paused:
+                logger.warning("memory at %.0f%% of the limit: %s", 100 * frac, "pausing" if paused else "resuming")
+                self._do(self.state.set_paused(paused))
+                self.scomm.send({"op": "worker-status", "status": "paused" if paused else "running"})
+
+    def secede(self) -> None:
+        """Called from a task thread that will block on other tasks: add a thread."""
+        self.loop.call_soon_threadsafe(self._grow)
+
+    def _grow(self) -> None:
+        self.state.nthreads += 1
+        self._add_thread()
+        self._do(self.state.set_paused(self.state.paused))
+
+    def rejoin(self) -> None:
+        def shrink():
+            self.state.nthreads -= 1
+            self._queue.put(_Stop)
+        self.loop.call_soon_threadsafe(shrink)
+
+
+def _reseed_numpy() -> None:
+    try:
+        import numpy as np
+    except ImportError:
+        return
+    np.random.seed(int.from_bytes(os.urandom(4), "little"))
+
+
+async def run_worker(**kwargs: Any) -> int:
+    _reseed_numpy()
+    w = WorkerServer(**kwargs)
+    await w.start()
+    await w.finished.wait()
+    await asyncio.sleep(0.05)  # let the last frames leave
+    return w.exit_code

@@ -1,0 +1,241 @@
+"""The worker's task state machine (pure: events in, instructions out).
+
+Rules
+-----
+* A task the scheduler sends (``compute``) is ``fetching`` while some input
+  lives on another worker, ``ready`` once every input is local, ``executing``
+  on one of ``nthreads`` threads, then ``memory`` or gone (an error is
+  reported and the task forgotten).  ``TRANSITIONS`` lists the legal moves;
+  anything else raises ``InvalidTransition`` naming event, state and key.
+* Inputs fetched from peers are *borrowed*: kept only while a local task
+  still needs them (a refcount), then dropped without telling the scheduler.
+  Fetches are grouped per peer, one request per peer per event.
+* Ready tasks run in priority order (the scheduler's depth-first order).
+* While ``paused`` (memory pressure) nothing new starts.
+* Nothing here does IO or reads a clock.  Instructions are tuples:
+  ``("execute", key)``, ``("fetch", peer, [keys])``, ``("send", msg)`` (to the
+  scheduler), ``("drop", key)`` (free a value from the data store).
+"""
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+FETCHING, READY, EXECUTING, MEMORY = "fetching", "ready", "executing", "memory"
+TRANSITIONS = {
+    (None, FETCHING): "compute",
+    (None, READY): "compute",
+    (FETCHING, READY): "inputs-arrived",
+    (READY, EXECUTING): "start",
+    (EXECUTING, MEMORY): "finished",
+}
+
+
+class InvalidTransition(RuntimeError):
+    def __init__(self, event: str, state: Any, to: Any, key: Any):
+        super().__init__(f"worker event {event!r}: task {key!r} cannot go from {state!r} to {to!r}")
+
+
+class WTask:
+    __slots__ = ("key", "state", "spec", "fid", "deps", "prio", "missing", "holders")
+
+    def __init__(self, key: Any, spec: Any, fid: Any, deps: list, prio: int):
+        self.key = key
+        self.state = None
+        self.spec = spec
+        self.fid = fid
+        self.deps = deps
+        self.prio = prio
+        self.missing = 0
+        self.holders: dict | None = None
+
+
+class WorkerState:
+    """Which tasks to fetch, run, keep and drop; see the module docstring."""
+
+    def __init__(self, nthreads: int):
+        self.nthreads = nthreads
+        self.tasks: dict = {}          # key -> WTask (not yet finished)
+        self.have: set = set()         # keys whose values are in the data store
+        self.own: set = set()          # values computed here (the scheduler knows of them)
+        self.borrowed: dict = {}       # fetched key -> number of local tasks needing it
+        self.fetch_waiters: dict = {}  # key in flight -> [WTask]
+        self.ready: list = []          # heap (prio, seq, key)
+        self.executing: set = set()
+        self.cancelled: set = set()    # executing keys the scheduler no longer wants
+        self.paused = False
+        self._seq = 0
+
+    def _move(self, t: WTask, to: str, event: str) -> None:
+        if (t.state, to) not in TRANSITIONS:
+            raise InvalidTransition(event, t.state, to, t.key)
+        t.state = to
+
+    def _start_more(self, out: list) -> None:
+        ready = self.ready
+        while ready and len(self.executing) < self.nthreads and not self.paused:
+            _, _, key = heapq.heappop(ready)
+            t = self.tasks.get(key)
+            if t is None or t.state != READY:
+                continue
+            self._move(t, EXECUTING, "start")
+            self.executing.add(key)
+            out.append(("execute", key))
+
+    def _push_ready(self, t: WTask) -> None:
+        self._seq += 1
+        heapq.heappush(self.ready, (t.prio, self._seq, t.key))
+
+    # ---- events --------------------------------------------------------
+    def compute(self, key: Any, spec: Any, fid: Any, deps: list | None, prio: int) -> list:
+        """The scheduler assigns ``key``; ``deps`` is ``[(dep_key, holders, nbytes)]``."""
+        out: list = []
+        if key in self.tasks or key in self.have:
+            if key in self.have:  # already computed here (e.g. after a reschedule)
+                out.append(("send", {"op": "task-finished", "key": key, "nbytes": 0, "duration": 0.0}))
+            return out
+        dkeys = [d[0] for d in deps] if deps else []
+        t = WTask(key, spec, fid, dkeys, prio)
+        self.tasks[key] = t
+        self.cancelled.discard(key)
+        requests: dict = {}
+        for dkey, holders, _nb in deps or ():
+            if dkey in self.have:
+                if dkey in self.borrowed:
+                    self.borrowed[dkey] += 1
+                continue
+            if dkey in self.borrowed:  # fetch already in flight for another task
+                self.borrowed[dkey] += 1
+                self.fetch_waiters[dkey].append(t)
+                t.missing += 1
+                continue
+            if not holders:
+                out.append(("send", {"op": "missing-data", "key": key, "dep": dkey, "holder": None}))
+                del self.tasks[key]
+                return out
+            self.borrowed[dkey] = 1
+            self.fetch_waiters[dkey] = [t]
+            t.missing += 1
+            if t.holders is None:
+                t.holders = {}
+            t.holders[dkey] = holders[0]
+            requests.setdefault(holders[0], []).append(dkey)
+        if t.missing:
+            self._move(t, FETCHING, "compute")
+            for peer, keys in requests.items():
+                out.append(("fetch", peer, keys))
+        else:
+            self._move(t, READY, "compute")
+            self._push_ready(t)
+            self._start_more(out)
+        return out
+
+    def fetched(self, peer: str, got: list, missing: list) -> list:
+        """A fetch from ``peer`` finished: ``got`` keys are now stored, ``missing`` are not."""
+        out: list = []
+        for dkey in got:
+            self.have.add(dkey)
+            for t in self.fetch_waiters.pop(dkey, ()):
+                if t.state != FETCHING:
+                    continue
+                t.missing -= 1
+                if t.missing == 0:
+                    self._move(t, READY, "inputs-arrived")
+                    self._push_ready(t)
+            if dkey not in self.borrowed:  # nobody needs it any more
+                self.have.discard(dkey)
+                out.append(("drop", dkey))
+        for dkey in missing:
+            for t in self.fetch_waiters.pop(dkey, ()):
+                if t.key not in self.tasks:
+                    continue
+                out.append(("send", {"op": "missing-data", "key": t.key, "dep": dkey, "holder": peer}))
+                self._abandon(t, out)
+            self.borrowed.pop(dkey, None)
+        self._start_more(out)
+        return out
+
+    def _release_inputs(self, t: WTask, out: list) -> None:
+        for dkey in t.deps:
+            n = self.borrowed.get(dkey)
+            if n is None:
+                continue
+            if n <= 1:
+                del self.borrowed[dkey]
+                if dkey in self.have and dkey not in self.own:
+                    self.have.discard(dkey)
+                    out.append(("drop", dkey))
+            else:
+                self.borrowed[dkey] = n - 1
+
+    def _abandon(self, t: WTask, out: list) -> None:
+        self.tasks.pop(t.key, None)
+        self._release_inputs(t, out)
+
+    def finished(self, key: Any, nbytes: int, duration: float) -> list:
+        """A thread finished ``key``; the value is already in the data store."""
+        out: list = []
+        t = self.tasks.pop(key, None)
+        self.executing.discard(key)
+        if t is None or key in self.cancelled:
+            self.cancelled.discard(key)
+            out.append(("drop", key))
+        else:
+            self._move(t, MEMORY, "finished")
+            self.have.add(key)
+            self.own.add(key)
+            self.borrowed.pop(key, None)
+            out.append(("send", {"op": "task-finished", "key": key, "nbytes": nbytes, "duration": duration}))
+        if t is not None:
+            self._release_inputs(t, out)
+        self._start_more(out)
+        return out
+
+    def failed(self, key: Any, exception: Any, traceback: Any) -> list:
+        out: list = []
+        t = self.tasks.pop(key, None)
+        self.executing.discard(key)
+        if t is not None and key not in self.cancelled:
+            out.append(("send", {"op": "task-erred", "key": key, "exception": exception, "traceback": traceback}))
+        self.cancelled.discard(key)
+        if t is not None:
+            self._release_inputs(t, out)
+        self._start_more(out)
+        return out
+
+    def free(self, keys: list) -> list:
+        """The scheduler no longer needs these keys here."""
+        out: list = []
+        for key in keys:
+            t = self.tasks.get(key)
+            if t is not None:
+                if key in self.executing:
+                    self.cancelled.add(key)  # its thread cannot be stopped; drop the result
+                else:
+                    self._abandon(t, out)
+                continue
+            if key in self.own:
+                self.own.discard(key)
+                if key not in self.borrowed:
+                    self.have.discard(key)
+                    out.append(("drop", key))
+        return out
+
+    def set_paused(self, paused: bool) -> list:
+        out: list = []
+        self.paused = paused
+        self._start_more(out)
+        return out
+
+    def scattered(self, keys: list) -> list:
+        for k in keys:
+            self.have.add(k)
+            self.own.add(k)
+        return []
+
+    def lost_keys(self, keys: list) -> list:
+        """Values vanished from the store (should not happen; be honest about it)."""
+        for k in keys:
+            self.have.discard(k)
+            self.own.discard(k)
+        return []
