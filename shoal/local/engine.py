@@ -432,13 +432,16 @@ def _thread_main(jobs: "queue.SimpleQueue", wid: int) -> None:
             continue
         graph = run.graph
         t0 = time.perf_counter()
+        out = None
         try:
             out = run_batch([(k, graph[k]) for k in batch], run.results, internal, run.seed)
         except BaseException as e:  # handed to the engine's thread
             run.done.put((batch, None, wid, time.perf_counter() - t0, e))
+            del e
         else:
             run.done.put((batch, out, wid, time.perf_counter() - t0, None))
-        del job, run, graph
+        # hold nothing of this run while waiting for the next job
+        del job, run, graph, out
 
 
 class ThreadPool:
