@@ -1,0 +1,566 @@
+"""Partitioned dataframes: ``DataFrame``, ``Series``, ``Index`` and ``Scalar``.
+
+A dataframe collection is a sequence of pandas objects (its *partitions*),
+the graph that makes them (a ``LayeredGraph``: one layer per operation,
+keys ``(name, i)``), an empty pandas object with the right columns and
+dtypes (its *meta*), and its *divisions*: ``npartitions + 1`` index values
+such that partition ``i`` holds index values in ``[divisions[i],
+divisions[i+1])`` (the last one closed), or all ``None`` when unknown.
+
+Operations only build graphs.  Row-wise operations map over partitions and
+keep divisions; reductions run per partition, then combine in a tree
+(``split_every`` at a time); operations that move rows between partitions
+(groupby-apply, merges, set_index, sort_values) go through ``shuffle``.
+Before a graph runs, ``optimize`` pushes the columns it needs into the
+readers (see ``shoal.dataframe.optimize``).
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable, Hashable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from shoal import base
+from shoal.core.graph import LayeredGraph
+from shoal.core.task import Ref, Task
+from shoal.core.tokenize import tokenize
+from shoal.dataframe import methods as M
+from shoal.dataframe.optimize import optimize
+from shoal.dataframe.utils import PANDAS_TYPES, emulate, make_meta
+
+__all__ = ["DataFrame", "Series", "Index", "Scalar", "new_collection", "map_partitions", "no_default"]
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "<no_default>"
+
+
+no_default = _NoDefault()
+
+
+def _funcname(f: Any) -> str:
+    n = getattr(f, "__name__", type(f).__name__)
+    return "lambda" if n == "<lambda>" else n.strip("_").replace("_", "-")
+
+
+def _meta_of(x: Any) -> Any:
+    if isinstance(x, (_Frame, Scalar)):
+        return x._meta
+    return x
+
+
+def _ref_for(x: Any, i: int) -> Any:
+    if isinstance(x, _Frame):
+        return Ref((x._name, i))
+    if isinstance(x, Scalar):
+        return Ref(x._key)
+    if base.is_lazy(x):
+        return Ref(x.__shoal_keys__())
+    return x
+
+
+def new_collection(graph: LayeredGraph, name: str, meta: Any, divisions: Iterable) -> Any:
+    """The right collection type for ``meta``."""
+    divisions = tuple(divisions)
+    if isinstance(meta, pd.DataFrame):
+        return DataFrame(graph, name, meta, divisions)
+    if isinstance(meta, pd.Series):
+        return Series(graph, name, meta, divisions)
+    if isinstance(meta, pd.Index):
+        return Index(graph, name, meta, divisions)
+    return Scalar(graph, (name, 0), meta)
+
+
+class Scalar:
+    """A lazy single value (the result of a full reduction)."""
+
+    __shoal_scheduler__ = "threads"
+    __shoal_optimize__ = staticmethod(optimize)
+
+    def __init__(self, graph: LayeredGraph, key: Hashable, meta: Any):
+        self._graph = graph
+        self._key = key
+        self._meta = meta
+
+    def __shoal_graph__(self) -> LayeredGraph:
+        return self._graph
+
+    def __shoal_keys__(self) -> Hashable:
+        return self._key
+
+    def __shoal_postcompute__(self):
+        return M.identity, ()
+
+    def __shoal_postpersist__(self):
+        return _rebuild_scalar, (self._key, self._meta)
+
+    def __shoal_tokenize__(self) -> Hashable:
+        return self._key
+
+    @property
+    def key(self) -> Hashable:
+        return self._key
+
+    @property
+    def dtype(self) -> Any:
+        return getattr(self._meta, "dtype", np.dtype(type(self._meta)) if np.isscalar(self._meta) else object)
+
+    def compute(self, **kwargs: Any) -> Any:
+        return base.compute(self, **kwargs)[0]
+
+    def persist(self, **kwargs: Any) -> "Scalar":
+        return base.persist(self, **kwargs)[0]
+
+    def visualize(self, filename: str | None = "mydask", **kwargs: Any) -> Any:
+        return base.visualize(self, filename=filename, **kwargs)
+
+    def to_delayed(self) -> Any:
+        from shoal.delayed import Delayed
+
+        return Delayed(self._key, {}, (self,))
+
+    def __repr__(self) -> str:
+        return f"shoal.Scalar<{self._key[0]}, dtype={self.dtype}>"
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "the truth value of a lazy Scalar is unknown until computed; "
+            "write `bool(x.compute())` or compare after `.compute()`"
+        )
+
+    def _binop(self, other: Any, op: Callable, reflect: bool = False) -> Any:
+        if isinstance(other, _Frame):
+            return other._binop(self, op, reflect=not reflect)
+        f = M.rbinop if reflect else M.binop
+        name = f"{op.__name__.strip('_')}-{tokenize(self, other, op, reflect)}"
+        key = (name, 0)
+        args = [Ref(self._key), _ref_for(other, 0)]
+        layer = {key: Task(f, op, *args)}
+        parents = [self] + ([other] if isinstance(other, Scalar) else [])
+        try:
+            meta = f(op, self._meta, _meta_of(other))
+        except Exception:
+            meta = self._meta
+        return Scalar(LayeredGraph.from_collections(name, layer, parents), key, meta)
+
+    def _unop(self, op: Callable) -> "Scalar":
+        name = f"{op.__name__.strip('_')}-{tokenize(self, op)}"
+        key = (name, 0)
+        layer = {key: Task(M.unop, op, Ref(self._key))}
+        return Scalar(LayeredGraph.from_collections(name, layer, [self]), key, self._meta)
+
+    def __neg__(self):
+        return self._unop(operator.neg)
+
+    def __abs__(self):
+        return self._unop(operator.abs)
+
+
+def _rebuild_scalar(graph: dict, key: Hashable, meta: Any) -> Scalar:
+    return Scalar(LayeredGraph({key[0]: graph}), key, meta)
+
+
+class _Partitions:
+    """``df.partitions[i]`` / ``df.partitions[[0, 2]]`` / ``df.partitions[1:3]``."""
+
+    def __init__(self, frame: "_Frame"):
+        self._frame = frame
+
+    def __getitem__(self, index: Any) -> "_Frame":
+        f = self._frame
+        n = f.npartitions
+        if isinstance(index, (int, np.integer)):
+            if not -n <= index < n:
+                raise IndexError(f"partition {index} is out of range: this collection has {n} partitions")
+            idx = [int(index) % n]
+        elif isinstance(index, slice):
+            idx = list(range(n))[index]
+        else:
+            idx = [int(i) % n for i in index]
+        name = f"partitions-{tokenize(f, idx)}"
+        layer = {(name, j): Ref((f._name, i)) for j, i in enumerate(idx)}
+        if f.known_divisions:
+            if idx == list(range(idx[0], idx[-1] + 1)):
+                divs = list(f.divisions[idx[0]:idx[-1] + 2])
+            else:
+                divs = [None] * (len(idx) + 1)
+        else:
+            divs = [None] * (len(idx) + 1)
+        return new_collection(LayeredGraph.from_collections(name, layer, [f]), name, f._meta, divs)
+
+
+def _rebuild_frame(graph: dict, name: str, meta: Any, divisions: tuple) -> "_Frame":
+    return new_collection(LayeredGraph({name: graph}), name, meta, divisions)
+
+
+class _Frame:
+    """What DataFrame, Series and Index share."""
+
+    __shoal_scheduler__ = "threads"
+    __shoal_optimize__ = staticmethod(optimize)
+
+    def __init__(self, graph: LayeredGraph, name: str, meta: Any, divisions: tuple):
+        if not isinstance(graph, LayeredGraph):
+            graph = LayeredGraph({name: dict(graph)})
+        self.dask = graph
+        self._name = name
+        self._meta = meta
+        self.divisions = tuple(divisions)
+
+    # -- collection protocol -------------------------------------------------
+    def __shoal_graph__(self) -> LayeredGraph:
+        return self.dask
+
+    def __shoal_keys__(self) -> list:
+        return [(self._name, i) for i in range(self.npartitions)]
+
+    def __shoal_postcompute__(self):
+        return M.to_pandas_concat, (self._meta,)
+
+    def __shoal_postpersist__(self):
+        return _rebuild_frame, (self._name, self._meta, self.divisions)
+
+    def __shoal_tokenize__(self) -> str:
+        return self._name
+
+    # -- structure -------------------------------------------------------------
+    @property
+    def npartitions(self) -> int:
+        return len(self.divisions) - 1
+
+    @property
+    def known_divisions(self) -> bool:
+        return len(self.divisions) > 0 and self.divisions[0] is not None
+
+    def clear_divisions(self) -> "_Frame":
+        return new_collection(self.dask, self._name, self._meta, [None] * (self.npartitions + 1))
+
+    @property
+    def _meta_nonempty(self) -> Any:
+        from shoal.dataframe.utils import meta_nonempty
+
+        return meta_nonempty(self._meta)
+
+    @property
+    def partitions(self) -> _Partitions:
+        return _Partitions(self)
+
+    def get_partition(self, i: int) -> "_Frame":
+        return self.partitions[i]
+
+    @property
+    def index(self) -> "Index":
+        return self.map_partitions(M.getattr_, "index", meta=self._meta.index, token="index")
+
+    @property
+    def ndim(self) -> int:
+        return self._meta.ndim
+
+    # -- running ---------------------------------------------------------------
+    def compute(self, **kwargs: Any) -> Any:
+        return base.compute(self, **kwargs)[0]
+
+    def persist(self, **kwargs: Any) -> "_Frame":
+        return base.persist(self, **kwargs)[0]
+
+    def visualize(self, filename: str | None = "mydask", **kwargs: Any) -> Any:
+        return base.visualize(self, filename=filename, **kwargs)
+
+    def to_delayed(self, optimize_graph: bool = True) -> list:
+        """One ``Delayed`` per partition."""
+        from shoal.delayed import Delayed
+
+        return [Delayed(k, {}, (self,)) for k in self.__shoal_keys__()]
+
+    def __len__(self) -> int:
+        return int(self._reduction(M.size, _sum_list, meta=0, token="len").compute())
+
+    def __bool__(self) -> bool:
+        raise ValueError(
+            f"the truth value of a lazy {type(self).__name__} is ambiguous: "
+            "use `&`/`|` for element-wise logic, or `.any().compute()` / `.all().compute()`"
+        )
+
+    # -- building blocks -------------------------------------------------------
+    def map_partitions(self, func: Callable, *args: Any, meta: Any = no_default,
+                       token: str | None = None, divisions: Any = no_default, **kwargs: Any) -> Any:
+        """Apply ``func(partition, *args, **kwargs)`` to every partition.
+
+        ``meta`` (an empty pandas object, a dict of dtypes, or a ``(name,
+        dtype)`` tuple) says what ``func`` returns; without it ``func`` runs
+        on an empty partition to find out.  Other collections in ``args``
+        are aligned partition by partition.
+        """
+        return map_partitions(func, self, *args, meta=meta, token=token, divisions=divisions, **kwargs)
+
+    def _reduction(self, chunk: Callable, aggregate: Callable, meta: Any = no_default,
+                   combine: Callable | None = None, token: str | None = None, split_every: int | None = None,
+                   chunk_kwargs: dict | None = None, aggregate_kwargs: dict | None = None) -> Any:
+        """Tree reduction: ``chunk`` each partition, ``combine`` lists of
+        ``split_every`` results, ``aggregate`` the last list."""
+        chunk_kwargs = chunk_kwargs or {}
+        aggregate_kwargs = aggregate_kwargs or {}
+        combine = combine or aggregate
+        split_every = split_every or 8
+        token = token or _funcname(chunk)
+        tok = tokenize(self, chunk, aggregate, combine, split_every, chunk_kwargs, aggregate_kwargs)
+        name = f"{token}-{tok}"
+        cname = f"{token}-chunk-{tok}"
+        layer: dict = {}
+        keys = []
+        for i in range(self.npartitions):
+            layer[(cname, i)] = Task(chunk, Ref((self._name, i)), **chunk_kwargs)
+            keys.append((cname, i))
+        depth = 0
+        while len(keys) > split_every:
+            depth += 1
+            new = []
+            for j in range(0, len(keys), split_every):
+                k = (f"{token}-combine{depth}-{tok}", j // split_every)
+                layer[k] = Task(combine, [Ref(x) for x in keys[j:j + split_every]], **aggregate_kwargs)
+                new.append(k)
+            keys = new
+        layer[(name, 0)] = Task(aggregate, [Ref(x) for x in keys], **aggregate_kwargs)
+        if meta is no_default:
+            part = chunk(self._meta, **chunk_kwargs)
+            meta = make_meta(aggregate([part], **aggregate_kwargs))
+        graph = LayeredGraph.from_collections(name, layer, [self])
+        return new_collection(graph, name, meta, [None, None])
+
+    def _binop(self, other: Any, op: Callable, reflect: bool = False) -> Any:
+        func = M.rbinop if reflect else M.binop
+        return map_partitions(func, op, self, other, token=op.__name__.strip("_"))
+
+    # -- common operations -----------------------------------------------------
+    def head(self, n: int = 5, npartitions: int = 1, compute: bool = True) -> Any:
+        """First ``n`` rows, reading only the first ``npartitions`` partitions.
+
+        ``npartitions=-1`` looks through all of them.
+        """
+        if npartitions < 0:
+            npartitions = self.npartitions
+        npartitions = min(npartitions, self.npartitions)
+        name = f"head-{tokenize(self, n, npartitions)}"
+        if npartitions == 1:
+            layer = {(name, 0): Task(M.head, Ref((self._name, 0)), n)}
+        else:
+            layer = {(name, 0): Task(M.head_concat, [Ref((self._name, i)) for i in range(npartitions)], n)}
+        divs = [self.divisions[0], self.divisions[npartitions]]
+        out = new_collection(LayeredGraph.from_collections(name, layer, [self]), name, self._meta, divs)
+        if compute:
+            res = out.compute()
+            if len(res) < n and npartitions < self.npartitions:
+                import warnings
+
+                warnings.warn(
+                    f"only {len(res)} rows in the first {npartitions} partition(s), fewer than n={n}; "
+                    f"pass npartitions=-1 to look further, e.g. df.head({n}, npartitions=-1)",
+                    stacklevel=2,
+                )
+            return res
+        return out
+
+    def tail(self, n: int = 5, compute: bool = True) -> Any:
+        """Last ``n`` rows of the last partition."""
+        name = f"tail-{tokenize(self, n)}"
+        layer = {(name, 0): Task(M.tail, Ref((self._name, self.npartitions - 1)), n)}
+        out = new_collection(LayeredGraph.from_collections(name, layer, [self]), name, self._meta,
+                             [self.divisions[-2], self.divisions[-1]])
+        return out.compute() if compute else out
+
+    def repartition(self, npartitions: int | None = None, divisions: Any = None,
+                    partition_size: Any = None) -> "_Frame":
+        """Change the number of partitions (or move to new ``divisions``)."""
+        from shoal.dataframe.repartition import repartition
+
+        return repartition(self, npartitions=npartitions, divisions=divisions)
+
+    def _elementwise(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return map_partitions(M.call_method, self, method, *args, token=method, **kwargs)
+
+    def isna(self):
+        return self._elementwise("isna")
+
+    isnull = isna
+
+    def notna(self):
+        return self._elementwise("notna")
+
+    notnull = notna
+
+    def fillna(self, value: Any = None, **kwargs: Any):
+        if kwargs.get("method") or kwargs.get("axis") in (1, "columns"):
+            raise NotImplementedError("fillna with method= is not supported; use ffill() within partitions")
+        return self._elementwise("fillna", value, **kwargs)
+
+    def dropna(self, **kwargs: Any):
+        return self._elementwise("dropna", **kwargs)
+
+    def where(self, cond: Any, other: Any = np.nan):
+        return map_partitions(M.call_method, self, "where", cond, other, token="where")
+
+    def mask(self, cond: Any, other: Any = np.nan):
+        return map_partitions(M.call_method, self, "mask", cond, other, token="mask")
+
+    def astype(self, dtype: Any):
+        return self._elementwise("astype", dtype)
+
+    def abs(self):
+        return self._elementwise("abs")
+
+    def round(self, decimals: int = 0):
+        return self._elementwise("round", decimals)
+
+    def clip(self, lower: Any = None, upper: Any = None):
+        return self._elementwise("clip", lower, upper)
+
+    def between(self, left: Any, right: Any, inclusive: str = "both"):
+        return self._elementwise("between", left, right, inclusive=inclusive)
+
+    def isin(self, values: Any):
+        return self._elementwise("isin", list(values) if not isinstance(values, (dict,)) else values)
+
+    def copy(self) -> "_Frame":
+        return new_collection(self.dask, self._name, self._meta, self.divisions)
+
+    def reset_index(self, drop: bool = False):
+        """Reset each partition's index (a new 0..n-1 index per partition, as Dask does)."""
+        return map_partitions(M.call_method, self, "reset_index", drop=drop, token="reset-index",
+                              divisions=[None] * (self.npartitions + 1))
+
+    def map_overlap(self, func: Callable, before: int, after: int, *args: Any, meta: Any = no_default, **kwargs: Any):
+        from shoal.dataframe.rolling import map_overlap
+
+        return map_overlap(func, self, before, after, *args, meta=meta, **kwargs)
+
+    def rolling(self, window: Any, min_periods: int | None = None, center: bool = False, **kwargs: Any):
+        from shoal.dataframe.rolling import Rolling
+
+        return Rolling(self, window, min_periods=min_periods, center=center, **kwargs)
+
+    @property
+    def loc(self):
+        from shoal.dataframe.indexing import LocIndexer
+
+        return LocIndexer(self)
+
+    def shuffle(self, on: Any, npartitions: int | None = None):
+        from shoal.dataframe.shuffle import shuffle
+
+        return shuffle(self, on, npartitions=npartitions)
+
+    # reductions shared by frames and series
+    def _reduce(self, how: str, **kwargs: Any) -> Any:
+        from shoal.dataframe import reductions as R
+
+        return R.simple_reduction(self, how, **kwargs)
+
+    def sum(self, skipna: bool = True, numeric_only: bool = False, min_count: int = 0, split_every: Any = None):
+        return self._reduce("sum", skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+
+    def prod(self, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        return self._reduce("prod", skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+
+    def min(self, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        return self._reduce("min", skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+
+    def max(self, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        return self._reduce("max", skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+
+    def count(self, numeric_only: bool = False, split_every: Any = None):
+        return self._reduce("count", numeric_only=numeric_only, split_every=split_every)
+
+    def any(self, skipna: bool = True, split_every: Any = None):
+        return self._reduce("any", skipna=skipna, split_every=split_every)
+
+    def all(self, skipna: bool = True, split_every: Any = None):
+        return self._reduce("all", skipna=skipna, split_every=split_every)
+
+    def mean(self, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        from shoal.dataframe import reductions as R
+
+        return R.mean(self, skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+
+    def var(self, ddof: int = 1, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        from shoal.dataframe import reductions as R
+
+        return R.var(self, ddof=ddof, numeric_only=numeric_only, split_every=split_every)
+
+    def std(self, ddof: int = 1, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        from shoal.dataframe import reductions as R
+
+        return R.var(self, ddof=ddof, numeric_only=numeric_only, split_every=split_every, sqrt=True)
+
+    def quantile(self, q: Any = 0.5, numeric_only: bool = False):
+        """Approximate quantiles.
+
+        Each partition reports its own quantiles on a fine grid (with its
+        row count as weight); these are merged into one weighted sample and
+        the quantile is read from it.  Exact when there is one partition;
+        otherwise close but not exact (like ``dask.dataframe``'s default).
+        """
+        from shoal.dataframe import reductions as R
+
+        return R.quantile(self, q, numeric_only=numeric_only)
+
+    def describe(self, percentiles: Any = None):
+        """Summary statistics; percentiles are approximate (see ``quantile``)."""
+        from shoal.dataframe import reductions as R
+
+        return R.describe(self, percentiles=percentiles)
+
+    def drop_duplicates(self, subset: Any = None, keep: str = "first", split_every: Any = None, ignore_index: bool = False):
+        from shoal.dataframe import reductions as R
+
+        return R.drop_duplicates(self, subset=subset, keep=keep, split_every=split_every)
+
+    def nunique_approx(self):  # pragma: no cover - convenience alias
+        return self.nunique()
+
+
+def _make_op(opname: str, reflect: bool = False) -> Callable:
+    op = M.OPS[opname]
+
+    def method(self: Any, other: Any) -> Any:
+        return self._binop(other, op, reflect=reflect)
+
+    method.__name__ = f"__{'r' if reflect else ''}{opname}__"
+    return method
+
+
+def _make_named_op(opname: str) -> Callable:
+    op = M.OPS[opname]
+
+    def method(self: Any, other: Any, fill_value: Any = None, **kwargs: Any) -> Any:
+        if fill_value is None and not kwargs:
+            return self._binop(other, op)
+        return map_partitions(M.call_method, self, opname, other, fill_value=fill_value, token=opname, **kwargs)
+
+    method.__name__ = opname
+    return method
+
+
+for _o in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor", "eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(_Frame, f"__{_o}__", _make_op(_o))
+    if _o not in ("eq", "ne", "lt", "le", "gt", "ge"):
+        setattr(_Frame, f"__r{_o}__", _make_op(_o, reflect=True))
+        setattr(Scalar, f"__r{_o}__", (lambda o: lambda self, other: self._binop(other, M.OPS[o], reflect=True))(_o))
+    setattr(Scalar, f"__{_o}__", (lambda o: lambda self, other: self._binop(other, M.OPS[o]))(_o))
+    if _o not in ("and", "or", "xor"):
+        setattr(_Frame, _o, _make_named_op(_o))
+_Frame.div = _Frame.truediv  # type: ignore[attr-defined]
+_Frame.__neg__ = lambda self: self._elementwise("__neg__")  # type: ignore[attr-defined]
+_Frame.__invert__ = lambda self: self._elementwise("__invert__")  # type: ignore[attr-defined]
+_Frame.__abs__ = lambda self: self._elementwise("abs")  # type: ignore[attr-defined]
+
+
+def _sum_list(parts: list) -> Any:
+    return sum(parts)
+
+
+# imported at the end: the classes below need _Frame
+from shoal.dataframe.frame import DataFrame, Index, Series  # noqa: E402
+from shoal.dataframe.mapping import map_partitions  # noqa: E402

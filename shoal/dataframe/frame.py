@@ -1,0 +1,366 @@
+"""The user-facing classes: ``DataFrame``, ``Series`` and ``Index``.
+
+Shared machinery (graph, divisions, reductions, arithmetic) is in
+``core._Frame``; this module adds what differs: column access, filtering,
+``assign``/``rename``/``drop``, ``query``/``eval``, ``groupby``, ``merge``,
+``set_index``/``sort_values``, accessors and the column rules the
+projection pass uses (see ``shoal.dataframe.optimize``).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from shoal.core.task import Ref
+from shoal.dataframe import methods as M
+from shoal.dataframe.core import _Frame, no_default
+from shoal.dataframe.mapping import map_partitions as map_partitions_
+from shoal.dataframe.optimize import labels, register_columns
+
+__all__ = ["DataFrame", "Series", "Index"]
+
+
+# -- column rules --------------------------------------------------------------
+@register_columns(M.getitem)
+def _getitem_cols(task: Any, need: Any) -> dict:
+    src, key = task.args[0], task.args[1]
+    return {src.key: labels(key)} if type(src) is Ref else {}
+
+
+@register_columns(M.filter_rows)
+def _filter_cols(task: Any, need: Any) -> dict:
+    src = task.args[0]
+    return {src.key: need} if type(src) is Ref else {}
+
+
+@register_columns(M.assign)
+def _assign_cols(task: Any, need: Any) -> dict:
+    src, names = task.args[0], task.args[1]
+    if type(src) is not Ref or need is None:
+        return {}
+    return {src.key: frozenset(need) - frozenset(names)}
+
+
+@register_columns(M.head)
+def _head_cols(task: Any, need: Any) -> dict:
+    src = task.args[0]
+    return {src.key: need} if type(src) is Ref else {}
+
+
+class DataFrame(_Frame):
+    """A lazy pandas DataFrame split into partitions along the index."""
+
+    def __repr__(self) -> str:
+        return self._repr_structure("DataFrame")
+
+    def _repr_structure(self, kind: str) -> str:
+        divs = "known" if self.known_divisions else "unknown"
+        lines = [f"shoal {kind} Structure (npartitions={self.npartitions}, divisions {divs}):"]
+        if isinstance(self._meta, pd.DataFrame):
+            dt = self._meta.dtypes
+            w = max([len(str(c)) for c in dt.index] + [6])
+            lines.append(f"  {'column':<{w}}  dtype")
+            for c, t in dt.items():
+                lines.append(f"  {str(c):<{w}}  {t}")
+        lines.append(f"graph: {self._name}, {len(self.dask.layers)} layers")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + self.__repr__().replace("<", "&lt;") + "</pre>"
+
+    # -- structure -----------------------------------------------------------------
+    @property
+    def columns(self) -> pd.Index:
+        return self._meta.columns
+
+    @columns.setter
+    def columns(self, value: Any) -> None:
+        renamed = self.rename(columns=dict(zip(self._meta.columns, value)))
+        self.dask, self._name, self._meta = renamed.dask, renamed._name, renamed._meta
+
+    @property
+    def dtypes(self) -> pd.Series:
+        return self._meta.dtypes
+
+    @property
+    def empty(self) -> bool:
+        raise NotImplementedError("df.empty needs a compute: use `len(df) == 0`")
+
+    def __dir__(self):
+        return list(super().__dir__()) + [c for c in self._meta.columns if isinstance(c, str) and c.isidentifier()]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        meta = self.__dict__.get("_meta")
+        if meta is not None and name in meta.columns:
+            return self[name]
+        raise AttributeError(f"'DataFrame' object has no attribute {name!r}")
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, Series):
+            return map_partitions_(M.filter_rows, self, key, token="filter", meta=self._meta)
+        if isinstance(key, slice):
+            return self.loc[key]
+        if isinstance(key, pd.Index):
+            key = list(key)
+        if isinstance(key, list):
+            missing = [k for k in key if k not in self._meta.columns]
+            if missing:
+                raise KeyError(f"columns {missing} are not in this DataFrame; it has {list(self._meta.columns)}")
+            return map_partitions_(M.getitem, self, key, token="getitem", meta=self._meta[key])
+        if key in self._meta.columns:
+            return map_partitions_(M.getitem, self, key, token="getitem", meta=self._meta[key])
+        raise KeyError(f"column {key!r} is not in this DataFrame; it has {list(self._meta.columns)}")
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if isinstance(key, list):
+            new = self.assign(**dict(zip(key, [value[k] for k in key])))
+        else:
+            new = self.assign(**{key: value})
+        self.dask, self._name, self._meta, self.divisions = new.dask, new._name, new._meta, new.divisions
+
+    def __iter__(self):
+        return iter(self._meta.columns)
+
+    # -- column operations ----------------------------------------------------------
+    def assign(self, **kwargs: Any) -> "DataFrame":
+        """New columns from collections, scalars or callables ``f(df)``."""
+        df = self
+        names, values = [], []
+        for k, v in kwargs.items():
+            if callable(v) and not isinstance(v, _Frame):
+                v = v(df if not names else df._assign_now(names, values))
+            names.append(k)
+            values.append(v)
+        return self._assign_now(names, values)
+
+    def _assign_now(self, names: list, values: list) -> "DataFrame":
+        for v in values:
+            if isinstance(v, DataFrame):
+                raise TypeError("assign takes Series, scalars or callables, not a DataFrame; assign its columns one by one")
+        return map_partitions_(M.assign, self, names, *values, token="assign")
+
+    def rename(self, columns: Any = None, index: Any = None, **kwargs: Any) -> "DataFrame":
+        if index is not None:
+            raise NotImplementedError("rename(index=...) is not supported; use map_partitions")
+        return self._elementwise("rename", columns=columns, **kwargs)
+
+    def drop(self, labels: Any = None, axis: int = 0, columns: Any = None, errors: str = "raise") -> "DataFrame":
+        if columns is None:
+            if axis not in (1, "columns"):
+                raise NotImplementedError("drop only removes columns: use df.drop(columns=[...])")
+            columns = labels
+        return self._elementwise("drop", columns=columns, errors=errors)
+
+    def query(self, expr: str, **kwargs: Any) -> "DataFrame":
+        return self._elementwise("query", expr, **kwargs)
+
+    def eval(self, expr: str, **kwargs: Any) -> Any:
+        if "inplace" in kwargs:
+            raise NotImplementedError("eval(inplace=True) is not supported; assign the result")
+        return self._elementwise("eval", expr, **kwargs)
+
+    def select_dtypes(self, include: Any = None, exclude: Any = None) -> "DataFrame":
+        cols = list(self._meta.select_dtypes(include=include, exclude=exclude).columns)
+        return self[cols]
+
+    def nunique(self, dropna: bool = True) -> Any:
+        from shoal.dataframe.reductions import frame_nunique
+
+        return frame_nunique(self, dropna=dropna)
+
+    def pipe(self, func: Callable, *args: Any, **kwargs: Any) -> Any:
+        return func(self, *args, **kwargs)
+
+    def apply(self, func: Callable, axis: int = 1, meta: Any = no_default, args: tuple = (), **kwargs: Any) -> Any:
+        if axis not in (1, "columns"):
+            raise NotImplementedError("DataFrame.apply works row-wise only: pass axis=1")
+        return map_partitions_(M.call_method, self, "apply", func, axis=1, args=args, meta=meta, token="apply", **kwargs)
+
+    # -- relational ------------------------------------------------------------------
+    def groupby(self, by: Any = None, sort: bool = True, dropna: bool = True, **kwargs: Any) -> Any:
+        from shoal.dataframe.groupby import DataFrameGroupBy
+
+        return DataFrameGroupBy(self, by, sort=sort, dropna=dropna, **kwargs)
+
+    def merge(self, right: Any, how: str = "inner", on: Any = None, left_on: Any = None, right_on: Any = None,
+              left_index: bool = False, right_index: bool = False, suffixes: tuple = ("_x", "_y"),
+              npartitions: int | None = None, broadcast: bool | None = None, **kwargs: Any) -> "DataFrame":
+        from shoal.dataframe.multi import merge
+
+        return merge(self, right, how=how, on=on, left_on=left_on, right_on=right_on, left_index=left_index,
+                     right_index=right_index, suffixes=suffixes, npartitions=npartitions, broadcast=broadcast, **kwargs)
+
+    def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str = "", rsuffix: str = "",
+             npartitions: int | None = None) -> "DataFrame":
+        from shoal.dataframe.multi import merge
+
+        if on is not None:
+            return merge(self, other, how=how, left_on=on, right_index=True, suffixes=(lsuffix, rsuffix),
+                         npartitions=npartitions)
+        return merge(self, other, how=how, left_index=True, right_index=True, suffixes=(lsuffix, rsuffix),
+                     npartitions=npartitions)
+
+    def set_index(self, other: Any, drop: bool = True, sorted: bool = False, npartitions: int | None = None,
+                  divisions: Any = None) -> "DataFrame":
+        from shoal.dataframe.sorting import set_index
+
+        return set_index(self, other, drop=drop, sorted=sorted, npartitions=npartitions, divisions=divisions)
+
+    def sort_values(self, by: Any, ascending: bool = True, npartitions: int | None = None, **kwargs: Any) -> "DataFrame":
+        from shoal.dataframe.sorting import sort_values
+
+        return sort_values(self, by, ascending=ascending, npartitions=npartitions, **kwargs)
+
+    def to_csv(self, path: str, **kwargs: Any) -> list:
+        from shoal.dataframe.io.csv import to_csv
+
+        return to_csv(self, path, **kwargs)
+
+    def to_parquet(self, path: str, **kwargs: Any) -> Any:
+        from shoal.dataframe.io.parquet import to_parquet
+
+        return to_parquet(self, path, **kwargs)
+
+    def value_counts(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("DataFrame.value_counts is not supported; use df[col].value_counts()")
+
+    def items(self):
+        for c in self._meta.columns:
+            yield c, self[c]
+
+
+class Series(_Frame):
+    """A lazy pandas Series split into partitions along the index."""
+
+    def __repr__(self) -> str:
+        divs = "known" if self.known_divisions else "unknown"
+        return (f"shoal Series Structure (npartitions={self.npartitions}, divisions {divs}):\n"
+                f"  name: {self._meta.name}, dtype: {self._meta.dtype}\ngraph: {self._name}, "
+                f"{len(self.dask.layers)} layers")
+
+    @property
+    def name(self) -> Any:
+        return self._meta.name
+
+    @property
+    def dtype(self) -> Any:
+        return self._meta.dtype
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, Series):
+            return map_partitions_(M.filter_rows, self, key, token="filter", meta=self._meta)
+        return self.loc[key]
+
+    def rename(self, index: Any = None, **kwargs: Any) -> "Series":
+        return self._elementwise("rename", index, **kwargs)
+
+    def to_frame(self, name: Any = no_default) -> DataFrame:
+        if name is no_default:
+            return self._elementwise("to_frame")
+        return self._elementwise("to_frame", name=name)
+
+    def map(self, arg: Any, na_action: Any = None, meta: Any = no_default) -> "Series":
+        return map_partitions_(M.call_method, self, "map", arg, na_action=na_action, meta=meta, token="map")
+
+    def apply(self, func: Callable, meta: Any = no_default, args: tuple = (), **kwargs: Any) -> "Series":
+        return map_partitions_(M.call_method, self, "apply", func, args=args, meta=meta, token="apply", **kwargs)
+
+    def value_counts(self, sort: bool = True, ascending: bool = False, dropna: bool = True,
+                     normalize: bool = False, split_every: Any = None) -> "Series":
+        from shoal.dataframe.reductions import value_counts
+
+        return value_counts(self, sort=sort, ascending=ascending, dropna=dropna, normalize=normalize,
+                            split_every=split_every)
+
+    def unique(self, split_every: Any = None) -> "Series":
+        from shoal.dataframe.reductions import unique
+
+        return unique(self, split_every=split_every)
+
+    def nunique(self, dropna: bool = True, split_every: Any = None) -> Any:
+        from shoal.dataframe.reductions import nunique
+
+        return nunique(self, dropna=dropna, split_every=split_every)
+
+    def size_(self):  # pragma: no cover
+        return len(self)
+
+    @property
+    def size(self) -> Any:
+        """Number of rows, NaN included (lazy)."""
+        return self._reduction(M.size, _sum, meta=0, token="size")
+
+    def groupby(self, by: Any = None, sort: bool = True, dropna: bool = True, **kwargs: Any) -> Any:
+        from shoal.dataframe.groupby import SeriesGroupBy
+
+        return SeriesGroupBy(self, by, sort=sort, dropna=dropna, **kwargs)
+
+    @property
+    def str(self):
+        from shoal.dataframe.accessors import Accessor
+
+        return Accessor(self, "str")
+
+    @property
+    def dt(self):
+        from shoal.dataframe.accessors import Accessor
+
+        return Accessor(self, "dt")
+
+    @property
+    def cat(self):
+        from shoal.dataframe.accessors import Accessor
+
+        return Accessor(self, "cat")
+
+    def to_csv(self, path: str, **kwargs: Any) -> list:
+        return self.to_frame().to_csv(path, **kwargs)
+
+    def __iter__(self):
+        raise TypeError("iterating a lazy Series is not supported; compute it first: `for x in s.compute(): ...`")
+
+
+class Index(Series):
+    """A lazy pandas Index (one piece per partition)."""
+
+    def __repr__(self) -> str:
+        return f"shoal Index Structure (npartitions={self.npartitions}): dtype {self._meta.dtype}"
+
+    @property
+    def name(self) -> Any:
+        return self._meta.name
+
+    def max(self, **kwargs: Any):
+        return self._reduction(_max, _max_list, token="index-max")
+
+    def min(self, **kwargs: Any):
+        return self._reduction(_min, _min_list, token="index-min")
+
+    def to_series(self):
+        return self._elementwise("to_series")
+
+
+def _sum(parts: list) -> Any:
+    return sum(parts)
+
+
+def _max(x: Any) -> Any:
+    return x.max() if len(x) else None
+
+
+def _min(x: Any) -> Any:
+    return x.min() if len(x) else None
+
+
+def _max_list(xs: list) -> Any:
+    xs = [x for x in xs if x is not None and x == x]
+    return max(xs) if xs else np.nan
+
+
+def _min_list(xs: list) -> Any:
+    xs = [x for x in xs if x is not None and x == x]
+    return min(xs) if xs else np.nan

@@ -1,0 +1,160 @@
+"""Top-level partition functions used in dataframe task graphs.
+
+Every function a graph calls lives at module level (not a lambda or a
+closure) so the process and distributed schedulers can pickle it by
+reference and ``tokenize`` gives it a stable name.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# -- selection -------------------------------------------------------------
+
+
+def getitem(df: Any, key: Any) -> Any:
+    """``df[key]`` for a column label or list of labels."""
+    return df[key]
+
+
+def filter_rows(df: Any, mask: Any) -> Any:
+    """``df[mask]`` for a boolean Series partition."""
+    return df[mask]
+
+
+def getattr_(obj: Any, name: str) -> Any:
+    return getattr(obj, name)
+
+
+def call_method(obj: Any, _method: str, *args: Any, **kwargs: Any) -> Any:
+    return getattr(obj, _method)(*args, **kwargs)
+
+
+def accessor_call(obj: Any, _accessor: str, _attr: str, *args: Any, **kwargs: Any) -> Any:
+    return getattr(getattr(obj, _accessor), _attr)(*args, **kwargs)
+
+
+def accessor_attr(obj: Any, _accessor: str, _attr: str) -> Any:
+    return getattr(getattr(obj, _accessor), _attr)
+
+
+def assign(df: pd.DataFrame, names: list, *values: Any) -> pd.DataFrame:
+    """``df.assign(**dict(zip(names, values)))``, values already computed."""
+    df = df.copy(deep=False)
+    for n, v in zip(names, values):
+        df[n] = v
+    return df
+
+
+def binop(op: Any, a: Any, b: Any) -> Any:
+    return op(a, b)
+
+
+def unop(op: Any, a: Any) -> Any:
+    return op(a)
+
+
+def head(df: Any, n: int) -> Any:
+    return df.head(n)
+
+
+def head_concat(dfs: list, n: int) -> Any:
+    return concat(dfs).head(n)
+
+
+def tail(df: Any, n: int) -> Any:
+    return df.tail(n)
+
+
+def loc(df: Any, key: Any) -> Any:
+    return df.loc[key]
+
+
+def loc_slice(df: Any, start: Any, stop: Any) -> Any:
+    return df.loc[start:stop]
+
+
+def boundary_slice(df: Any, start: Any, stop: Any, right_closed: bool) -> Any:
+    """Rows with ``start <= index < stop`` (``<= stop`` when right_closed)."""
+    if len(df) == 0:
+        return df
+    idx = df.index
+    lo = 0 if start is None else idx.searchsorted(start, side="left")
+    if stop is None:
+        hi = len(df)
+    else:
+        hi = idx.searchsorted(stop, side="right" if right_closed else "left")
+    return df.iloc[lo:hi]
+
+
+def iloc_split(df: Any, k: int, i: int) -> Any:
+    n = len(df)
+    bounds = np.linspace(0, n, k + 1).astype(int)
+    return df.iloc[bounds[i]:bounds[i + 1]]
+
+
+def concat(dfs: list, **kwargs: Any) -> Any:
+    """Concatenate partitions (rows), skipping the copy when there is one."""
+    dfs = [d for d in dfs]
+    if len(dfs) == 1:
+        return dfs[0]
+    if not dfs:
+        raise ValueError("nothing to concatenate")
+    if isinstance(dfs[0], pd.Index):
+        out = dfs[0]
+        return out.append(dfs[1:])
+    nonempty = [d for d in dfs if len(d)]
+    if not nonempty:
+        return dfs[0]
+    if len(nonempty) == 1:
+        return nonempty[0]
+    return pd.concat(nonempty, **kwargs)
+
+
+def concat_axis1(*dfs: Any) -> Any:
+    return pd.concat(dfs, axis=1)
+
+
+def identity(x: Any) -> Any:
+    return x
+
+
+def size(df: Any) -> int:
+    return len(df)
+
+
+def apply_func(df: Any, func: Any, args: tuple, kwargs: dict) -> Any:
+    return func(df, *args, **kwargs)
+
+
+def apply_with_partition_info(df: Any, func: Any, args: tuple, kwargs: dict, info: dict) -> Any:
+    return func(df, *args, partition_info=info, **kwargs)
+
+
+def enforce_columns(df: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    if list(df.columns) != list(meta.columns):
+        df = df.reindex(columns=meta.columns)
+    return df
+
+
+def to_pandas_concat(parts: list, meta: Any) -> Any:
+    """Final step of ``compute``: one pandas object from the partitions."""
+    if not parts:
+        return meta
+    return concat(list(parts))
+
+
+OPS = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
+    "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow,
+    "and": operator.and_, "or": operator.or_, "xor": operator.xor,
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
+    "gt": operator.gt, "ge": operator.ge,
+}
+
+
+def rbinop(op: Any, a: Any, b: Any) -> Any:
+    return op(b, a)
