@@ -252,3 +252,25 @@ def test_large_array_roundtrip_out_of_band():
     y = delayed(lambda a: a * 2)(xd)
     (res,) = shoal.compute(y, scheduler="processes")
     np.testing.assert_array_equal(res, x * 2)
+
+
+def token_of(v):
+    from shoal.core.tokenize import tokenize
+
+    return tokenize(v)
+
+
+def test_tokens_in_worker_processes_match_the_parent():
+    import pandas as pd
+
+    from shoal.core.tokenize import tokenize
+
+    k = 4
+
+    def closure(x):
+        return x + k
+
+    values = [np.arange(10.0), pd.DataFrame({"a": [1, 2], "b": ["x", None]}), lambda x: x * 2,
+              closure, [1, (2, {"a": np.ones(3)}), {3, 4}]]
+    remote = shoal.compute(*[delayed(token_of)(v) for v in values], scheduler="processes")
+    assert list(remote) == [tokenize(v) for v in values]
