@@ -182,7 +182,9 @@ def _register_numpy() -> None:
                 return _random_token(a)
         if not a.flags.c_contiguous and not a.flags.f_contiguous:
             a = np.ascontiguousarray(a)
-        data = a.view(np.uint8).reshape(-1) if a.flags.c_contiguous else a.T.view(np.uint8).reshape(-1)
+        # 0-d arrays cannot change itemsize by view(); hash them as length-1
+        flat = a.reshape(1) if a.ndim == 0 else a
+        data = flat.view(np.uint8).reshape(-1) if a.flags.c_contiguous else flat.T.view(np.uint8).reshape(-1)
         return ("ndarray", str(a.dtype), a.shape, bool(a.flags.f_contiguous and not a.flags.c_contiguous),
                 _hash_buffer(memoryview(data)))
 
