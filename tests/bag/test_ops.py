@@ -266,3 +266,16 @@ def test_public_api():
                                "compute", "to_textfiles", "concat", "zip", "map"}
     for name in db.__all__:
         assert hasattr(db, name)
+
+
+def test_to_dataframe_matches_pandas():
+    pd = pytest.importorskip("pandas")
+    recs = [{"name": f"n{i % 4}", "amount": i * 1.5} for i in range(30)]
+    b = db.from_sequence(recs, npartitions=4)
+    df = b.to_dataframe()
+    assert list(df.columns) == ["name", "amount"]
+    got = df.compute(scheduler="sync").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, pd.DataFrame(recs))
+    assert df.amount.sum().compute(scheduler="processes") == pd.DataFrame(recs).amount.sum()
+    tup = db.from_sequence([(i, str(i)) for i in range(6)], npartitions=2).to_dataframe(columns=["x", "s"])
+    assert tup.compute(scheduler="sync").x.tolist() == list(range(6))

@@ -1,0 +1,47 @@
+"""Bag to DataFrame: one pandas partition per bag partition (``Bag.to_dataframe``).
+
+Each partition's elements become a ``pandas.DataFrame`` inside the
+partition's fused task (so ``read_text(...).map(parse).to_dataframe()`` is
+one task per file), and ``shoal.dataframe.from_delayed`` wraps the results.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+__all__ = ["to_dataframe"]
+
+
+def records_to_frame(it: Iterable, columns: Any) -> Any:
+    """A DataFrame from dicts (keys are columns), tuples/lists or scalars."""
+    import pandas as pd
+
+    rows = it if type(it) is list else list(it)
+    if rows and isinstance(rows[0], dict):
+        df = pd.DataFrame.from_records(rows)
+        if columns is not None:
+            df = df.reindex(columns=list(columns))
+        return df
+    if rows and isinstance(rows[0], (tuple, list)):
+        return pd.DataFrame.from_records(rows, columns=list(columns) if columns is not None else None)
+    cols = list(columns) if columns is not None else [0]
+    if not rows:
+        return pd.DataFrame({c: [] for c in cols})
+    return pd.DataFrame({cols[0]: rows})
+
+
+def to_dataframe(bag: Any, meta: Any = None, columns: Any = None) -> Any:
+    try:
+        import shoal.dataframe as sdd
+    except ImportError as e:  # pragma: no cover - pandas is in the dataframe extra
+        raise ImportError("Bag.to_dataframe needs shoal.dataframe (pip install 'shoal[dataframe]')") from e
+    if meta is None:
+        # dtypes from the first elements, as Dask does; checked loosely
+        sample = list(bag.take(20, warn=False))
+        meta = records_to_frame(sample, columns).iloc[:0]
+        verify = False
+    else:
+        verify = True
+        if columns is None and hasattr(meta, "columns"):
+            columns = list(meta.columns)
+    parts = bag._per_partition("to-dataframe", records_to_frame, [(columns,)] * bag.npartitions)
+    return sdd.from_delayed(parts, meta=meta, verify_meta=verify)
