@@ -111,12 +111,18 @@ def get_scheduler(scheduler: Any = None, collections: list | None = None) -> Cal
     if isinstance(scheduler, str):
         canon = validate_scheduler_name(scheduler)
         if canon == "distributed":
-            if _default_client is None:
+            client = _default_client
+            if client is None:  # an open Client made with set_as_default=False
+                import sys
+
+                mod = sys.modules.get("shoal.distributed.client")
+                client = mod.current_client() if mod is not None else None
+            if client is None:
                 raise ValueError(
                     "scheduler='distributed' needs an open Client: start one with "
                     "`from shoal.distributed import Client; client = Client()`"
                 )
-            return _default_client.get
+            return client.get
         return get_function(canon)
     if hasattr(scheduler, "get") and hasattr(scheduler, "submit") and hasattr(scheduler, "gather"):
         return scheduler.get  # a Client
@@ -213,7 +219,8 @@ def persist(*args: Any, scheduler: Any = None, optimize_graph: bool = True, **kw
     getter = get_scheduler(scheduler, collections)
     client = getattr(getter, "__self__", None)
     if client is not None and hasattr(client, "persist") and hasattr(client, "gather"):
-        out = client.persist(list(args), optimize_graph=optimize_graph, **kwargs)
+        # like the local schedulers, return once the results are in worker memory
+        out = client.persist(list(args), optimize_graph=optimize_graph, sync=True, **kwargs)
         return tuple(out)
     graph, deps, keys = collections_to_graph(collections, optimize_graph)
     values = getter(graph, keys, dependencies=deps, **kwargs)

@@ -32,7 +32,7 @@ from shoal.core.task import Ref, Task, deps_of
 from shoal.core.tokenize import tokenize
 from shoal.distributed.comm.security import Security, resolve_security
 from shoal.distributed.comm.tcp import Comm, connect
-from shoal.distributed.futures import CancelledError, Future, _KeyState, _flatten
+from shoal.distributed.futures import CancelledError, Future, _KeyState, _collect, _flatten, wait
 from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
 from shoal.distributed.utils import io_loop
 
@@ -364,6 +364,20 @@ class Client:
                     if d not in done and d in graph:
                         stack.append(d)
         keys, specs, fids, dlist = [], [], [], []
+        _collect.keys = found = set()
+        try:
+            self._build_specs(graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found)
+        finally:
+            _collect.keys = None
+        futures = [Future(k, self) for k in wanted]
+        self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": fids, "deps": dlist,
+                    "wanted": list(wanted), "funcs": funcs, "fnames": fnames, "priority": priority,
+                    "retries": retries or 0, "resources": resources})
+        self._sent_fids.update(funcs)
+        return futures
+
+    def _build_specs(self, graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found):
+        alias_fid = None
         for k in order:
             node = graph[k]
             t = type(node)
@@ -393,16 +407,13 @@ class Client:
                 fid = None
                 spec = serialize(node)
                 ds = ()
+            if found:
+                ds = set(ds) | found
+                found.clear()
             keys.append(k)
             specs.append(spec)
             fids.append(fid)
             dlist.append(list(ds) if ds else None)
-        futures = [Future(k, self) for k in wanted]
-        self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": fids, "deps": dlist,
-                    "wanted": list(wanted), "funcs": funcs, "fnames": fnames, "priority": priority,
-                    "retries": retries or 0, "resources": resources})
-        self._sent_fids.update(funcs)
-        return futures
 
     def _unfuture(self, obj: Any, deps: set) -> Any:
         t = type(obj)
@@ -704,14 +715,23 @@ class Client:
         return result[0] if single else result
 
     def persist(self, collections: Any, optimize_graph: bool = True, priority: int = 0,
-                retries: int = 0, resources: dict | None = None, **kwargs: Any) -> Any:
-        """Compute lazy objects on the cluster and return the same objects backed by Futures."""
+                retries: int = 0, resources: dict | None = None, sync: bool = False, **kwargs: Any) -> Any:
+        """Compute lazy objects on the cluster and return the same objects backed by Futures.
+
+        Returns at once; ``sync=True`` waits until the results are in worker memory
+        (errors are raised then).
+        """
         single = is_lazy(collections)
         colls = [collections] if single else list(collections)
         lazy = [c for c in colls if is_lazy(c)]
         graph, deps, keys = collections_to_graph(lazy, optimize_graph)
         futures = self._submit_graph(dict(graph), keys, deps, priority, retries, resources)
         fmap = {f.key: f for f in futures}
+        if sync:
+            wait(futures)
+            for f in futures:
+                if f.status == "error":
+                    raise f._exc()
         out = []
         for c in colls:
             if not is_lazy(c):

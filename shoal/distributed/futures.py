@@ -16,6 +16,14 @@ from typing import Any, Iterable, Iterator
 
 from shoal.distributed.protocol.serialize import deserialize
 
+_collect = threading.local()
+
+
+def _future_value(key: Any) -> Any:
+    from shoal.distributed.worker.server import get_worker
+
+    return get_worker().data[key]
+
 
 class CancelledError(Exception):
     """The future was cancelled (or its client restarted) before it finished."""
@@ -64,18 +72,14 @@ class Future:
     def __repr__(self) -> str:
         return f"<Future: {self.status}, key: {self.key!r}>"
 
-    def __getstate__(self):
-        return (self.key, self.client.scheduler_address)
-
-    def __setstate__(self, state):
-        from shoal.distributed.client import _client_for
-
-        key, addr = state
-        client = _client_for(addr)
-        self.key = key
-        self.client = client
-        self._state = client._key_state(key)
-        client._inc_ref(key)
+    def __reduce__(self):
+        # a Future inside task arguments stands for its value: the client records
+        # the key as a dependency of that task, and on the worker (where the
+        # value is local by then) unpickling replaces it by the value itself
+        found = getattr(_collect, "keys", None)
+        if found is not None:
+            found.add(self.key)
+        return (_future_value, (self.key,))
 
     @property
     def status(self) -> str:

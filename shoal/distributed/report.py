@@ -147,7 +147,8 @@ def build_report(events: list[dict], samples: list[tuple[float, list[dict]]], t0
         tot = sum(ds)
         rows.append([g, len(ds), f"{tot:.4f}", f"{1000 * tot / len(ds):.3f}",
                      f"{1000 * max(ds):.3f}", f"{100 * tot / busy:.1f} %" if busy else "-"])
-    groups = (svg.legend_html(per) +
+    colors = svg.distinct_colors(e["group"] for e in events)
+    groups = (svg.legend_html(per, colors) +
               svg.table_html(["group", "tasks", "total s", "mean ms", "max ms", "share"], rows,
                              cls="group-timings"))
 
@@ -157,7 +158,7 @@ def build_report(events: list[dict], samples: list[tuple[float, list[dict]]], t0
         ts, mem, spilled, cpu = [], [], [], []
         for t, ws in samples:
             for w in ws:
-                if str(w["address"]) == a:
+                if str(w["address"]) == a and (w["memory_rss"] or w["memory_managed"] or w["cpu"]):
                     ts.append(t - t0)
                     mem.append((w["memory_managed"] + w["memory_unmanaged"]) / 1e6)
                     spilled.append(w["memory_spilled"] / 1e6)
@@ -181,8 +182,8 @@ def build_report(events: list[dict], samples: list[tuple[float, list[dict]]], t0
 
     sections = [
         ("summary", "Summary", summary),
-        ("task-stream", "Task stream", svg.legend_html(e["group"] for e in stream) +
-         svg.task_stream_svg(stream, t0=0.0, t1=wall, title=f"{len(stream)} events")),
+        ("task-stream", "Task stream", svg.legend_html(colors, colors) +
+         svg.task_stream_svg(stream, t0=0.0, t1=wall, title=f"{len(stream)} events", colors=colors)),
         ("group-timings", "Per-group timings", groups),
         ("worker-memory", "Worker memory", memory),
         ("worker-cpu", "Worker CPU", cpu_svg),
