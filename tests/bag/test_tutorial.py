@@ -89,3 +89,12 @@ def test_filter_count_is_one_task_per_file(wiki_dir):
     # read -> filter -> count: one task per file, plus the final sum
     assert len(graph) == 5 and len(pipelines) == 4
     assert _reads(graph) == {p: 1 for p in _reads(graph)}
+
+
+def test_distributed_client(wiki_dir, wiki_lines, distributed_client):
+    wiki = db.read_text(str(wiki_dir / "part-0000*gz"))
+    obama = wiki.filter(find)
+    expected = [ln for ln in wiki_lines if find(ln)]
+    assert wiki.filter(find).count().compute(scheduler=distributed_client) == len(expected)
+    o, oc, tc = db.compute(obama, obama.count(), wiki.count(), scheduler=distributed_client)
+    assert (o, oc, tc) == (expected, len(expected), len(wiki_lines))
