@@ -5,6 +5,13 @@ state is a local attribute the client keeps up to date, so a poll costs no
 network round trip) and keeps per-group counts (group = ``key_split(key)``).
 A poll is O(futures not yet finished): finished ones are dropped from the
 watch list, so a long run polls less and less.
+
+When the client's scheduler runs in this process (``LocalCluster``), the
+bar counts every task the futures depend on, not only the futures
+themselves (``client.compute(x)`` has one output but many tasks): their keys
+are collected once from the scheduler's task table, and each poll reads the
+states of the ones not yet done on the scheduler's own loop.  Polls are
+spaced so they take at most ~2% of that loop (a poll's cost / ``POLL_DUTY``).
 """
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from shoal.base import key_split
 __all__ = ["DistributedProgress", "future_status"]
 
 _DONE = {"finished", "memory", "done", "lost-but-done"}
+POLL_DUTY = 0.02
 _ERR = {"error", "erred", "cancelled", "lost"}
 
 
@@ -40,6 +48,77 @@ def future_status(f: Any) -> str:
     return "pending"
 
 
+class _SchedulerGraph:
+    """The futures' whole task graph, read from an in-process scheduler."""
+
+    def __init__(self, server: Any, runner: Any, futures: list, timeout: float = 2.0):
+        self.server = server
+        self.runner = runner
+        # the client sends its graph asynchronously: wait until the scheduler has it
+        keys = [f.key for f in futures]
+        deadline = time.monotonic() + timeout
+        while True:
+            found, walked = self._call(self._walk, keys)
+            if (found == len(keys) or time.monotonic() > deadline
+                    or all(future_status(f) != "pending" for f in futures)):
+                break
+            time.sleep(0.01)
+        self.keys = walked
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        async def go() -> Any:
+            return fn(*args)
+
+        return self.runner.run(go(), 30)
+
+    def _walk(self, keys: list) -> tuple[int, list]:
+        tasks = self.server.state.tasks
+        seen: set = set()
+        stack = [tasks[k] for k in keys if k in tasks]
+        found = len(stack)
+        out = []
+        while stack:
+            ts = stack.pop()
+            if ts.key in seen:
+                continue
+            seen.add(ts.key)
+            out.append(ts.key)
+            stack.extend(ts.deps)
+        return found, out
+
+    def states(self, keys: list) -> list[str]:
+        """'finished' / 'error' / 'pending' per key (a key gone from the table is done)."""
+        from shoal.distributed.scheduler.state import ERRED, MEMORY, RELEASED
+
+        def read(keys: list) -> list:
+            tasks = self.server.state.tasks
+            out = []
+            for k in keys:
+                ts = tasks.get(k)
+                st = None if ts is None else ts.state
+                out.append("finished" if st is None or st in (MEMORY, RELEASED) else
+                           "error" if st == ERRED else "pending")
+            return out
+
+        return self._call(read, keys)
+
+
+def _scheduler_graph(futures: list) -> "_SchedulerGraph | None":
+    clients = {id(getattr(f, "client", None)): getattr(f, "client", None) for f in futures}
+    if len(clients) != 1:
+        return None
+    cluster = getattr(next(iter(clients.values())), "cluster", None)
+    server = getattr(cluster, "scheduler", None)
+    runner = getattr(cluster, "_loop", None)
+    if server is None or not hasattr(getattr(server, "state", None), "tasks") or not hasattr(runner, "run"):
+        return None
+    try:
+        g = _SchedulerGraph(server, runner, futures)
+        return g if g.keys else None  # already done and forgotten: count the futures
+    except Exception:  # the scheduler is closing: fall back to the futures
+        return None
+
+
 class DistributedProgress:
     """Per-group done/total counts for ``futures``; ``wait()`` until done or erred."""
 
@@ -49,13 +128,19 @@ class DistributedProgress:
         for f in futures:
             uniq.setdefault(f.key, f)
         self.futures = list(uniq.values())
+        self.graph = _scheduler_graph(self.futures) if self.futures else None
+        keys = self.graph.keys if self.graph is not None else list(uniq)
+        # group names from the keys, in first-seen order of the futures' graph
         self.total: dict[str, int] = {}
         self.done: dict[str, int] = {}
-        for f in self.futures:
-            g = key_split(f.key)
+        self._group: dict = {}
+        for k in reversed(keys):
+            g = self._group[k] = key_split(k)
             self.total[g] = self.total.get(g, 0) + 1
             self.done.setdefault(g, 0)
+        self._pending_keys = list(keys)
         self._pending = list(self.futures)
+        self._next_graph_poll = 0.0
         self.errored = False
         self.t0 = time.monotonic()
         self._lock = threading.Lock()
@@ -67,16 +152,36 @@ class DistributedProgress:
             still = []
             for f in self._pending:
                 st = future_status(f)
-                if st == "finished":
-                    g = key_split(f.key)
-                    self.done[g] += 1
-                elif st == "error":
+                if st == "error":
                     self.errored = True
+                if st != "finished":
                     still.append(f)
-                else:
-                    still.append(f)
+                elif self.graph is None:
+                    self.done[self._group[f.key]] += 1
             self._pending = still
+            if self.graph is not None:
+                self._update_graph(final=not still)
             return self.errored or not still
+
+    def _update_graph(self, final: bool) -> None:
+        now = time.monotonic()
+        if not final and now < self._next_graph_poll:
+            return
+        t0 = time.perf_counter()
+        try:
+            states = self.graph.states(self._pending_keys)
+        except Exception:
+            return
+        self._next_graph_poll = now + (time.perf_counter() - t0) / POLL_DUTY
+        left = []
+        for k, st in zip(self._pending_keys, states):
+            if st == "finished" or (final and not self.errored):
+                self.done[self._group[k]] += 1
+            else:
+                left.append(k)
+                if st == "error":
+                    self.errored = True
+        self._pending_keys = left
 
     def snapshot(self) -> tuple[dict, dict]:
         with self._lock:

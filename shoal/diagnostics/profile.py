@@ -298,8 +298,9 @@ def _sections(profilers: Sequence[Any], width: int) -> list[tuple[str, str, str]
             for e in evs:
                 e["start"] -= t0
                 e["stop"] -= t0
-            inner = svg.legend_html(e["group"] for e in evs) + svg.task_stream_svg(
-                evs, width=width, t0=0.0, t1=t1 - t0, title=f"{len(evs)} tasks")
+            colors = svg.distinct_colors(e["group"] for e in evs)
+            inner = svg.legend_html(colors, colors) + svg.task_stream_svg(
+                evs, width=width, t0=0.0, t1=t1 - t0, title=f"{len(evs)} tasks", colors=colors)
             out.append(("profiler", "Task profile", inner))
         elif isinstance(p, ResourceProfiler):
             ts = [r.time - t0 for r in p.results]
@@ -335,9 +336,10 @@ def _png(profilers: Sequence[Any], filename: str) -> None:
             ax = axes[i, 0]
             rows = sorted({str(r.worker_id) for r in p.results})
             idx = {r: j for j, r in enumerate(rows)}
+            colors = svg.distinct_colors(key_split(r.key) for r in p.results)
             for r in p.results:
                 ax.barh(idx[str(r.worker_id)], r.end_time - r.start_time, left=r.start_time - t0,
-                        color=svg.group_color(key_split(r.key)), height=0.8)
+                        color=colors[key_split(r.key)], height=0.8)
             ax.set_yticks(range(len(rows)), [f"worker {r}" for r in rows])
             ax.set_title("Task profile")
             i += 1

@@ -6,8 +6,9 @@ SVG strings: a *task stream* (one row per worker thread, one rectangle per
 task coloured by its group, hover for details) and *line charts* sharing the
 same time axis.  ``html_page`` wraps sections into one HTML file.
 
-Colours are chosen per task group from a fixed palette by a stable hash, so
-the same group has the same colour in every plot and in the dashboard.
+Colours are chosen per task group from a fixed palette, by a stable hash
+(``group_color``) or, within one plot or report, one distinct colour per
+group (``distinct_colors``).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import hashlib
 import html
 from typing import Iterable, Sequence
 
-__all__ = ["PALETTE", "group_color", "task_stream_svg", "line_chart_svg", "legend_html",
+__all__ = ["PALETTE", "group_color", "distinct_colors", "task_stream_svg", "line_chart_svg", "legend_html",
            "html_page", "table_html"]
 
 PALETTE = [
@@ -61,9 +62,14 @@ def _fmt_s(t: float) -> str:
     return f"{t:.3g} s"
 
 
+def distinct_colors(groups: Iterable[str]) -> dict[str, str]:
+    """A different palette colour per group (sorted by name), for one plot or report."""
+    return {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(sorted(set(groups)))}
+
+
 def task_stream_svg(events: Iterable[dict], *, width: int = 900, row_height: int = 18,
                     t0: float | None = None, t1: float | None = None,
-                    title: str = "Task stream") -> str:
+                    title: str = "Task stream", colors: dict | None = None) -> str:
     """One row per worker thread, one rectangle per event.
 
     Each event is a dict with ``row`` (worker/thread label), ``start``,
@@ -99,7 +105,7 @@ def task_stream_svg(events: Iterable[dict], *, width: int = 900, row_height: int
     for e in evs:
         kind = e.get("kind", "compute")
         color = {"transfer": TRANSFER_COLOR, "spill": SPILL_COLOR, "error": ERROR_COLOR}.get(
-            kind, group_color(str(e.get("group", ""))))
+            kind, (colors or {}).get(e.get("group")) or group_color(str(e.get("group", ""))))
         x = left + (e["start"] - t0) * sx
         w = max((e["stop"] - e["start"]) * sx, 0.8)
         y = top + index[e["row"]] * row_height + 2
@@ -167,10 +173,12 @@ def line_chart_svg(series: Sequence[tuple[str, Sequence[float], Sequence[float]]
     return "".join(parts)
 
 
-def legend_html(groups: Iterable[str]) -> str:
+def legend_html(groups: Iterable[str], colors: dict | None = None) -> str:
+    colors = colors or {}
     items = "".join(
-        f'<span class="legend-item"><span class="swatch" style="background:{group_color(g)}"></span>'
-        f'{_esc(g)}</span>' for g in sorted(set(groups)))
+        f'<span class="legend-item"><span class="swatch" '
+        f'style="background:{colors.get(g) or group_color(g)}"></span>{_esc(g)}</span>'
+        for g in sorted(set(groups)))
     return f'<div class="legend">{items}</div>'
 
 

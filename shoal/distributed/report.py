@@ -158,7 +158,7 @@ def build_report(events: list[dict], samples: list[tuple[float, list[dict]]], t0
         ts, mem, spilled, cpu = [], [], [], []
         for t, ws in samples:
             for w in ws:
-                if str(w["address"]) == a and (w["memory_rss"] or w["memory_managed"] or w["cpu"]):
+                if str(w["address"]) == a and (w.get("memory_rss") or w["memory_managed"] or w["cpu"]):
                     ts.append(t - t0)
                     mem.append((w["memory_managed"] + w["memory_unmanaged"]) / 1e6)
                     spilled.append(w["memory_spilled"] / 1e6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import time
 
-from conftest import screenshot
+from tests.distributed.dashboard.conftest import screenshot
 from shoal.distributed.report import build_report
 
 

@@ -33,7 +33,11 @@ class _Server:
 
 
 def _run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 30))
+    # a thread of its own: playwright's sync API may hold a loop in the main thread
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as ex:
+        return ex.submit(asyncio.run, asyncio.wait_for(coro, 30)).result()
 
 
 def test_port_taken_picks_a_free_one_and_logs(caplog):
