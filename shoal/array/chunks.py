@@ -116,7 +116,7 @@ def normalize_chunks(chunks: Any, shape: Sequence[int] | None = None, dtype: Any
         return tuple(tuple(int(b) if not _isnan(b) else b for b in c) for c in chunks)
     if shape is None:
         if isinstance(chunks, (tuple, list)) and all(isinstance(c, (tuple, list)) for c in chunks):
-            return tuple(tuple(int(b) for b in c) for c in chunks)
+            return tuple(tuple(b if _isnan(b) else int(b) for b in c) for c in chunks)
         raise ValueError(f"chunks={chunks!r} needs the array's shape to be interpreted")
     shape = tuple(shape)
     ndim = len(shape)

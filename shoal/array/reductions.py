@@ -280,6 +280,8 @@ class _Moment:
             return (n, s)
         with np.errstate(invalid="ignore", divide="ignore"):
             m = s / n
+            if self.nan:
+                m = np.where(np.asarray(n) == 0, 0, m)  # all-nan slice: no contribution
             d = (np.where(np.isnan(x), m, x) if self.nan else x) - m
             m2 = np.sum(d * np.conj(d) if np.iscomplexobj(d) else d * d, axis=axes, keepdims=True)
         return (n, m, m2.real if np.iscomplexobj(m2) else m2)
@@ -398,10 +400,10 @@ class _Arg:
         if len(axes) == 1:
             ax = axes[0]
             loc = f(xv, axis=ax, keepdims=True)
-            val = np.take_along_axis(x, loc, axis=ax)
+            val = np.take_along_axis(xv, loc, axis=ax)
             return (val, loc + offsets[ax])
         loc = f(xv)
-        val = np.asarray(x.flat[loc]).reshape((1,) * x.ndim)
+        val = np.asarray(xv.flat[loc]).reshape((1,) * x.ndim)
         idx = np.unravel_index(loc, x.shape)
         glob = np.ravel_multi_index(tuple(i + o for i, o in zip(idx, offsets)), shape)
         return (val, np.asarray(glob).reshape((1,) * x.ndim))
@@ -410,15 +412,15 @@ class _Arg:
         val, idx = parts[0]
         val, idx = val.copy(), idx.copy()
         for v, i in parts[1:]:
-            if self.kind == "min":
-                better = v < val
-            else:
-                better = v > val
-            if v.dtype.kind in "fc":
-                if self.nan:
-                    better |= np.isnan(val) & ~np.isnan(v)
-                else:
-                    better |= np.isnan(v) & ~np.isnan(val)
+            better = (v < val) if self.kind == "min" else (v > val)
+            same = v == val
+            if v.dtype.kind in "fc" and not self.nan:
+                # numpy's rule: the first nan wins
+                vn, valn = np.isnan(v), np.isnan(val)
+                better = (better & ~valn) | (vn & ~valn)
+                same = same | (vn & valn)
+            # ties go to the smaller flat index, whatever order blocks are combined in
+            better |= same & (i < idx)
             val = np.where(better, v, val)
             idx = np.where(better, i, idx)
         return (val, idx)

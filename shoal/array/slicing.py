@@ -264,7 +264,18 @@ def getitem(x: Array, index: Any) -> Array:
     chunks = tuple(p[1] for p in plans)
     if out_ndim == 0:
         layer = {(name,): layer[(name,)]}
-    return Array(LayeredGraph.from_collections(name, layer, [x]), name, chunks, x.dtype)
+    out = Array(LayeredGraph.from_collections(name, layer, [x]), name, chunks, x.dtype)
+    # numpy's rule: ints count as advanced indices next to an integer list; when
+    # they are not adjacent to it the list's axis moves to the front
+    adv = [k for k, i in enumerate(idx) if isinstance(i, (Integral, np.integer)) and not isinstance(i, bool)
+           or (isinstance(i, np.ndarray) and i.ndim == 1)]
+    if n_fancy and len(adv) > 1 and adv != list(range(adv[0], adv[0] + len(adv))):
+        k = [n for n, p in enumerate(plans) if p[3]][0]
+        if k:
+            from shoal.array.routines import transpose
+
+            out = transpose(out, [k] + [n for n in range(out_ndim) if n != k])
+    return out
 
 
 def _hashable(idx: tuple) -> tuple:
