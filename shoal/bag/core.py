@@ -178,8 +178,37 @@ class Item:
     def __repr__(self) -> str:
         return f"Item<{self.key}>"
 
+    def _binop(self, op: Callable, other: Any, reflect: bool = False) -> "Item":
+        layers = dict(self._layers)
+        o = _unpack(other, layers)
+        key = new_name(_funcname(op), self.key, other, reflect)
+        args = (o, Ref(self.key)) if reflect else (Ref(self.key), o)
+        layers[key] = {key: Task(op, *args)}
+        return Item(key, layers)
+
     def __bool__(self) -> bool:
         raise TypeError(f"the value of {self!r} is not known until computed; call .compute() first")
+
+
+def _bind_item_operators() -> None:
+    """``count + 1``, ``a / b``, ``-x``, ``x > 3``: lazy Items, like Dask's."""
+    import operator as op
+
+    for name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and_", "or_", "xor"):
+        f = getattr(op, name)
+        dunder = name.rstrip("_")
+        setattr(Item, f"__{dunder}__", lambda self, other, f=f: self._binop(f, other))
+        setattr(Item, f"__r{dunder}__", lambda self, other, f=f: self._binop(f, other, True))
+    for name in ("lt", "le", "gt", "ge", "eq", "ne"):
+        f = getattr(op, name)
+        setattr(Item, f"__{name}__", lambda self, other, f=f: self._binop(f, other))
+    for name in ("neg", "pos", "abs", "invert"):
+        f = getattr(op, name)
+        setattr(Item, f"__{name}__", lambda self, f=f: self.apply(f))
+    Item.__hash__ = lambda self: hash(self.key)  # __eq__ is lazy
+
+
+_bind_item_operators()
 
 
 class Bag:

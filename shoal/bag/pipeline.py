@@ -139,8 +139,11 @@ def describe_ops(ops: tuple) -> str:
     parts = []
     for op in ops:
         f = op[2]
-        name = getattr(f, "__name__", None) or type(f).__name__ if f is not None else ""
-        parts.append(f"{op[1]}({name})" if f is not None else op[1])
+        if f is None:
+            parts.append(op[1])
+        else:
+            f = getattr(f, "func", f)  # functools.partial
+            parts.append(f"{op[1]}({getattr(f, '__name__', None) or type(f).__name__})")
     return " -> ".join(parts)
 
 

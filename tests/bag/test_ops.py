@@ -279,3 +279,22 @@ def test_to_dataframe_matches_pandas():
     assert df.amount.sum().compute(scheduler="processes") == pd.DataFrame(recs).amount.sum()
     tup = db.from_sequence([(i, str(i)) for i in range(6)], npartitions=2).to_dataframe(columns=["x", "s"])
     assert tup.compute(scheduler="sync").x.tolist() == list(range(6))
+
+
+def test_item_arithmetic_is_lazy():
+    b = db.from_sequence(range(10), npartitions=3)
+    c, s = b.count(), b.sum()
+    mean = s / c
+    assert isinstance(mean, db.Item)
+    assert shoal.compute(mean, c + 1, 100 - c, -c, c > 5, scheduler="sync") == (4.5, 11, 90, -10, True)
+    assert (c * b.max()).compute(scheduler="processes") == 90
+
+
+def test_visualize_writes_a_picture(tmp_path):
+    from tests.conftest import require
+
+    require("dot")
+    wiki = db.from_sequence(["a b", "c"], npartitions=2)
+    out = tmp_path / "bag.svg"
+    wiki.filter(lambda s: " " in s).count().visualize(filename=str(out))
+    assert out.exists() and out.read_text().lstrip().startswith(("<?xml", "<svg"))
