@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shoal.array import linalg, overlap, reductions, routines
+from shoal.array import linalg, reductions, routines
+from shoal.array.overlap import map_overlap as _map_overlap_func
 from shoal.array.core import Array
 
 _REDUCTIONS = ["sum", "prod", "mean", "var", "std", "min", "max", "any", "all", "argmin", "argmax",
@@ -48,7 +49,7 @@ def _reshape(self: Array, *shape: Any, **kw: Any) -> Array:
 
 
 def _map_overlap(self: Array, func: Any, depth: Any, boundary: Any = None, trim: bool = True, **kw: Any) -> Array:
-    return overlap.map_overlap(func, self, depth=depth, boundary=boundary, trim=trim, **kw)
+    return _map_overlap_func(func, self, depth=depth, boundary=boundary, trim=trim, **kw)
 
 
 def _store(self: Array, target: Any, **kw: Any) -> Any:

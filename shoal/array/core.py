@@ -261,6 +261,12 @@ class Array:
         out = kwargs.pop("out", None)
         if out is not None:
             return NotImplemented
+        if method == "__call__" and ufunc is np.matmul:
+            from shoal.array.linalg import matmul
+
+            return matmul(*inputs)
+        if method == "__call__" and ufunc.signature is not None:
+            return NotImplemented  # generalized ufuncs need whole cores, not blocks
         if method == "__call__":
             if ufunc.nout == 1:
                 return elemwise(ufunc, *inputs, **kwargs)

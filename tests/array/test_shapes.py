@@ -1,0 +1,149 @@
+"""rechunk, reshape, transpose and friends, products, map_overlap, store and npy stacks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import shoal.array as da
+from shoal.array.rechunk import _plan
+
+
+def c(x):
+    return x.compute(scheduler="sync")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.data())
+def test_rechunk_roundtrip(data):
+    ndim = data.draw(st.integers(1, 3))
+    shape = tuple(data.draw(st.integers(1, 9)) for _ in range(ndim))
+    old = tuple(data.draw(st.integers(1, s)) for s in shape)
+    new = tuple(data.draw(st.integers(1, s)) for s in shape)
+    a = np.arange(np.prod(shape)).reshape(shape)
+    x = da.from_array(a, chunks=old).rechunk(new)
+    assert x.chunks == da.normalize_chunks(new, shape)
+    np.testing.assert_array_equal(c(x), a)
+
+
+def test_rechunk_forms_and_intermediate():
+    a = np.random.default_rng(0).random((40, 30))
+    x = da.from_array(a, chunks=(40, 1))
+    assert x.rechunk({0: 10}).chunks == ((10,) * 4, (1,) * 30)
+    assert x.rechunk((None, -1)).chunks == ((40,), (30,))
+    # rows to columns with tiny blocks: goes through an intermediate chunking
+    y = da.from_array(np.arange(300 * 300).reshape(300, 300), chunks=(300, 1))
+    z = y.rechunk((1, 300))
+    assert len(z.dask.layers) == 4  # source, array, intermediate, final
+    np.testing.assert_array_equal(c(z), np.arange(300 * 300).reshape(300, 300))
+    assert _plan(y.chunks, z.chunks) == 90000
+
+
+@pytest.mark.parametrize("shape,chunks,new", [
+    ((6, 4), (2, 4), (24,)),
+    ((24,), (12,), (2, 3, 4)),
+    ((24,), (8,), (6, 4)),
+    ((24,), (12,), (6, 4)),
+    ((2, 3, 4), (1, 3, 4), (6, 4)),
+    ((6, 4), (2, 4), (3, 2, 4)),
+    ((1, 6), (1, 3), (6,)),
+    ((6,), (3,), (1, 6, 1)),
+    ((4, 6), (2, 6), (-1,)),
+])
+def test_reshape_blockwise(shape, chunks, new):
+    a = np.arange(np.prod(shape)).reshape(shape)
+    x = da.from_array(a, chunks=chunks)
+    np.testing.assert_array_equal(c(x.reshape(new)), a.reshape(new))
+
+
+def test_reshape_needs_rechunk_error():
+    x = da.ones((6, 4), chunks=2)
+    with pytest.raises(ValueError, match=r"x.rechunk\(\{1: -1\}\)") as e:
+        x.reshape(24)
+    assert "rechunk" in str(e.value)
+    np.testing.assert_array_equal(c(x.rechunk({1: -1}).reshape(24)), np.ones(24))
+    with pytest.raises(ValueError, match="cannot reshape array of size 24"):
+        x.reshape(5, 5)
+    np.testing.assert_array_equal(c(da.ravel(x)), np.ones(24))
+
+
+def test_transpose_squeeze_expand_swap():
+    a = np.arange(24).reshape(2, 3, 4)
+    x = da.from_array(a, chunks=(1, 2, 3))
+    np.testing.assert_array_equal(c(x.T), a.T)
+    np.testing.assert_array_equal(c(x.transpose(1, 0, 2)), a.transpose(1, 0, 2))
+    np.testing.assert_array_equal(c(da.moveaxis(x, 0, -1)), np.moveaxis(a, 0, -1))
+    np.testing.assert_array_equal(c(da.swapaxes(x, 0, 2)), np.swapaxes(a, 0, 2))
+    np.testing.assert_array_equal(c(da.expand_dims(x, 1)), np.expand_dims(a, 1))
+    np.testing.assert_array_equal(c(da.squeeze(x[:1, :, :1])), np.squeeze(a[:1, :, :1]))
+    with pytest.raises(ValueError, match="size not equal to one"):
+        da.squeeze(x, axis=1)
+    np.testing.assert_array_equal(c(da.flip(x, 1)), np.flip(a, 1))
+    np.testing.assert_array_equal(c(da.broadcast_to(x[0], (5, 3, 4))), np.broadcast_to(a[0], (5, 3, 4)))
+    m = da.from_array(np.arange(30).reshape(5, 6), chunks=(2, 4))
+    np.testing.assert_array_equal(c(da.diagonal(m)), np.diagonal(np.arange(30).reshape(5, 6)))
+    np.testing.assert_array_equal(c(da.diagonal(m, 2)), np.diagonal(np.arange(30).reshape(5, 6), 2))
+
+
+def test_products():
+    rng = np.random.default_rng(2)
+    a, b, v = rng.random((7, 5)), rng.random((5, 6)), rng.random(5)
+    x, y, w = da.from_array(a, chunks=(3, 2)), da.from_array(b, chunks=(3, 4)), da.from_array(v, chunks=2)
+    np.testing.assert_allclose(c(x @ y), a @ b)
+    np.testing.assert_allclose(c(da.dot(x, y)), a.dot(b))
+    np.testing.assert_allclose(c(x.dot(w)), a.dot(v))
+    np.testing.assert_allclose(c(da.matmul(w, y)), v @ b)
+    np.testing.assert_allclose(c(da.tensordot(x, y, axes=1)), np.tensordot(a, b, axes=1))
+    np.testing.assert_allclose(c(da.tensordot(x, x, axes=([0], [0]))), np.tensordot(a, a, axes=([0], [0])))
+    np.testing.assert_allclose(c(da.outer(w, w)), np.outer(v, v))
+    np.testing.assert_allclose(c(a @ y), a @ b)  # numpy on the left
+    t, u = rng.random((3, 4, 5)), rng.random((3, 5, 2))
+    np.testing.assert_allclose(c(da.from_array(t, chunks=2) @ da.from_array(u, chunks=2)), t @ u)
+    with pytest.raises(ValueError, match="not aligned"):
+        x @ x
+
+
+@pytest.mark.parametrize("boundary,mode", [("reflect", "symmetric"), ("nearest", "edge"),
+                                           ("periodic", "wrap"), (0, "constant")])
+def test_map_overlap_against_padded_numpy(boundary, mode):
+    a = np.random.default_rng(3).random((11, 9))
+    x = da.from_array(a, chunks=(4, 3))
+
+    def smooth(b):
+        out = b.copy()
+        out[1:-1, 1:-1] = (b[:-2, 1:-1] + b[2:, 1:-1] + b[1:-1, :-2] + b[1:-1, 2:] + b[1:-1, 1:-1]) / 5
+        return out
+
+    got = c(x.map_overlap(smooth, depth=1, boundary=boundary))
+    padded = np.pad(a, 1, mode=mode)
+    expect = smooth(padded)[1:-1, 1:-1]
+    np.testing.assert_allclose(got, expect)
+
+
+def test_map_overlap_none_boundary_and_errors():
+    a = np.arange(20.0)
+    x = da.from_array(a, chunks=5)
+    got = c(da.map_overlap(lambda b: np.convolve(b, [1, 1, 1], mode="same"), x, depth=1, boundary="none"))
+    np.testing.assert_allclose(got, np.convolve(a, [1, 1, 1], mode="same"))
+    with pytest.raises(ValueError, match="rechunk first"):
+        da.map_overlap(lambda b: b, x, depth=7)
+    assert da.overlap(x, depth=2, boundary="reflect").chunks == ((9, 9, 9, 9),)
+    g = da.overlap(x, depth=2, boundary="none")
+    assert g.chunks == ((7, 9, 9, 7),)
+    np.testing.assert_array_equal(c(g)[:7], a[:7])
+
+
+def test_store_into_memmap_and_npy_stack(tmp_path):
+    a = np.random.default_rng(4).random((30, 20))
+    x = da.from_array(a, chunks=(7, 6)) * 2
+    target = np.lib.format.open_memmap(str(tmp_path / "out.npy"), mode="w+", dtype="f8", shape=(30, 20))
+    da.store(x, target, scheduler="threads")
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), a * 2)
+    d = x.store(np.zeros((30, 20)), compute=False)
+    assert d.compute(scheduler="sync") is None
+    with pytest.raises(ValueError, match="does not match target shape"):
+        da.store(x, np.zeros((3, 3)))
+    da.to_npy_stack(str(tmp_path / "stack"), x, axis=0)
+    y = da.from_npy_stack(str(tmp_path / "stack"))
+    assert y.chunks[0] == x.chunks[0]
+    np.testing.assert_allclose(c(y), a * 2)
