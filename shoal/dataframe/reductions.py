@@ -165,7 +165,7 @@ class _var_agg_wrap:
 
 
 # -- approximate quantiles -----------------------------------------------------------
-_GRID = np.linspace(0, 1, 101)
+_GRID = np.linspace(0, 1, 1001)
 
 
 def _q_chunk(x: Any, numeric_only: bool = False) -> Any:

@@ -23,6 +23,7 @@ import bz2
 import gzip
 import lzma
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
 import numpy as np
@@ -221,13 +222,16 @@ def airline(path: str, years: Iterable[int] | int = range(1987, 1991), rows_per_
         years = [years]
     os.makedirs(path, exist_ok=True)
     ext, opener = _OPENERS[compression]
-    out = []
-    for year in years:
+
+    def one(year: int) -> str:
         rng = np.random.default_rng([seed, int(year)])
         df = _year_frame(int(year), int(rows_per_year), rng)
-        text = df.to_csv(index=False, na_rep="NA", lineterminator="\n")
+        text = df.to_csv(index=False, na_rep="NA", lineterminator="\n").encode("latin1")
         fname = os.path.join(path, f"{year}.csv{ext}")
-        with opener(fname) as f:
-            f.write(text.encode("latin1"))
-        out.append(fname)
-    return out
+        with opener(fname) as f:  # the compressors release the GIL: years compress in parallel
+            f.write(text)
+        return fname
+
+    years = [int(y) for y in years]
+    with ThreadPoolExecutor(max_workers=min(len(years), os.cpu_count() or 1) or 1) as ex:
+        return list(ex.map(one, years))
