@@ -1,0 +1,162 @@
+"""The dashboard, progress bar and performance report on a real LocalCluster.
+
+One cluster (2 worker processes x 2 threads, dashboard on a free port) is
+shared by this module.  Chromium opens the dashboard while a computation
+runs and checks that the progress reaches completion, the task stream shows
+the tasks and the workers table lists every worker; screenshots go to
+``artifacts/``.
+"""
+from __future__ import annotations
+
+import io
+import re
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+import shoal
+from tests.distributed.dashboard.conftest import screenshot
+
+N_TASKS = 300
+
+
+def slow_inc(x):
+    time.sleep(0.004)
+    return x + 1
+
+
+def total(xs):
+    return sum(xs)
+
+
+def fail(x):
+    raise ValueError(f"bad input {x}")
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    from shoal.distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=2, dashboard_address=":0")
+    client = Client(cluster, set_as_default=False)
+    try:
+        yield cluster, client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _graph(n, offset=0):
+    return shoal.delayed(total)([shoal.delayed(slow_inc)(i + offset) for i in range(n)])
+
+
+def test_dashboard_link_carries_the_token(cluster_client):
+    cluster, client = cluster_client
+    link = client.dashboard_link
+    assert link and re.match(r"http://127\.0\.0\.1:\d+/status\?token=\w+$", link)
+    bare = link.split("?")[0]
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(bare, timeout=10)
+    assert e.value.code == 401
+    with urllib.request.urlopen(link, timeout=10) as r:
+        assert r.status == 200
+
+
+def test_dashboard_in_browser_while_computing(cluster_client, page):
+    cluster, client = cluster_client
+    page.goto(client.dashboard_link)
+    page.wait_for_function("document.body.dataset.updates > 0", timeout=15000)
+    fut = client.compute(_graph(N_TASKS, offset=1000))
+    # progress reaches completion for this computation's groups
+    page.wait_for_function(
+        """() => { const g = document.querySelector('[data-group="slow_inc"] .counts');
+                   return g && g.textContent.startsWith('%d / %d'); }""" % (N_TASKS, N_TASKS),
+        timeout=60000)
+    assert fut.result() == sum(range(1001, 1001 + N_TASKS))
+    page.wait_for_function("(() => { const t = document.getElementById('progress-total');"
+                           " return +t.dataset.total > 0 && t.dataset.done === t.dataset.total; })()",
+                           timeout=15000)
+    # the task stream drew the tasks, one row per worker thread
+    stream = page.locator("#task-stream")
+    assert int(stream.get_attribute("data-count")) >= N_TASKS
+    assert int(stream.get_attribute("data-rows")) >= 2
+    mem_rows = page.locator("#memory .mem").count()
+    assert mem_rows == 2
+    screenshot(page, "dashboard-status")
+    # the workers page lists every worker
+    page.goto(client.dashboard_link.replace("/status", "/workers"))
+    page.wait_for_function("document.querySelectorAll('#workers-table tr.worker').length > 0",
+                           timeout=15000)
+    listed = sorted(page.locator("#workers-table tr.worker").evaluate_all(
+        "rows => rows.map(r => r.dataset.address)"))
+    assert listed == sorted(cluster.scheduler.state.workers)
+    screenshot(page, "dashboard-workers")
+    # a worker's own page, reached from the table's link (the cookie carries the token)
+    page.locator("#workers-table tr.worker a").first.click()
+    page.wait_for_function("document.querySelectorAll('#worker-info tr').length > 5", timeout=15000)
+    assert "nthreads" in page.locator("#worker-info").text_content()
+    screenshot(page, "dashboard-worker-info")
+    assert page.errors == []
+
+
+def test_distributed_progress_bar_output(cluster_client):
+    from shoal.distributed import progress
+
+    cluster, client = cluster_client
+    fut = client.compute(_graph(120, offset=5000))
+    buf = io.StringIO()
+    progress(fut, out=buf, dt=0.05)
+    text = buf.getvalue()
+    assert text.endswith("\n")
+    last = text.rstrip("\n").split("\r")[-1]
+    assert "100% Completed" in last and "slow_inc 120/120" in last and "total 1/1" in last
+    assert fut.status == "finished"
+
+
+def test_distributed_progress_finishes_on_error(cluster_client):
+    from shoal.distributed import progress
+
+    cluster, client = cluster_client
+    futs = [client.submit(slow_inc, i) for i in range(5)] + [client.submit(fail, 1)]
+    buf = io.StringIO()
+    progress(futs, out=buf, dt=0.05)
+    last = buf.getvalue().rstrip("\n").split("\r")[-1]
+    assert "Errored" in last and "fail 0/1" in last
+    with pytest.raises(ValueError, match="bad input"):
+        futs[-1].result()
+
+
+def test_performance_report_in_browser(cluster_client, page, tmp_path):
+    from shoal.distributed.report import performance_report
+
+    cluster, client = cluster_client
+    fn = tmp_path / "report.html"
+    with performance_report(filename=str(fn), client=client):
+        assert client.compute(_graph(200, offset=9000)).result() == sum(range(9001, 9201))
+    page.goto(fn.as_uri())
+    headings = page.locator("section h2").all_text_contents()
+    assert headings == ["Summary", "Task stream", "Per-group timings", "Worker memory", "Worker CPU"]
+    assert page.locator('#task-stream rect.task[data-group="slow_inc"]').count() == 200
+    row = page.locator("table.group-timings tr", has_text="slow_inc").first.locator("td").all_text_contents()
+    assert row[1] == "200" and float(row[3]) >= 4.0  # mean ms >= the task's sleep
+    assert page.locator("table.worker-memory tbody tr").count() == 2
+    screenshot(page, "performance-report")
+    assert page.errors == []
+
+
+def test_graph_page_draws_the_live_graph(cluster_client, page):
+    cluster, client = cluster_client
+    x = client.persist(_graph(40, offset=20000))
+    page.goto(client.dashboard_link.replace("/status", "/graph"))
+    page.wait_for_function("+(document.getElementById('task-graph').dataset.nodes || 0) > 0",
+                           timeout=15000)
+    n = int(page.locator("#task-graph").get_attribute("data-nodes"))
+    note = page.locator("#graph-note").text_content()
+    m = re.fullmatch(r"(\d+) tasks", note)
+    # every live task drawn: at least the persisted output, at most the whole graph
+    assert m and int(m.group(1)) == n and 1 <= n <= 41
+    screenshot(page, "dashboard-graph")
+    assert page.errors == []
+    del x
