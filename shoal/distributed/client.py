@@ -332,13 +332,12 @@ class Client:
 
     def _submit_graph(self, graph: dict, wanted: list, dependencies: dict | None = None,
                       priority: int = 0, retries: int = 0, resources: dict | None = None,
-                      keep: list | None = None) -> list:
+                      keep: list | None = None, seed: Any = None) -> list:
         """Send ``graph`` (dict of nodes) and return Futures for ``wanted`` keys."""
         deps = dependencies
         order: list = []
         done: set = set()
         entered: set = set()
-        alias_fid = None
         cache: dict = {}
         funcs: dict = {}
         fnames: dict = {}
@@ -366,7 +365,7 @@ class Client:
         keys, specs, fids, dlist = [], [], [], []
         _collect.keys = found = set()
         try:
-            self._build_specs(graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found)
+            self._build_specs(graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found, seed)
         finally:
             _collect.keys = None
         futures = [Future(k, self) for k in wanted]
@@ -376,14 +375,14 @@ class Client:
         self._sent_fids.update(funcs)
         return futures
 
-    def _build_specs(self, graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found):
+    def _build_specs(self, graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found, seed):
         alias_fid = None
         for k in order:
             node = graph[k]
             t = type(node)
             if t is Task:
                 fid = self._fid(node.func, cache, funcs, fnames)
-                spec = serialize((node.args, node.kwargs))
+                spec = serialize((node.args, node.kwargs) if seed is None else (node.args, node.kwargs, seed))
                 ds = deps[k] if deps is not None and k in deps else node.deps
             elif t is Ref:
                 if alias_fid is None:
@@ -751,7 +750,7 @@ class Client:
         flat = list(keys)
         futures = self._submit_graph(graph, list(dict.fromkeys(flat)), dependencies,
                                      kwargs.get("priority", 0), kwargs.get("retries", 0),
-                                     kwargs.get("resources"), keep)
+                                     kwargs.get("resources"), keep, seed)
         values = dict(zip([f.key for f in futures], self._gather_keys([f.key for f in futures])))
         del futures, keep
         return [values[k] for k in flat]

@@ -117,7 +117,7 @@ class WorkerState:
         self.name = name
         self.nthreads = nthreads
         self.memory_limit = memory_limit
-        self.processing: set = set()
+        self.processing: dict = {}     # TaskState -> duration estimate it added to occupancy
         self.has_what: set = set()
         self.occupancy = 0.0
         self.last_seen = now
@@ -219,8 +219,9 @@ class SchedulerState:
 
     def _assign(self, ts: TaskState, ws: WorkerState) -> None:
         ts.processing_on = ws
-        ws.processing.add(ts)
-        ws.occupancy += self._duration(ts)
+        est = self._duration(ts)
+        ws.processing[ts] = est
+        ws.occupancy += est
         res = ts.extra.get("resources") if ts.extra else None
         if res:
             for name, amount in res.items():
@@ -236,8 +237,8 @@ class SchedulerState:
     def _unassign(self, ts: TaskState) -> WorkerState:
         ws = ts.processing_on
         ts.processing_on = None
-        ws.processing.discard(ts)
-        ws.occupancy = max(0.0, ws.occupancy - self._duration(ts))
+        est = ws.processing.pop(ts, 0.0)
+        ws.occupancy = ws.occupancy - est if len(ws.processing) else 0.0
         res = ts.extra.get("resources") if ts.extra else None
         if res:
             for name, amount in res.items():
@@ -585,7 +586,7 @@ class SchedulerState:
         ws.has_what = set()
         for ts in sorted(lost, key=lambda t: t.priority):
             self._lose(ts)
-        for ts in sorted(ws.processing, key=lambda t: t.priority):
+        for ts in sorted(ws.processing, key=lambda t: t.priority):  # copy: _unassign mutates
             if ts.state != PROCESSING:
                 continue
             self._unassign(ts)

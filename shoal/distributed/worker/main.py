@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 
@@ -38,7 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     sec = Security.from_env() or Security()
     if a.tls_cert:
         sec = Security(a.tls_ca_file, a.tls_cert, a.tls_key, sec.token)
-    return asyncio.run(_amain(a, sec))
+    prof = os.environ.get("SHOAL_WORKER_PROFILE")  # developer aid: yappi stats per worker
+    if prof:
+        import yappi
+
+        yappi.set_clock_type("cpu")
+        yappi.start()
+    try:
+        return asyncio.run(_amain(a, sec))
+    finally:
+        if prof:
+            yappi.stop()
+            yappi.get_func_stats().save(f"{prof}.{os.getpid()}", type="pstat")
 
 
 async def _amain(a: argparse.Namespace, sec: Security) -> int:

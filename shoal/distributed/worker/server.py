@@ -205,13 +205,22 @@ class WorkerServer:
 
     # ---- execution -----------------------------------------------------
     def _executor_loop(self) -> None:
+        """Run queued tasks; report finished ones in batches (one loop wake-up per batch)."""
         q = self._queue
         data = self.data
         funcs = self.funcs
-        seed = None
+        batch: list = []
         while True:
-            item = q.get()
+            try:
+                item = q.get_nowait()
+            except Exception:  # queue empty: publish what we have, then block
+                if batch:
+                    self._publish(batch)
+                    batch = []
+                item = q.get()
             if item is _Stop:
+                if batch:
+                    self._publish(batch)
                 return
             key, spec, fid = item
             start = time.time()
@@ -222,12 +231,14 @@ class WorkerServer:
                     func = funcs[fid]
                     if type(func) is bytes:
                         func = funcs[fid] = loads_function(func)
-                    args, kwargs = deserialize(spec)
-                    args = resolve(args, data)
-                    if kwargs:
-                        kwargs = resolve(kwargs, data)
+                    spec = deserialize(spec)
+                    seed = spec[2] if len(spec) > 2 else None
                     set_task(key, seed)
                     try:
+                        args, kwargs = spec[0], spec[1]
+                        args = resolve(args, data)
+                        if kwargs:
+                            kwargs = resolve(kwargs, data)
                         result = func(*args, **kwargs)
                     finally:
                         clear_task()
@@ -236,12 +247,19 @@ class WorkerServer:
                 ok = False
                 result = (e, tb_mod.format_exc())
             stop = time.time()
-            with self._done_lock:
-                self._done.append((key, ok, result, start, stop))
-                wake = not self._wake_pending
-                self._wake_pending = True
-            if wake:
-                self.loop.call_soon_threadsafe(self._drain)
+            batch.append((key, ok, result, start, stop))
+            # long tasks report at once; tiny ones are grouped (bounded latency)
+            if stop - batch[0][3] > 0.005 or len(batch) >= 1000:
+                self._publish(batch)
+                batch = []
+
+    def _publish(self, batch: list) -> None:
+        with self._done_lock:
+            self._done.extend(batch)
+            wake = not self._wake_pending
+            self._wake_pending = True
+        if wake:
+            self.loop.call_soon_threadsafe(self._drain)
 
     def _drain(self) -> None:
         with self._done_lock:
@@ -353,6 +371,7 @@ class WorkerServer:
             if self.scomm is not None and not self.scomm.closed:
                 self.scomm.send({"op": "heartbeat", "metrics": {
                     "rss": proc.memory_info().rss, "managed": self.data.fast_bytes,
+                    "cpu": proc.cpu_percent(), "pid": os.getpid(),
                     "spilled": self.data.spilled_bytes, "executing": len(self.state.executing),
                     "ready": len(self.state.ready)}})
 

@@ -10,7 +10,9 @@ Rules
 * Inputs fetched from peers are *borrowed*: kept only while a local task
   still needs them (a refcount), then dropped without telling the scheduler.
   Fetches are grouped per peer, one request per peer per event.
-* Ready tasks run in priority order (the scheduler's depth-first order).
+* Ready tasks run in priority order (the scheduler's depth-first order): one
+  per thread, plus up to ``SHORT_PREFETCH`` queued when their function is
+  known (from reported durations) to take under ``SHORT_TASK_S``.
 * While ``paused`` (memory pressure) nothing new starts.
 * Nothing here does IO or reads a clock.  Instructions are tuples:
   ``("execute", key)``, ``("fetch", peer, [keys])``, ``("send", msg)`` (to the
@@ -29,6 +31,10 @@ TRANSITIONS = {
     (READY, EXECUTING): "start",
     (EXECUTING, MEMORY): "finished",
 }
+
+
+SHORT_TASK_S = 0.001   # tasks faster than this on average are prefetched
+SHORT_PREFETCH = 256    # at most this many queued per worker beyond nthreads
 
 
 class InvalidTransition(RuntimeError):
@@ -64,6 +70,7 @@ class WorkerState:
         self.executing: set = set()
         self.cancelled: set = set()    # executing keys the scheduler no longer wants
         self.paused = False
+        self.durations: dict = {}      # fid -> [total seconds, count]
         self._seq = 0
 
     def _move(self, t: WTask, to: str, event: str) -> None:
@@ -73,9 +80,20 @@ class WorkerState:
 
     def _start_more(self, out: list) -> None:
         ready = self.ready
-        while ready and len(self.executing) < self.nthreads and not self.paused:
+        tasks = self.tasks
+        while ready and not self.paused:
+            n = len(self.executing)
+            if n >= self.nthreads:
+                # beyond one per thread, queue only tasks known to be tiny, so the
+                # threads run them back to back and report them in batches
+                if n >= self.nthreads + SHORT_PREFETCH:
+                    break
+                t = tasks.get(ready[0][2])
+                d = self.durations.get(t.fid) if t is not None else None
+                if t is not None and (d is None or d[0] > SHORT_TASK_S * d[1]):
+                    break
             _, _, key = heapq.heappop(ready)
-            t = self.tasks.get(key)
+            t = tasks.get(key)
             if t is None or t.state != READY:
                 continue
             self._move(t, EXECUTING, "start")
@@ -181,6 +199,12 @@ class WorkerState:
             self.cancelled.discard(key)
             out.append(("drop", key))
         else:
+            d = self.durations.get(t.fid)
+            if d is None:
+                self.durations[t.fid] = [duration, 1]
+            else:
+                d[0] += duration
+                d[1] += 1
             self._move(t, MEMORY, "finished")
             self.have.add(key)
             self.own.add(key)
