@@ -78,7 +78,7 @@ def _draw(method: str, entropy: Any, spawn_key: tuple, shape: tuple, args: tuple
         g.random(out=out, dtype=out.dtype)
         return out
     if method == "_choice":
-        a, p = args
+        a, p = kwargs["pool"], kwargs["p"]
         idx = g.choice(len(a) if np.ndim(a) else int(a), size=shape, replace=True, p=p)
         return np.asarray(a)[idx] if np.ndim(a) else idx
     return getattr(g, method)(*args, size=shape, **kwargs)
@@ -130,7 +130,7 @@ class Generator:
             kwargs["dtype"] = dtype
         probe_args = tuple(a.ravel()[:1] if isinstance(a, np.ndarray) and a.ndim else a for a in args)
         if method == "_choice":
-            a = probe_args[0]
+            a = kwargs["pool"]
             out_dtype = np.asarray(a).dtype if np.ndim(a) else np.dtype(np.int64)
         else:
             out_dtype = getattr(np.random.default_rng(0), method)(*probe_args, size=1, **kwargs).dtype
@@ -186,8 +186,9 @@ class Generator:
             total = int(np.prod(size)) if size is not None else 1
             if total > n:
                 raise ValueError(f"cannot take {total} samples from {n} without replacement")
-            return self._wrap("choice", a, size=size, chunks=-1, replace=False, p=p)
-        return self._wrap("_choice", a, p, size=size, chunks=chunks)
+            return self._wrap("choice", size=size, chunks=-1, a=a, replace=False, p=p)
+        # keywords, not positional parameters: these are never broadcast to the blocks
+        return self._wrap("_choice", size=size, chunks=chunks, pool=a, p=p)
 
     def exponential(self, scale: Any = 1.0, size: Any = None, chunks: Any = "auto", **kw: Any) -> Array:
         return self._wrap("exponential", scale, size=size, chunks=chunks, **kw)
