@@ -95,10 +95,14 @@ def _keys(df: pd.DataFrame, plan: _Plan, by_series: Any) -> list:
     return [df[b] for b in plan.by]
 
 
+def _column(df: Any, col: Any) -> pd.Series:
+    return df if isinstance(df, pd.Series) else df[col]
+
+
 def groupby_chunk(df: pd.DataFrame, plan: _Plan, by_series: Any = None) -> tuple:
     keys = _keys(df, plan, by_series)
     if any(pf == "sum2" for _, pf in plan.partials):
-        sq = {c: df[c].astype("float64") ** 2 for c, pf in plan.partials if pf == "sum2"}
+        sq = {c: _column(df, c).astype("float64") ** 2 for c, pf in plan.partials if pf == "sum2"}
     else:
         sq = {}
     cache: dict = {}
@@ -117,7 +121,7 @@ def groupby_chunk(df: pd.DataFrame, plan: _Plan, by_series: Any = None) -> tuple
             continue
         g = cache.get(col)
         if g is None:
-            g = cache[col] = grouped(df[col])
+            g = cache[col] = grouped(_column(df, col))
         cols[j] = getattr(g, pf)()
     if cols:
         partial = pd.DataFrame(cols)
@@ -126,7 +130,7 @@ def groupby_chunk(df: pd.DataFrame, plan: _Plan, by_series: Any = None) -> tuple
     distinct = {}
     for col in plan.distinct:
         d = pd.DataFrame({f"__k{i}": k.to_numpy() for i, k in enumerate(keys)})
-        d[col] = df[col].to_numpy()
+        d[col] = _column(df, col).to_numpy()
         if plan.dropna:
             d = d.dropna(subset=[f"__k{i}" for i in range(len(keys))])
         distinct[col] = d.drop_duplicates()

@@ -25,7 +25,7 @@ def _split_points(index: pd.Index, npartitions: int) -> list:
     for r in raw[1:-1]:
         # move the cut to the first row of its value
         pos = int(index.searchsorted(values[r], side="left")) if r < n else n
-        if pos > cuts[-1]:
+        if cuts[-1] < pos < n:
             cuts.append(pos)
     cuts.append(n)
     return cuts

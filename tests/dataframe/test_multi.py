@@ -1,0 +1,113 @@
+"""merge/join (broadcast, aligned, shuffled), concat, set_index, sort_values, shuffle."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandas.testing as tm
+import pytest
+
+import shoal.dataframe as ddf
+
+
+def c(x):
+    return x.compute(scheduler="sync")
+
+
+def norm(df, by):
+    return df.sort_values(by).reset_index(drop=True)
+
+
+@pytest.fixture
+def right():
+    rng = np.random.default_rng(1)
+    return pd.DataFrame({"a": np.arange(0, 12), "label": [f"L{i}" for i in range(12)],
+                         "w": rng.normal(size=12)})
+
+
+@pytest.mark.parametrize("how", ["inner", "left"])
+def test_merge_broadcast_pandas_and_one_partition(df, pdf, right, how):
+    exp = norm(pdf.merge(right, on="a", how=how), ["a", "b", "e"])
+    got = df.merge(right, on="a", how=how)
+    assert "broadcast" in got._name
+    tm.assert_frame_equal(norm(c(got), ["a", "b", "e"]), exp)
+    r1 = ddf.from_pandas(right, npartitions=1)
+    got = ddf.merge(df, r1, on="a", how=how)
+    assert "broadcast" in got._name
+    tm.assert_frame_equal(norm(c(got), ["a", "b", "e"]), exp)
+
+
+@pytest.mark.parametrize("how", ["inner", "left", "right", "outer"])
+def test_merge_shuffle(df, pdf, right, how):
+    r3 = ddf.from_pandas(right, npartitions=3)
+    got = df.merge(r3, on="a", how=how)
+    assert "broadcast" not in got._name
+    exp = norm(pdf.merge(right, on="a", how=how), ["a", "b", "e", "label"])
+    tm.assert_frame_equal(norm(c(got), ["a", "b", "e", "label"]), exp)
+
+
+def test_merge_left_right_on_and_dtype_error(df, pdf, right):
+    r = right.rename(columns={"a": "key"})
+    got = df.merge(ddf.from_pandas(r, npartitions=2), left_on="a", right_on="key", broadcast=False)
+    exp = pdf.merge(r, left_on="a", right_on="key")
+    tm.assert_frame_equal(norm(c(got), ["a", "b", "e"]), norm(exp, ["a", "b", "e"]))
+    bad = ddf.from_pandas(r.astype({"key": "float64"}), npartitions=2)
+    with pytest.raises(TypeError, match="astype"):
+        df.merge(bad, left_on="a", right_on="key", broadcast=False)
+
+
+def test_join_on_index(pdf):
+    left = ddf.from_pandas(pdf[["a", "b"]], npartitions=4)
+    other = pdf[["e"]].iloc[::3] * 10
+    right = ddf.from_pandas(other, npartitions=3)
+    got = c(left.join(right, how="inner"))
+    tm.assert_frame_equal(got.sort_index(), pdf[["a", "b"]].join(other, how="inner"))
+    got = c(left.clear_divisions().join(right.clear_divisions(), how="left"))
+    tm.assert_frame_equal(got.sort_index(), pdf[["a", "b"]].join(other, how="left"))
+
+
+def test_concat(pdf):
+    a = ddf.from_pandas(pdf.iloc[:100], npartitions=2)
+    b = ddf.from_pandas(pdf.iloc[100:], npartitions=3)
+    out = ddf.concat([a, b])
+    assert out.npartitions == 5 and out.known_divisions
+    tm.assert_frame_equal(c(out), pdf)
+    mixed = ddf.concat([a[["a", "b"]], b[["b", "c"]]])
+    tm.assert_frame_equal(c(mixed), pd.concat([pdf.iloc[:100][["a", "b"]], pdf.iloc[100:][["b", "c"]]]))
+    side = ddf.concat([a.a, a.b], axis=1)
+    tm.assert_frame_equal(c(side), pd.concat([pdf.iloc[:100].a, pdf.iloc[:100].b], axis=1))
+
+
+def test_set_index(df, pdf):
+    out = df.set_index("e")
+    assert out.known_divisions
+    got = c(out)
+    assert got.index.is_monotonic_increasing
+    exp = pdf.set_index("e").sort_index()
+    tm.assert_frame_equal(got.sort_values(["e", "d"]), exp.sort_values(["e", "d"]))
+    # divisions are honest: every partition's index lies in its range
+    for i in range(out.npartitions):
+        part = c(out.partitions[i])
+        if len(part):
+            assert part.index.min() >= out.divisions[i]
+            assert part.index.max() <= out.divisions[i + 1]
+    # loc uses them
+    tm.assert_frame_equal(c(out.loc[0:2]).sort_values(["e", "d"]),
+                          exp.loc[0:2].sort_values(["e", "d"]))
+
+
+def test_sort_values(df, pdf):
+    got = c(df.sort_values("b"))
+    assert list(got.b.dropna()) == sorted(pdf.b.dropna())
+    assert got.b.isna().sum() == pdf.b.isna().sum()
+    got = c(df.sort_values("a", ascending=False))
+    assert list(got.a) == sorted(pdf.a, reverse=True)
+
+
+def test_shuffle_groups_together(df, pdf):
+    s = df.shuffle("a", npartitions=3)
+    parts = [c(s.partitions[i]) for i in range(3)]
+    seen = {}
+    for i, p in enumerate(parts):
+        for k in p.a.unique():
+            assert seen.setdefault(k, i) == i
+    tm.assert_frame_equal(pd.concat(parts).sort_index(), pdf)
