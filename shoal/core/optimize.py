@@ -91,8 +91,10 @@ def fuse(graph: Mapping, keys: Iterable[Hashable], deps: Mapping | None = None) 
     new_graph: dict = {}
     new_deps: dict = {}
     changed = False
+    get = child.get
     for k, node in graph.items():
-        if fusable(k):
+        c = get(k, MANY)
+        if c is not MANY and k not in outputs and len(deps[c]) == 1:
             continue  # folded into the chain that ends above it
         ds = deps[k]
         if len(ds) != 1:

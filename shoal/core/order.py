@@ -37,6 +37,11 @@ def sort_key(k: Hashable) -> Any:
 
 
 def _sorted(keys: Iterable[Hashable]) -> list:
+    keys = list(keys)
+    try:
+        return sorted(keys)  # all str, or tuples of one kind: fast C comparisons
+    except TypeError:
+        pass
     try:
         return sorted(keys, key=sort_key)
     except TypeError:  # mixed index types: fall back to their text

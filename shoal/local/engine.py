@@ -44,10 +44,11 @@ import time
 from heapq import heappop, heappush
 from typing import Any, Callable, Hashable, Mapping
 
+from shoal.core.context import _local as _context_local  # set_task's storage, for the hot loop
 from shoal.core.context import clear_task, set_task
 from shoal.core.graph import cull
 from shoal.core.order import order
-from shoal.core.task import Task, deps_of, run_node
+from shoal.core.task import Ref, Task, deps_of, run_node
 from shoal.local.callbacks import active_callbacks
 
 __all__ = ["run_graph", "get_sync", "get_threads", "get_processes", "executor_get", "default_num_workers"]
@@ -159,9 +160,19 @@ def _run_sequential(graph: dict, deps: Mapping, keys: list, prio: dict, seed: An
     errored = True
     try:
         if state is None:
+            # the hot loop: set_task and run_node inlined (same effect)
+            local = _context_local
+            local.seed = seed
             for k in prio:
-                set_task(k, seed)
-                results[k] = run_node(graph[k], results)
+                local.key = k
+                node = graph[k]
+                t = type(node)
+                if t is Task:
+                    results[k] = node(results)
+                elif t is Ref:
+                    results[k] = results[node.key]
+                else:
+                    results[k] = node
                 for d in deps[k]:
                     c = refcount[d] - 1
                     if c:

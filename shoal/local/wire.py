@@ -17,6 +17,7 @@ raises the task's own exception ``from`` it, as concurrent.futures does.
 """
 from __future__ import annotations
 
+import io
 import pickle
 import socket
 import struct
@@ -67,6 +68,38 @@ def dumps(obj: Any) -> list:
     return [main] + bufs
 
 
+class _CodePickler(cloudpickle.Pickler):
+    """cloudpickle with two per-object costs removed (profiled on 10k tasks).
+
+    cloudpickle's ``dispatch_table`` is a ``ChainMap``, looked up in Python
+    (with a ``__missing__`` KeyError) for every object of a non-builtin type;
+    here it is a plain dict refreshed from the same sources before each
+    message.  Types known to pickle by reference skip ``reducer_override``.
+    """
+
+    dispatch_table: dict = {}  # type: ignore[assignment]
+    _plain: frozenset = frozenset()
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) in self._plain:
+            return NotImplemented
+        return super().reducer_override(obj)
+
+
+def _plain_types() -> frozenset:
+    from shoal.core.optimize import Chain
+    from shoal.core.task import Ref, Task
+
+    types_ = {Task, Ref, Chain}
+    try:
+        import numpy as np
+
+        types_.add(np.ndarray)
+    except ImportError:  # pragma: no cover
+        pass
+    return frozenset(types_)
+
+
 def dumps_code(obj: Any) -> list:
     """Like ``dumps`` but always with cloudpickle (functions from ``__main__``)."""
     bufs: list = []
@@ -81,8 +114,14 @@ def dumps_code(obj: Any) -> list:
         bufs.append(m)
         return False
 
-    main = cloudpickle.dumps(obj, protocol=5, buffer_callback=oob)
-    return [main] + bufs
+    table = _CodePickler.dispatch_table
+    table.clear()
+    table.update(cloudpickle.Pickler.dispatch_table)  # picks up late copyreg registrations
+    if not _CodePickler._plain:
+        _CodePickler._plain = _plain_types()
+    f = io.BytesIO()
+    _CodePickler(f, protocol=5, buffer_callback=oob).dump(obj)
+    return [f.getbuffer()] + bufs
 
 
 def send(sock: socket.socket, frames: list) -> None:
