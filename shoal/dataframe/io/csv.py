@@ -32,6 +32,7 @@ import gzip
 import io
 import lzma
 import os
+import zipfile
 from typing import Any
 
 import fsspec
@@ -51,7 +52,7 @@ DEFAULT_BLOCKSIZE = 64 * 2**20
 #: Bytes of the first file parsed to infer column dtypes.
 DEFAULT_SAMPLE = 256 * 2**10
 
-_EXT = {".bz2": "bz2", ".gz": "gzip", ".gzip": "gzip", ".xz": "xz", ".lzma": "xz", ".zst": "zstd", ".zstd": "zstd"}
+_EXT = {".zip": "zip", ".bz2": "bz2", ".gz": "gzip", ".gzip": "gzip", ".xz": "xz", ".lzma": "xz", ".zst": "zstd", ".zstd": "zstd"}
 
 
 def _zstd_decompress(data: bytes) -> bytes:
@@ -60,7 +61,32 @@ def _zstd_decompress(data: bytes) -> bytes:
     return zstandard.ZstdDecompressor().decompressobj().decompress(data)
 
 
-_INFLATE = {"bz2": bz2.decompress, "gzip": gzip.decompress, "xz": lzma.decompress, "zstd": _zstd_decompress}
+def _unzip(data: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = [n for n in z.namelist() if not n.endswith("/")]
+        if len(names) != 1:
+            raise ValueError(f"a zipped CSV must hold exactly one file, this one holds {names}")
+        return z.read(names[0])
+
+
+_INFLATE = {"bz2": bz2.decompress, "gzip": gzip.decompress, "xz": lzma.decompress, "zstd": _zstd_decompress,
+            "zip": _unzip}
+
+
+def _open_stream(f: Any, compression: str) -> Any:
+    """A file object that inflates ``f`` as it is read (for sampling a file's start)."""
+    if compression == "bz2":
+        return bz2.BZ2File(f)
+    if compression == "gzip":
+        return gzip.GzipFile(fileobj=f)
+    if compression == "xz":
+        return lzma.LZMAFile(f)
+    if compression == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(f)
+    z = zipfile.ZipFile(f)
+    return z.open([n for n in z.namelist() if not n.endswith("/")][0])
 
 # pandas keywords pyarrow's reader can honour (anything else -> pandas parser)
 _ARROW_OK = {"sep", "delimiter", "header", "usecols", "dtype", "parse_dates", "encoding", "na_values",
@@ -83,7 +109,7 @@ def infer_compression(path: str, compression: Any) -> str | None:
     if compression == "gz":
         return "gzip"
     if compression not in _INFLATE:
-        raise ValueError(f"compression={compression!r} is not supported; use 'infer', 'bz2', 'gzip', 'xz', 'zstd' or None")
+        raise ValueError(f"compression={compression!r} is not supported; use 'infer', 'bz2', 'gzip', 'xz', 'zstd', 'zip' or None")
     return compression
 
 
@@ -173,7 +199,7 @@ def _arrow_types(meta: pd.DataFrame, columns: list) -> dict:
         elif k == "b":
             out[c] = pa.bool_()
         elif k == "M" and getattr(dt, "tz", None) is None:
-            out[c] = pa.timestamp("ns")
+            out[c] = pa.timestamp(np.datetime_data(dt)[0])
         elif k == "O":
             out[c] = pa.string()
         else:
@@ -228,7 +254,7 @@ def _check_dtypes(df: pd.DataFrame, spec: CSVSpec, path: str) -> pd.DataFrame:
             df[c] = df[c].astype(want)
         elif want == object and (df[c].isna().all() or got.kind in "O"):
             df[c] = df[c].astype(object)
-        elif want.kind in "iu" and got.kind in "iu":
+        elif (want.kind in "iu" and got.kind in "iu") or (want.kind == "M" and got.kind == "M"):
             df[c] = df[c].astype(want)
         elif isinstance(want, pd.CategoricalDtype) or str(want) == "category":
             df[c] = df[c].astype(want)
@@ -337,7 +363,7 @@ def read_csv(urlpath: Any, blocksize: Any = "default", compression: str | None =
             if len(head) == sample:
                 head += f.readline()
         else:
-            raw = fsspec.open(paths[0], "rb", compression=first_comp).open()
+            raw = _open_stream(f, first_comp)
             try:
                 head = raw.read(sample)
                 if len(head) == sample:

@@ -30,19 +30,25 @@ def _expr(filters: Any) -> Any:
     return pq.filters_to_expression(filters)
 
 
+def _local_fs() -> Any:
+    import pyarrow.fs
+
+    return pyarrow.fs.LocalFileSystem()
+
+
 def read_parquet_part(source: tuple, columns: list | None, spec: tuple) -> pd.DataFrame:
     import pyarrow.dataset as ds
 
     path, rg = source
     filters, all_columns, index_cols = spec
     fmt = ds.ParquetFileFormat()
-    frag = fmt.make_fragment(path, row_groups=[rg] if rg is not None else None)
+    frag = fmt.make_fragment(path, _local_fs(), row_groups=[rg] if rg is not None else None)
     cols = all_columns if columns is None else [c for c in all_columns if c in set(columns)]
     read_cols = cols + [c for c in index_cols if c not in cols]
     expr = _expr(filters)
     table = frag.to_table(schema=frag.physical_schema, columns=read_cols, filter=expr)
-    df = table.to_pandas()
-    if index_cols:
+    df = table.to_pandas()  # restores a stored index from pandas' metadata
+    if index_cols and all(c in df.columns for c in index_cols):
         df = df.set_index(index_cols)
     return df[cols]
 
@@ -76,14 +82,14 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
     else:
         single = False
     meta = schema.empty_table().to_pandas()
-    if index_cols:
+    if index_cols and all(c in meta.columns for c in index_cols):
         meta = meta.set_index(index_cols)
     meta = meta[columns if columns is not None else all_columns]
     expr = _expr(filters)
     sources = []
     fmt = ds.ParquetFileFormat()
     for p in paths:
-        frag = fmt.make_fragment(p)
+        frag = fmt.make_fragment(p, _local_fs())
         pieces = frag.split_by_row_group(expr, schema=frag.physical_schema) if expr is not None else frag.split_by_row_group()
         for piece in pieces:
             for rg in piece.row_groups:
@@ -103,6 +109,8 @@ def _write_part(df: pd.DataFrame, path: str, write_index: bool) -> str:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if write_index and isinstance(df.index, pd.RangeIndex):
+        df = df.set_axis(pd.Index(df.index.to_numpy(), name=df.index.name))  # store as a column in every file
     table = pa.Table.from_pandas(df, preserve_index=write_index)
     pq.write_table(table, path)
     return path
