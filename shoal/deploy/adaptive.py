@@ -128,16 +128,15 @@ class AdaptivePolicy:
 
 
 def desired_workers(info: dict, threads_per_worker: int = 1) -> int:
-    """Workers the current load could keep busy.
+    """Workers the current load could keep busy: one thread per unfinished task.
 
-    ``info`` is the scheduler's snapshot: tasks not yet finished (waiting,
-    ready or running) are read from ``n_tasks_pending`` + ``n_tasks_processing``
-    when present, else from ``n_tasks`` - ``n_tasks_done``.
+    ``info`` is the scheduler's snapshot; ``n_tasks_pending`` counts tasks
+    not finished yet (waiting, queued or running).
     """
-    if "n_tasks_pending" in info or "n_tasks_processing" in info:
-        todo = int(info.get("n_tasks_pending", 0)) + int(info.get("n_tasks_processing", 0))
+    if "n_tasks_pending" in info:
+        todo = int(info["n_tasks_pending"])
     else:
-        todo = int(info.get("n_tasks", 0)) - int(info.get("n_tasks_done", 0))
+        todo = int(info.get("n_tasks", 0)) - int(info.get("n_finished", 0))
     return math.ceil(max(0, todo) / max(1, threads_per_worker))
 
 

@@ -153,6 +153,7 @@ def test_bounds_that_cannot_work_raise_with_the_fix():
 
 
 def test_desired_workers_from_scheduler_counts():
-    assert desired_workers({"n_tasks_pending": 150, "n_tasks_processing": 50}) == 200
-    assert desired_workers({"n_tasks_pending": 7, "n_tasks_processing": 0}, threads_per_worker=2) == 4
-    assert desired_workers({"n_tasks": 10, "n_tasks_done": 10}) == 0
+    assert desired_workers({"n_tasks_pending": 200, "n_tasks": 500}) == 200
+    assert desired_workers({"n_tasks_pending": 7}, threads_per_worker=2) == 4
+    assert desired_workers({"n_tasks": 10, "n_finished": 10}) == 0
+    assert desired_workers({"n_tasks": 10, "n_finished": 4}) == 6
