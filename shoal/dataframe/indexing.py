@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
@@ -42,6 +44,13 @@ class LocIndexer:
 
     def _slice(self, start: Any, stop: Any, label: bool = False) -> Any:
         f = self.frame
+        if isinstance(f._meta.index, pd.DatetimeIndex):
+            # '2000-01-02' means the whole day in pandas; compare as timestamps
+            if isinstance(start, str):
+                start = pd.Timestamp(start)
+            if isinstance(stop, str):
+                p = pd.Period(stop)
+                stop = p.end_time if label or len(stop) <= 10 else pd.Timestamp(stop)
         name = f"loc-{tokenize(f, start, stop, label)}"
         if not f.known_divisions:
             func = M.loc_slice
