@@ -369,5 +369,5 @@ async def listen(address: str, on_comm: Callable, security: Any, name: str = "")
         comm.connection_made = made  # type: ignore[method-assign]
         return comm
 
-    server = await loop.create_server(factory, host or None, port, ssl=ctx, reuse_address=True)
+    server = await loop.create_server(factory, host or "0.0.0.0", port, ssl=ctx, reuse_address=True)
     return Listener(server, scheme, host)

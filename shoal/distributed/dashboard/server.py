@@ -113,6 +113,8 @@ class Dashboard:
         self._runner: web.AppRunner | None = None
         self._cache: tuple[float, dict] | None = None
         self._ready: asyncio.Future | None = None
+        #: seconds of the scheduler's loop spent building and encoding updates
+        self.busy_s = 0.0
         self.app = self._make_app()
 
     # ---- public -----------------------------------------------------------
@@ -216,6 +218,7 @@ class Dashboard:
         seq = -1
         try:
             while True:
+                t0 = time.perf_counter()
                 snap = self.snapshot()
                 new = stream_since(snap, seq + 1, STREAM_BATCH)
                 if seq < 0:  # a fresh page gets the recent window only
@@ -224,7 +227,9 @@ class Dashboard:
                     seq = new[-1]["seq"]
                 msg = {"time": snap["time"], "started": self.started, "groups": snap["groups"],
                        "workers": snap["workers"], "stream": new}
-                await resp.write(b"data: " + _dumps(msg).encode() + b"\n\n")
+                data = b"data: " + _dumps(msg).encode() + b"\n\n"
+                self.busy_s += time.perf_counter() - t0
+                await resp.write(data)
                 await asyncio.sleep(self.interval)
         except (ConnectionResetError, asyncio.CancelledError, RuntimeError):
             pass

@@ -106,6 +106,9 @@ class TaskState:
     def __repr__(self) -> str:
         return f"<TaskState {self.key!r} {STATE_NAMES[self.state]}>"
 
+    def __lt__(self, other: "TaskState") -> bool:  # heap ties (a task queued twice)
+        return False
+
 
 class WorkerState:
     __slots__ = ("address", "name", "nthreads", "memory_limit", "processing", "has_what",
@@ -142,7 +145,7 @@ class SchedulerState:
         self.funcs: dict = {}          # fid -> cloudpickled function bytes
         self.fnames: dict = {}         # fid -> function name (task-group name)
         self.durations: dict = {}      # fid -> [total seconds, count]
-        self.queued: list = []         # heap of (priority, seq, TaskState)
+        self.queued: list = []         # heap of (priority, TaskState); stale entries skipped
         self._seq = 0
         self._generation = 0
         self.allowed_failures = (allowed_failures if allowed_failures is not None
@@ -212,7 +215,7 @@ class SchedulerState:
         if ws is None:
             self._move(ts, QUEUED, event)
             self._seq += 1
-            heapq.heappush(self.queued, (ts.priority, self._seq, ts))
+            heapq.heappush(self.queued, (ts.priority, ts))
         else:
             self._move(ts, PROCESSING, event)
             self._assign(ts, ws)
@@ -250,7 +253,7 @@ class SchedulerState:
         q = self.queued
         skipped = []
         while q and self._has_room(ws):
-            _, _, ts = heapq.heappop(q)
+            _, ts = heapq.heappop(q)
             if ts.state != QUEUED:
                 continue  # stale entry: the task moved on
             if not self._fits(ts, ws):
@@ -260,7 +263,7 @@ class SchedulerState:
             self._assign(ts, ws)
         for ts in skipped:
             self._seq += 1
-            heapq.heappush(q, (ts.priority, self._seq, ts))
+            heapq.heappush(q, (ts.priority, ts))
 
     def _fill_all(self) -> None:
         if self.queued:
@@ -646,7 +649,7 @@ class SchedulerState:
             if ws is None:
                 self._move(ts, QUEUED, event)
                 self._seq += 1
-                heapq.heappush(self.queued, (ts.priority, self._seq, ts))
+                heapq.heappush(self.queued, (ts.priority, ts))
             else:
                 self._move(ts, PROCESSING, event)
                 self._assign(ts, ws)

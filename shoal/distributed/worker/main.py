@@ -67,7 +67,7 @@ async def _amain(a: argparse.Namespace, sec: Security) -> int:
         await w.start()
     except Exception as e:
         print(f"shoal worker: could not start: {e}", file=sys.stderr)
-        return 1
+        return server.SCHEDULER_GONE_EXIT_CODE
     await w.finished.wait()
     await asyncio.sleep(0.05)
     return w.exit_code

@@ -3,7 +3,8 @@
 A ``Nanny`` lives in the process that wants workers (LocalCluster, or the
 ``shoal worker`` command) and supervises one child from a thread:
 
-* the child exits 0 (told to close)       -> the nanny is done;
+* the child exits 0 (told to close), or 3 (scheduler gone past its
+  death timeout)                          -> the nanny is done;
 * the child exits 75 (``client.restart``) -> start a fresh one;
 * the child crashes (signal, non-zero)    -> start a fresh one (the scheduler
   has already rescheduled its work);
@@ -21,7 +22,7 @@ import time
 from typing import Any
 
 from shoal import config
-from shoal.distributed.worker.server import RESTART_EXIT_CODE
+from shoal.distributed.worker.server import RESTART_EXIT_CODE, SCHEDULER_GONE_EXIT_CODE
 
 logger = logging.getLogger("shoal.distributed.nanny")
 
@@ -109,7 +110,8 @@ class Nanny:
                         pass
                 continue
             with self._lock:
-                if self._closing or code == 0 or (code != RESTART_EXIT_CODE and not self.restart_on_crash):
+                if (self._closing or code in (0, SCHEDULER_GONE_EXIT_CODE)
+                        or (code != RESTART_EXIT_CODE and not self.restart_on_crash)):
                     self.done.set()
                     return
                 if code != RESTART_EXIT_CODE:

@@ -38,6 +38,7 @@ from shoal.distributed.worker.state import WorkerState
 logger = logging.getLogger("shoal.distributed.worker")
 
 RESTART_EXIT_CODE = 75   # "please restart me" for the nanny
+SCHEDULER_GONE_EXIT_CODE = 3  # scheduler unreachable past death_timeout: do not restart
 _current_worker: "WorkerServer | None" = None
 
 
@@ -139,7 +140,7 @@ class WorkerServer:
         except Exception as e:
             logger.error("scheduler did not come back within %ss (%s): exiting",
                          self.death_timeout or 60, e)
-            await self.close(1)
+            await self.close(SCHEDULER_GONE_EXIT_CODE)
 
     async def close(self, code: int = 0) -> None:
         if self._closing:
