@@ -114,10 +114,11 @@ def _iter_line_chunks(chunks: Iterable[bytes], encoding: str, errors: str,
 
 # -- opening and decompressing --------------------------------------------------
 
-def _raw_chunks(f: Any, size: int | None = None) -> Iterator[bytes]:
+def _raw_chunks(f: Any, size: int | None = None, step: int | None = None) -> Iterator[bytes]:
     left = size
+    step = step or CHUNK
     while left is None or left > 0:
-        n = CHUNK if left is None else min(CHUNK, left)
+        n = step if left is None else min(step, left)
         b = f.read(n)
         if not b:
             return
@@ -132,9 +133,10 @@ def _gzip_chunks(f: Any) -> Iterator[bytes]:
     except ImportError:  # pragma: no cover - isal is optional
         import zlib as zlib_mod
     d = zlib_mod.decompressobj(31)
-    for comp in _raw_chunks(f):
+    for comp in _raw_chunks(f, None, CHUNK // 4):
         while comp:
-            out = d.decompress(comp)
+            # bounded output: a highly compressed file never inflates all at once
+            out = d.decompress(comp, CHUNK)
             if out:
                 yield out
             if d.eof:
@@ -142,7 +144,7 @@ def _gzip_chunks(f: Any) -> Iterator[bytes]:
                 comp = d.unused_data
                 d = zlib_mod.decompressobj(31)
             else:
-                comp = b""
+                comp = d.unconsumed_tail
     tail = d.flush()
     if tail:
         yield tail
