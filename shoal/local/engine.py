@@ -501,7 +501,12 @@ class ThreadExecutor(Executor):
 
     def collect(self, run: Run) -> list:
         done = run.done
-        items = [done.get()]
+        while True:
+            try:  # a timeout lets a Ctrl-C delivered to another thread through
+                items = [done.get(timeout=0.2)]
+                break
+            except queue.Empty:
+                continue
         while True:
             try:
                 items.append(done.get_nowait())
@@ -595,7 +600,12 @@ class FuturesExecutor(Executor):
         fut.add_done_callback(lambda f, b=batch, q=run.done: q.put((b, f)))
 
     def collect(self, run: Run) -> list:
-        items = [run.done.get()]
+        while True:
+            try:
+                items = [run.done.get(timeout=0.2)]
+                break
+            except queue.Empty:
+                continue
         while True:
             try:
                 items.append(run.done.get_nowait())

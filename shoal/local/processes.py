@@ -52,6 +52,10 @@ __all__ = ["WorkerDied", "ProcessPool", "ProcessExecutor", "get_pool", "shutdown
 SOCK_BUF = 4 << 20
 
 
+#: Longest blocking wait; pending signals (Ctrl-C) are handled in between.
+WAKE_S = 0.2
+
+
 class WorkerDied(RuntimeError):
     """A worker process ended while running tasks."""
 
@@ -295,7 +299,8 @@ class ProcessExecutor(Executor):
         assert sel is not None
         out = []
         while not out:
-            events = sel.select()
+            # wake up now and then so a Ctrl-C that hit another thread is seen
+            events = sel.select(WAKE_S)
             for sk, _ in events:
                 w: WorkerProc = sk.data
                 if not w.inflight:

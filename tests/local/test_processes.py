@@ -274,3 +274,54 @@ def test_tokens_in_worker_processes_match_the_parent():
               closure, [1, (2, {"a": np.ones(3)}), {3, 4}]]
     remote = shoal.compute(*[delayed(token_of)(v) for v in values], scheduler="processes")
     assert list(remote) == [tokenize(v) for v in values]
+
+
+ORPHAN = """
+import os, time
+import shoal
+from shoal import delayed
+from shoal.local.processes import get_pool
+shoal.compute(delayed(abs)(1), delayed(abs)(2), scheduler="processes", num_workers=2)
+print("PIDS", " ".join(str(w.pid) for w in get_pool().workers), flush=True)
+time.sleep(60)
+"""
+
+
+def test_workers_exit_when_the_parent_is_killed(tmp_path, child_env):
+    proc = subprocess.Popen([sys.executable, "-c", ORPHAN], stdout=subprocess.PIPE, text=True, env=child_env)
+    try:
+        line = proc.stdout.readline()
+        pids = [int(p) for p in line.split()[1:]]
+        assert len(pids) == 2
+        proc.kill()  # no atexit, no cleanup: the workers must notice on their own
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in pids if _alive(p)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def nap(i):
+    time.sleep(30)
+    return i
+
+
+def test_keyboard_interrupt_in_process_kills_busy_workers_and_recovers():
+    import _thread
+    import threading
+
+    shoal.compute(delayed(inc)(1), scheduler="processes", num_workers=2)
+    busy = {w.pid for w in get_pool().workers}
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        shoal.compute(*[delayed(nap)(i) for i in range(4)], scheduler="processes", num_workers=2)
+    assert time.monotonic() - t0 < 5
+    timer.join()
+    assert not [p for p in busy if _alive(p)]
+    assert shoal.compute(delayed(inc)(1), scheduler="processes") == (2,)
