@@ -258,6 +258,11 @@ def read_text(urlpath: Any, blocksize: Any = None, compression: str | None = "in
                 f"read_text: no file matches {pat!r}. Check the directory and the pattern "
                 f"(a glob such as '/data/part-0000*gz' or an existing file path)")
         fs = fs_i
+        if not has_glob and len(found) == 1 and fs_i.isdir(found[0]):
+            # a directory: every file below it, in name order
+            found = sorted(p for p in fs_i.find(found[0]) if not fs_i.isdir(p))
+            if not found:
+                raise FileNotFoundError(f"read_text: the directory {pat!r} holds no files")
         paths.extend(found)
     comps = [_compression_of(p, compression) for p in paths]
     delim = linedelimiter

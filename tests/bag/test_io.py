@@ -177,3 +177,11 @@ def test_to_textfiles_lines_from_read_text_are_not_doubled(tmp_path):
 def test_to_textfiles_rejects_non_strings(tmp_path):
     with pytest.raises(TypeError, match="json.dumps"):
         db.from_sequence([1, 2]).to_textfiles(str(tmp_path / "*.txt"), scheduler="sync")
+
+
+def test_directory_reads_every_file(tmp_path):
+    d = tmp_path / "dir"
+    d.mkdir()
+    (d / "b.txt").write_text("2\n")
+    (d / "a.txt").write_text("1\n")
+    assert db.read_text(str(d)).compute(scheduler="sync") == ["1\n", "2\n"]
