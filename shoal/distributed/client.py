@@ -824,7 +824,8 @@ class Client:
         except Exception:
             pass
         self._comm = None
-        if self._own_cluster and self.cluster is not None:
+        # a cluster may ask to end with its client (SSHCluster: no orphaned remote processes)
+        if self.cluster is not None and (self._own_cluster or getattr(self.cluster, "close_with_client", False)):
             self.cluster.close()
 
     def __enter__(self) -> "Client":
