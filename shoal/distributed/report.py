@@ -38,10 +38,23 @@ def _snapshot_getter(client: Any) -> Callable[[], dict]:
     server = getattr(cluster, "scheduler", None)
     runner = getattr(cluster, "_loop", None)
     if server is not None and hasattr(server, "state") and hasattr(runner, "run"):
-        async def read() -> dict:
-            return read_snapshot(server)
+        from shoal.distributed.dashboard.snapshot import EventLog, server_events
 
-        return lambda: runner.run(read(), 10)
+        log = EventLog(maxlen=1 << 30)  # the recorder keeps what it needs
+
+        async def read() -> tuple[dict, list]:
+            # on the scheduler's loop: only the cheap parts (counts, new raw events)
+            events = server_events(server)
+            raw = log.take_new(events) if events is not None else []
+            return read_snapshot(server, with_stream=False), raw
+
+        def get() -> dict:
+            snap, raw = runner.run(read(), 10)
+            snap["stream"] = log.add(raw)  # numbered and placed here, off the loop
+            log.buffer.clear()
+            return snap
+
+        return get
     fn = getattr(client, "scheduler_info", None)
     if callable(fn):
         return lambda: read_snapshot(_Raw(fn()))

@@ -34,8 +34,8 @@ from typing import Any
 from aiohttp import web
 
 from shoal.distributed.dashboard import assets
-from shoal.distributed.dashboard.snapshot import (graph_view, read_snapshot, scheduler_token,
-                                                  stream_since)
+from shoal.distributed.dashboard.snapshot import (EventLog, graph_view, read_snapshot,
+                                                  scheduler_token, stream_since)
 
 logger = logging.getLogger("shoal.distributed.dashboard")
 
@@ -44,6 +44,9 @@ __all__ = ["Dashboard", "serve", "DEFAULT_PORT"]
 DEFAULT_PORT = 8787
 #: most task-stream events sent in one update; the page keeps a window of them
 STREAM_BATCH = 2000
+#: most new task-stream events taken per update (an even sample beyond it):
+#: bounds the feed's cost on the scheduler's loop however fast tasks finish
+STREAM_SAMPLE = 1000
 COOKIE = "shoal-dashboard-token"
 
 
@@ -112,6 +115,7 @@ class Dashboard:
         self.started = time.time()
         self._runner: web.AppRunner | None = None
         self._cache: tuple[float, dict] | None = None
+        self._log = EventLog()
         self._ready: asyncio.Future | None = None
         #: seconds of the scheduler's loop spent building and encoding updates
         self.busy_s = 0.0
@@ -155,7 +159,8 @@ class Dashboard:
         """One shared snapshot per interval, however many pages are open."""
         now = time.monotonic()
         if self._cache is None or now - self._cache[0] >= self.interval * 0.9:
-            self._cache = (now, read_snapshot(self.scheduler))
+            self._cache = (now, read_snapshot(self.scheduler, log=self._log,
+                                              stream_limit=STREAM_SAMPLE))
         return self._cache[1]
 
     # ---- HTTP -------------------------------------------------------------

@@ -33,7 +33,7 @@ import time
 import weakref
 from typing import Any
 
-__all__ = ["read_snapshot", "stream_since", "scheduler_token", "graph_view", "EventLog", "event_log"]
+__all__ = ["read_snapshot", "stream_since", "scheduler_token", "graph_view", "EventLog", "server_events"]
 
 _STATES = ("waiting", "queued", "processing", "memory", "erred", "released")
 SCAN_DUTY = 0.02
@@ -183,38 +183,58 @@ class EventLog:
     """Sequence numbers and thread lanes for a scheduler's task-event deque.
 
     The scheduler appends ``(key, worker, start, stop, state)`` tuples to a
-    bounded deque.  Each update walks it from the newest end back to the
-    newest tuple seen last time (identity, so O(new events)), numbers the
-    new ones and places each on a *lane* of its worker: the first lane whose
-    last task ended before this one started.  Lanes stand for the worker's
-    threads (tasks never overlap on one thread), so the task stream has one
-    row per thread without workers reporting thread ids.
+    bounded deque.  ``take_new`` walks it from the newest end back to the
+    newest tuple seen last time (identity, so O(new events)) and returns the
+    new raw tuples; it is the only part that must run on the scheduler's
+    loop.  ``add`` numbers them and places each on a *lane* of its worker:
+    the first lane whose last task ended before this one started.  Lanes
+    stand for the worker's threads (tasks never overlap on one thread), so
+    the task stream has one row per thread without workers reporting
+    thread ids.
+
+    ``add(raw, limit=n)`` keeps an evenly spaced sample of at most ``n`` of
+    them: at 20,000 tasks/s a live page cannot show every task anyway, and
+    the cost per update stays bounded (the dashboard's share of the
+    scheduler's loop, principle 3).  Each consumer (a dashboard, a report)
+    keeps its own log.
     """
 
     def __init__(self, maxlen: int = 10000):
         self.seq = 0
+        self.seen = 0  # raw events taken, sampled or not
         self.last: Any = None
         self.buffer: list[dict] = []
         self.maxlen = maxlen
         self.lanes: dict[str, list[float]] = {}
 
-    def update(self, events: Any) -> None:
+    def take_new(self, events: Any) -> list:
         new = []
+        last = self.last
         for e in reversed(events):
-            if e is self.last:
+            if e is last:
                 break
             new.append(e)
-        if not new:
-            return
-        self.last = new[0]
-        new.reverse()
+        if new:
+            self.last = new[0]
+            new.reverse()
+        return new
+
+    def add(self, raw: list, limit: int | None = None) -> list[dict]:
+        """Number and place ``raw`` events (a sample of ``limit``); returns the added ones."""
+        self.seen += len(raw)
+        if limit is not None and len(raw) > limit:
+            step = len(raw) / limit
+            raw = [raw[int(i * step)] for i in range(limit)]
         now = time.time()
-        for e in new:
-            self._add(e, now)
+        added = [self._add(e, now) for e in raw]
         if len(self.buffer) > self.maxlen:
             del self.buffer[: len(self.buffer) - self.maxlen]
+        return added
 
-    def _add(self, e: Any, now: float) -> None:
+    def update(self, events: Any, limit: int | None = None) -> list[dict]:
+        return self.add(self.take_new(events), limit)
+
+    def _add(self, e: Any, now: float) -> dict:
         from shoal.base import key_split
 
         if isinstance(e, dict):
@@ -240,25 +260,22 @@ class EventLog:
                 lanes.append(ev["stop"])
                 ev["thread"] = len(lanes) - 1
         self.buffer.append(ev)
+        return ev
 
 
-_logs: "weakref.WeakKeyDictionary[Any, EventLog]" = weakref.WeakKeyDictionary()
-
-
-def event_log(server: Any) -> EventLog | None:
-    """The ``EventLog`` of ``server``'s event deque, updated; None if it keeps none."""
+def server_events(server: Any) -> Any:
+    """The scheduler server's task-event deque, or None when it keeps none."""
     events = getattr(server, "events", None)
-    if events is None or not hasattr(events, "__reversed__"):
-        return None
-    log = _logs.get(server)
-    if log is None:
-        log = _logs[server] = EventLog()
-    log.update(events)
-    return log
+    return events if events is not None and hasattr(events, "__reversed__") else None
 
 
-def read_snapshot(server: Any, with_stream: bool = True) -> dict:
-    """The normalised snapshot of ``server`` (see the module docstring)."""
+def read_snapshot(server: Any, with_stream: bool = True, log: EventLog | None = None,
+                  stream_limit: int | None = None) -> dict:
+    """The normalised snapshot of ``server`` (see the module docstring).
+
+    ``log`` (the caller's own ``EventLog``) turns the server's event deque
+    into the ``stream``, sampled to ``stream_limit`` new events per call.
+    """
     raw = _call(server, "dashboard_snapshot", "snapshot", "identity_snapshot") or {}
     groups_raw = raw.get("groups")
     state = None
@@ -279,8 +296,11 @@ def read_snapshot(server: Any, with_stream: bool = True) -> dict:
         "groups": {str(k): _norm_group(v) for k, v in groups_raw.items()},
         "workers": sorted(workers, key=lambda w: str(w["name"])),
     }
-    log = event_log(server) if with_stream else None
-    if log is not None:
+    events = server_events(server) if with_stream else None
+    if events is not None:
+        if log is None:
+            log = EventLog()
+        log.update(events, stream_limit)
         out["stream"] = log.buffer
         out["stream_seq"] = log.seq
         return out

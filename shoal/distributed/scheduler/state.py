@@ -457,8 +457,7 @@ class SchedulerState:
                 f"task {ts.key!r} depends on {dk!r}, which is neither in the graph nor held by the "
                 "scheduler; include it in the graph or keep a future to it"))
             ts.extra["blame"] = ts.key
-            self._move(ts, ERRED, "missing-dependency")
-            self._notify_erred(ts)
+            self._move(ts, ERRED, "missing-dependency")  # clients hear of it below
         # compute new wanted tasks (and, through them, everything they need)
         for key in wanted:
             ts = tasks.get(key)
@@ -694,10 +693,11 @@ class SchedulerState:
         if ws is None:
             return []
         if ts is None or ts.state != PROCESSING or ts.processing_on is not ws:
-            if ts is not None and ts.state == MEMORY and ws not in ts.who_has:
-                ts.who_has.append(ws)          # a duplicate result is a free replica
-                ws.has_what.add(ts)
-                ws.nbytes += ts.nbytes
+            if ts is not None and ts.state == MEMORY:
+                if ws not in ts.who_has:
+                    ts.who_has.append(ws)      # a duplicate result is a free replica
+                    ws.has_what.add(ts)
+                    ws.nbytes += ts.nbytes
             else:
                 self.out.append(("w", address, {"op": "free", "keys": [key]}))
             return self._take()

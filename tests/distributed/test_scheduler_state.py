@@ -1,0 +1,186 @@
+"""The scheduler state machine driven directly: events in, instructions out, no sockets."""
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from shoal.distributed.protocol.serialize import deserialize
+from shoal.distributed.scheduler.state import (
+    ERRED, MEMORY, PROCESSING, QUEUED, RELEASED, WAITING, InvalidTransition, KilledWorker, SchedulerState,
+)
+
+
+def msgs(instrs, kind="w", op=None):
+    return [(t, m) for k, t, m in instrs if k == kind and (op is None or m["op"] == op)]
+
+
+def graph(state, cid, spec):
+    """spec: {key: [deps]}; every key gets a dummy spec and function id."""
+    keys = list(spec)
+    return state.update_graph(cid, keys, [b"s"] * len(keys), ["f"] * len(keys),
+                              [spec[k] or None for k in keys], wanted=[keys[-1]], funcs={"f": b"F"})
+
+
+def test_chain_runs_in_order_and_frees_inputs():
+    s = SchedulerState()
+    s.add_client("c")
+    assert s.add_worker("w1", "w1", 1, now=0.0) == []
+    out = graph(s, "c", {"a": [], "b": ["a"], "c": ["b"]})
+    comp = msgs(out, op="compute")
+    assert [m["key"] for _, m in comp] == ["a"]
+    assert comp[0][1]["func"] == b"F"  # function shipped once per worker
+    assert s.tasks["b"].state == WAITING and s.tasks["c"].state == WAITING
+    out = s.task_finished("w1", "a", 8, 0.001)
+    comp = msgs(out, op="compute")
+    assert [m["key"] for _, m in comp] == ["b"]
+    assert "func" not in comp[0][1]
+    assert comp[0][1]["deps"] == [("a", ["w1"], 8)]
+    out = s.task_finished("w1", "b", 8, 0.001)
+    # a is no longer needed by anyone: freed on its worker, kept as lineage
+    assert ("w1", {"op": "free", "keys": ["a"]}) in msgs(out)
+    assert s.tasks["a"].state == RELEASED
+    out = s.task_finished("w1", "c", 8, 0.001)
+    assert msgs(out, "c") == [("c", {"op": "key-in-memory", "key": "c", "nbytes": 8})]
+    assert s.tasks["c"].state == MEMORY
+    out = s.release_keys("c", ["c"])
+    assert ("w1", {"op": "free", "keys": ["c"]}) in msgs(out)
+    assert s.tasks == {}  # everything forgotten
+    assert s.counts == [0] * 6
+
+
+def test_root_tasks_are_queued_until_threads_free():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w1", "w1", 2, now=0.0)
+    keys = [f"x{i}" for i in range(10)]
+    out = s.update_graph("c", keys, [b"s"] * 10, ["f"] * 10, [None] * 10, wanted=keys, funcs={"f": b"F"})
+    assert len(msgs(out, op="compute")) == 2  # duration unknown: one per thread
+    assert s.counts[QUEUED] == 8
+    out = s.task_finished("w1", "x0", 1, 1e-5)
+    assert len(msgs(out, op="compute")) == 1
+    # once the group is known to be tiny it is handed out in depth (batched)
+    out = s.task_finished("w1", "x1", 1, 1e-5)
+    assert len(msgs(out, op="compute")) > 1
+    assert s.counts[QUEUED] == 0
+
+
+def test_locality_prefers_worker_holding_inputs():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1, now=0.0)
+    s.add_worker("w2", "w2", 1, now=0.0)
+    s.update_graph("c", ["big"], [b"s"], ["f"], [None], wanted=["big"], funcs={"f": b"F"})
+    holder = s.tasks["big"].processing_on.address
+    s.task_finished(holder, "big", 10**9, 0.001)
+    out = s.update_graph("c", ["use"], [b"s"], ["f"], [["big"]], wanted=["use"])
+    (target, m), = msgs(out, op="compute")
+    assert target == holder
+
+
+def test_worker_death_recomputes_lost_data_and_reschedules():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1, now=0.0)
+    graph(s, "c", {"a": [], "b": ["a"]})
+    s.task_finished("w1", "a", 8, 0.01)
+    assert s.tasks["b"].state == PROCESSING
+    s.add_worker("w2", "w2", 1, now=0.0)
+    out = s.remove_worker("w1", "killed")
+    # a (only on w1) must be recomputed first; b waits for it
+    assert [m["key"] for _, m in msgs(out, op="compute")] == ["a"]
+    assert msgs(out, op="compute")[0][0] == "w2"
+    assert s.tasks["b"].state == WAITING
+    out = s.task_finished("w2", "a", 8, 0.01)
+    assert [m["key"] for _, m in msgs(out, op="compute")] == ["b"]
+    out = s.task_finished("w2", "b", 8, 0.01)
+    assert msgs(out, "c")[0][1]["op"] == "key-in-memory"
+
+
+def test_task_killing_workers_errs_naming_it():
+    s = SchedulerState(allowed_failures=2)
+    s.add_client("c")
+    graph(s, "c", {"bad": []})
+    for i in range(2):
+        s.add_worker(f"w{i}", None, 1, now=0.0)
+        assert s.tasks["bad"].state == PROCESSING
+        out = s.remove_worker(f"w{i}", "segfault")
+    assert s.tasks["bad"].state == ERRED
+    (cid, m), = msgs(out, "c")
+    exc = deserialize(m["exception"])
+    assert isinstance(exc, KilledWorker) and "'bad'" in str(exc)
+
+
+def test_error_propagates_to_dependents_and_retries():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w", None, 1, now=0.0)
+    s.update_graph("c", ["a", "b"], [b"s", b"s"], ["f", "f"], [None, ["a"]], wanted=["b"],
+                   funcs={"f": b"F"}, retries=1)
+    out = s.task_erred("w", "a", pickle.dumps(ValueError("x")), "tb")
+    assert [m["key"] for _, m in msgs(out, op="compute")] == ["a"]  # retried once
+    out = s.task_erred("w", "a", pickle.dumps(ValueError("x")), "tb")
+    assert s.tasks["a"].state == ERRED and s.tasks["b"].state == ERRED
+    (cid, m), = msgs(out, "c")
+    assert m["key"] == "b" and m["blame"] == "a"
+
+
+def test_missing_dependency_errs_clearly():
+    s = SchedulerState()
+    s.add_client("c")
+    out = s.update_graph("c", ["b"], [b"s"], ["f"], [["nope"]], wanted=["b"], funcs={"f": b"F"})
+    (cid, m), = msgs(out, "c")
+    assert "nope" in str(deserialize(m["exception"]))
+
+
+def test_bad_transition_names_event_state_and_key():
+    s = SchedulerState()
+    s.add_client("c")
+    graph(s, "c", {"k": []})  # no workers: queued
+    ts = s.tasks["k"]
+    assert ts.state == QUEUED
+    with pytest.raises(InvalidTransition, match=r"event 'oops': task 'k' cannot go from 'queued' to 'queued'"):
+        s._move(ts, QUEUED, "oops")
+
+
+def test_stale_and_duplicate_reports_are_harmless():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w", None, 1, now=0.0)
+    graph(s, "c", {"k": []})
+    s.task_finished("w", "k", 1, 0.0)
+    assert s.task_finished("w", "k", 1, 0.0) == []      # duplicate: keep the data
+    assert s.tasks["k"].state == MEMORY
+    # a result nobody asked for is freed on the worker that reports it
+    assert s.task_finished("w", "zzz", 1, 0.0) == [("w", "w", {"op": "free", "keys": ["zzz"]})]
+    assert s.task_erred("w", "k", b"", None) == []        # not processing any more
+    assert s.task_finished("nobody", "k", 1, 0.0) == []   # unknown worker
+
+
+def test_heartbeat_staleness_uses_given_clock():
+    s = SchedulerState()
+    s.add_worker("w", None, 1, now=100.0)
+    assert s.stale_workers(104.0, 5.0) == []
+    assert s.stale_workers(106.0, 5.0) == ["w"]
+    s.heartbeat("w", 105.0)
+    assert s.stale_workers(106.0, 5.0) == []
+
+
+def test_per_event_cost_does_not_scan_all_tasks():
+    """Finishing one task touches only its neighbours, whatever the graph size."""
+    import time
+
+    def per_task(n):
+        s = SchedulerState()
+        s.add_client("c")
+        keys = [f"k{i}" for i in range(n)]
+        s.update_graph("c", keys, [b"s"] * n, ["f"] * n, [None] * n, wanted=keys, funcs={"f": b"F"})
+        s.add_worker("w", None, 1, now=0.0)
+        t = time.perf_counter()
+        for _ in range(2000):
+            (ts,) = list(s.workers["w"].processing)[:1] or [None]
+            s.task_finished("w", ts.key, 1, 0.5)
+        return time.perf_counter() - t
+
+    small, big = per_task(3000), per_task(60000)
+    assert big < small * 5  # O(1) per event: 20x more tasks, not 20x slower

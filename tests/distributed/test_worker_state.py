@@ -1,0 +1,81 @@
+"""The worker state machine driven directly (no threads, no sockets)."""
+from __future__ import annotations
+
+import pytest
+
+from shoal.distributed.worker.state import SHORT_PREFETCH, InvalidTransition, WorkerState
+
+
+def kinds(out, kind):
+    return [i for i in out if i[0] == kind]
+
+
+def test_local_task_executes_one_per_thread_in_priority_order():
+    w = WorkerState(nthreads=1)
+    assert w.compute("b", b"", "f", None, prio=2) == [("execute", "b")]
+    assert w.compute("a", b"", "f", None, prio=1) == []
+    assert w.compute("c", b"", "f", None, prio=0) == []
+    out = w.finished("b", 8, 0.5)
+    assert out[0] == ("send", {"op": "task-finished", "key": "b", "nbytes": 8, "duration": 0.5})
+    assert ("execute", "c") in out  # highest priority (lowest number) next
+
+
+def test_known_tiny_tasks_are_prefetched_in_bulk():
+    w = WorkerState(nthreads=1)
+    w.compute("t0", b"", "tiny", None, 0)
+    for i in range(1, 1000):
+        w.compute(f"t{i}", b"", "tiny", None, i)
+    out = w.finished("t0", 8, 1e-6)
+    assert len(kinds(out, "execute")) == 1 + SHORT_PREFETCH
+    # slow groups are never prefetched
+    w2 = WorkerState(nthreads=1)
+    w2.compute("s0", b"", "slow", None, 0)
+    for i in range(1, 10):
+        w2.compute(f"s{i}", b"", "slow", None, i)
+    assert len(kinds(w2.finished("s0", 8, 2.0), "execute")) == 1
+
+
+def test_remote_inputs_fetched_once_per_peer_and_released_after_use():
+    w = WorkerState(nthreads=2)
+    out = w.compute("x", b"", "f", [("a", ["p1"], 8), ("b", ["p1"], 8), ("c", ["p2"], 8)], 0)
+    fetches = sorted(kinds(out, "fetch"))
+    assert fetches == [("fetch", "p1", ["a", "b"]), ("fetch", "p2", ["c"])]
+    out2 = w.compute("y", b"", "f", [("a", ["p1"], 8)], 1)  # a already in flight: no second fetch
+    assert kinds(out2, "fetch") == []
+    assert w.fetched("p1", ["a", "b"], []) == [("execute", "y")]
+    out = w.fetched("p2", ["c"], [])
+    assert out == [("execute", "x")]
+    out = w.finished("x", 8, 0.1)
+    assert ("drop", "b") in out and ("drop", "c") in out and ("drop", "a") not in out  # y still needs a
+    out = w.finished("y", 8, 0.1)
+    assert ("drop", "a") in out
+
+
+def test_missing_input_reported_to_scheduler():
+    w = WorkerState(nthreads=1)
+    w.compute("x", b"", "f", [("a", ["dead"], 8)], 0)
+    out = w.fetched("dead", [], ["a"])
+    assert ("send", {"op": "missing-data", "key": "x", "dep": "a", "holder": "dead"}) in out
+    assert "x" not in w.tasks
+
+
+def test_free_while_executing_drops_result():
+    w = WorkerState(nthreads=1)
+    w.compute("x", b"", "f", None, 0)
+    assert w.free(["x"]) == []
+    out = w.finished("x", 8, 0.1)
+    assert ("drop", "x") in out and not kinds(out, "send")
+
+
+def test_paused_worker_starts_nothing():
+    w = WorkerState(nthreads=1)
+    w.set_paused(True)
+    assert w.compute("x", b"", "f", None, 0) == []
+    assert w.set_paused(False) == [("execute", "x")]
+
+
+def test_bad_transition_is_named():
+    w = WorkerState(nthreads=1)
+    w.compute("x", b"", "f", None, 0)
+    with pytest.raises(InvalidTransition, match="'x' cannot go from 'executing' to 'ready'"):
+        w._move(w.tasks["x"], "ready", "oops")
