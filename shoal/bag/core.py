@@ -524,11 +524,15 @@ class Bag:
 
     # -- reshaping ---------------------------------------------------------------------
     def repartition(self, npartitions: int | None = None, partition_size: int | None = None) -> "Bag":
-        """The same elements, in order, in ``npartitions`` partitions."""
+        """The same elements, in order, in ``npartitions`` partitions.
+
+        ``partition_size`` (bytes, or a string like ``"64MB"``) instead picks
+        the count from the elements' in-memory size, computed first.
+        """
         if npartitions is None:
             if partition_size is None:
                 raise ValueError("repartition needs npartitions=... (or partition_size=...)")
-            return _repartition_by_size(self, int(partition_size))
+            return _repartition_by_size(self, partition_size)
         n = int(npartitions)
         if n < 1:
             raise ValueError(f"repartition: npartitions must be >= 1, got {npartitions!r}")
@@ -633,14 +637,22 @@ class _StrMethod:
         return "str." + self.name
 
 
-def _repartition_by_size(b: Bag, size: int) -> Bag:
-    if size < 1:
-        raise ValueError(f"partition_size must be >= 1, got {size}")
-    # sizes are known only after computing: count first, then cut
-    counts = b.map_partitions(lambda p: [len(p)]).compute()
-    total = sum(counts)
-    n = max(1, -(-total // size))
-    return b.repartition(n)
+def _partition_nbytes(part: list) -> list:
+    import sys
+
+    return [sum(sys.getsizeof(x) for x in part)]
+
+
+def _repartition_by_size(b: Bag, size: Any) -> Bag:
+    """Cut into partitions of about ``size`` bytes of elements (``"100MB"`` or an int)."""
+    from shoal.bag.io import parse_bytes
+
+    nbytes = parse_bytes(size)
+    if nbytes < 1:
+        raise ValueError(f"partition_size must be a positive size such as '64MB', got {size!r}")
+    # sizes are known only after computing: measure first, then cut
+    total = sum(b.map_partitions(_partition_nbytes).compute())
+    return b.repartition(max(1, -(-total // nbytes)))
 
 
 def _zip_layers(bags: tuple, extra: Iterable) -> tuple[int, dict]:

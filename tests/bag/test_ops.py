@@ -298,3 +298,11 @@ def test_visualize_writes_a_picture(tmp_path):
     out = tmp_path / "bag.svg"
     wiki.filter(lambda s: " " in s).count().visualize(filename=str(out))
     assert out.exists() and out.read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_repartition_by_memory_size():
+    xs = [f"{i:0100d}" for i in range(200)]  # about 150 bytes each
+    b = db.from_sequence(xs, npartitions=2)
+    r = b.repartition(partition_size="3kB")
+    assert 8 <= r.npartitions <= 12
+    assert r.compute(scheduler="sync") == xs
