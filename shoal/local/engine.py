@@ -22,11 +22,15 @@ move batches of keys to where they run and bring the values back::
 * Literal and alias nodes (``Ref``) are resolved in the engine's own thread
   as soon as they are ready: a big array wrapped in ``delayed`` is never
   shipped to a worker just to be shipped back.
-* Batching: tasks are handed out in batches of up to ``target_batch_s /
-  mean task time`` (never more than a fair share of the ready tasks), so a
-  tiny task pays its IPC cost once per batch while long tasks still go one
-  at a time to keep every worker busy.  Each worker may hold two batches so
-  it never waits for the engine between them.
+* Batching: a batch starts at the ready task with the smallest priority
+  and takes the following tasks *of the static order* whose inputs are
+  done or earlier in the same batch, up to ``target_batch_s / mean task
+  time`` tasks (and a fair share of what is left).  A worker thus runs a
+  depth-first stretch of the graph, like sync would: a tiny task pays the
+  hand-over cost once per batch, long tasks still go one at a time, and a
+  reduction inside a batch frees its chunks as it goes (results read only
+  inside the batch, ``internal``, are dropped there and never sent back).
+  Each worker may hold two batches so it never waits for the engine.
 * Memory: every result is dropped as soon as the last task that reads it
   has run, unless it is an output.  With the depth-first priorities of
   ``shoal.core.order`` a reduction holds a few chunks at a time.
