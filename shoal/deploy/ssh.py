@@ -42,7 +42,9 @@ _LISTEN_RE = re.compile(r"listening at ((?:tcp|tls)://\S+)")
 
 
 def default_token() -> str:
-    """The user's default token (created with mode 0600 when missing)."""
+    """SHOAL_TOKEN, else the user's default token file (created with mode 0600 when missing)."""
+    if os.environ.get("SHOAL_TOKEN"):
+        return os.environ["SHOAL_TOKEN"]
     path = os.path.expanduser(config.get("distributed.security.token-file", "~/.shoal/token"))
     if os.path.exists(path):
         tok = Security.from_file(path).token
@@ -118,6 +120,7 @@ class SSHCluster(Cluster):
         self.scheduler_process: RemoteProcess | None = None
         self._monitor: Any = None
         self._watch_stop = threading.Event()
+        self._close_done = threading.Event()
         self._baseline_clients = 1
         #: read by Client.close(): closing a Client(cluster) closes this cluster too
         self.close_with_client = close_when_clients_leave
@@ -228,9 +231,15 @@ class SSHCluster(Cluster):
         """Stop every worker session and the scheduler's; the guards kill what runs remotely."""
         with self._lock:
             if self._closed:
-                return
-            self._closed = True
-            self._watch_stop.set()
+                already = True
+            else:
+                already = False
+                self._closed = True
+                self._watch_stop.set()
+        if already:
+            self._close_done.wait(60)   # another thread is closing: return when it is done
+            return
+        with self._lock:
             if self._adaptive is not None:
                 self._adaptive.stop()
                 self._adaptive = None
@@ -241,8 +250,11 @@ class SSHCluster(Cluster):
                 self._monitor.close()
             except Exception:
                 pass
-        stop_all(procs)
-        self._stop_scheduler()
+        try:
+            stop_all(procs)
+            self._stop_scheduler()
+        finally:
+            self._close_done.set()
         from shoal.distributed.deploy import cluster as _base
 
         _base._live.discard(self)

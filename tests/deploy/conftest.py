@@ -44,3 +44,34 @@ def netns_hosts():
         yield hosts
     finally:
         hosts.stop()
+
+
+def processes_with_token(token: str) -> list[tuple[int, list[str]]]:
+    """(pid, cmdline) of every process on this machine whose environment holds ``token``.
+
+    Every process a deployment starts (guards, schedulers, worker commands,
+    nannies' worker processes) carries SHOAL_TOKEN, and the "hosts" of
+    these tests (loopback, network namespaces) share one process table, so
+    this one scan checks every host at once.
+    """
+    import psutil
+
+    found = []
+    for p in psutil.process_iter(["pid"]):
+        try:
+            if p.environ().get("SHOAL_TOKEN") == token and p.status() != psutil.STATUS_ZOMBIE:
+                found.append((p.pid, p.cmdline()))
+        except psutil.Error:
+            pass
+    return found
+
+
+def wait_no_processes(token: str, timeout: float = 20.0) -> list:
+    import time
+
+    end = time.monotonic() + timeout
+    while True:
+        left = processes_with_token(token)
+        if not left or time.monotonic() > end:
+            return left
+        time.sleep(0.1)
