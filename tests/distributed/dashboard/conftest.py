@@ -1,4 +1,4 @@
-"""A headless Debian chromium driven by playwright, shared by the dashboard tests.
+"""A headless Debian chromium driven by playwright, for the dashboard tests.
 
 Launched exactly as ``shared/reference/recipes.md`` says (never
 ``playwright install``).  Screenshots go to ``artifacts/`` (gitignored).
@@ -19,8 +19,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync", "--disable-dev-shm-usage"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """One chromium per test: the browser and its helper processes end with the test
+    (the distributed tests check that no process outlives its test)."""
     path = require("chromium")
     from playwright.sync_api import sync_playwright
 

@@ -163,3 +163,16 @@ def test_group_counts_from_a_large_state_are_cheap():
     t = time.perf_counter()
     read_snapshot(srv)  # throttled: reuses the counts
     assert time.perf_counter() - t < cost / 5 + 0.002
+
+
+def test_event_log_samples_bursts_evenly():
+    import collections
+
+    dq = collections.deque(maxlen=1000)
+    dq.extend((f"x-{i}", "w", float(i), float(i) + 0.5, "memory") for i in range(500))
+    log = EventLog()
+    added = log.update(dq, limit=50)
+    assert len(added) == 50 and log.seen == 500
+    starts = [e["start"] for e in added]
+    assert starts[0] == 0.0 and starts[-1] >= 480 and starts == sorted(starts)  # spread over the burst
+    assert log.update(dq, limit=50) == []  # nothing new
