@@ -207,7 +207,11 @@ class SSHCluster(Cluster):
                 if self.scheduler_process is not None and not self.scheduler_process.alive:
                     logger.warning("the scheduler on %s exited; stopping the workers", self.hosts[0])
                     break
-                others = int(self._monitor.scheduler_info().get("clients", 1)) - self._baseline_clients
+                info = self._monitor.scheduler_info()
+                others = int(info.get("clients", 1)) - self._baseline_clients
+                # work done also proves a client came, even one that left between two polls
+                if int(info.get("n_finished", 0)) or int(info.get("n_tasks", 0)):
+                    seen = True
             except Exception:
                 if self._closed:
                     return
