@@ -28,7 +28,7 @@ import random as _random
 import uuid
 import warnings
 from functools import partial
-from typing import Any, Callable, Hashable, Iterable, Iterator
+from typing import Any, Callable, Hashable, Iterator
 
 from shoal.base import compute as _compute
 from shoal.base import is_lazy
@@ -377,7 +377,9 @@ class Bag:
         shared) or other bags with the same partitioning (zipped elementwise).
         """
         if any(isinstance(a, Bag) for a in args) or any(isinstance(v, Bag) for v in kwargs.values()):
-            return _zip_map(func, (self,) + args, kwargs)
+            from shoal.bag.multi import zip_map
+
+            return zip_map(func, (self,) + args, kwargs)
         return self._with_op("map-" + _funcname(func), "map", func, args, kwargs)
 
     def starmap(self, func: Callable, **kwargs: Any) -> "Bag":
@@ -395,7 +397,9 @@ class Bag:
     def map_partitions(self, func: Callable, *args: Any, **kwargs: Any) -> "Bag":
         """Apply ``func(partition_list, *args, **kwargs)``; it returns the new partition."""
         if any(isinstance(a, Bag) for a in args):
-            return _zip_partitions(func, (self,) + args, kwargs)
+            from shoal.bag.multi import zip_partitions
+
+            return zip_partitions(func, (self,) + args, kwargs)
         return self._with_op("map-partitions-" + _funcname(func), "map_partitions", func, args, kwargs)
 
     def flatten(self) -> "Bag":
@@ -422,9 +426,11 @@ class Bag:
         return self._with_op("random-sample", "sample", None, (prob, seed))
 
     @property
-    def str(self) -> "_StringAccessor":
+    def str(self) -> Any:
         """String methods over the elements: ``b.str.lower()``, ``b.str.split(' ')``."""
-        return _StringAccessor(self)
+        from shoal.bag.strings import StringAccessor
+
+        return StringAccessor(self)
 
     # -- reductions to one value -------------------------------------------------------
     def count(self) -> Item:
@@ -592,51 +598,6 @@ class Bag:
         return to_dataframe(self, meta=meta, columns=columns)
 
 
-class _StringAccessor:
-    """``b.str.<method>(...)``: a ``map`` calling that ``str`` method on each element."""
-
-    def __init__(self, bag: Bag):
-        self._bag = bag
-
-    def __dir__(self):
-        return [n for n in dir(str) if not n.startswith("_")]
-
-    def __getattr__(self, attr: str) -> Callable:
-        if attr.startswith("_") or not hasattr(str, attr):
-            raise AttributeError(f"str has no method {attr!r}")
-
-        def method(*args: Any, **kwargs: Any) -> Bag:
-            return self._bag._with_op(f"str-{attr}", "map", _StrMethod(attr), args, kwargs)
-
-        return method
-
-    def match(self, pattern: str) -> Bag:
-        """Keep the strings matching a shell-style ``pattern`` (``fnmatch``)."""
-        import fnmatch
-
-        return self._bag.filter(partial(fnmatch.fnmatch, pat=pattern))
-
-
-class _StrMethod:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __call__(self, s: str, *args: Any, **kwargs: Any) -> Any:
-        return getattr(s, self.name)(*args, **kwargs)
-
-    def __reduce__(self):
-        return (_StrMethod, (self.name,))
-
-    def __shoal_tokenize__(self) -> str:
-        return "str." + self.name
-
-    @property
-    def __name__(self) -> str:
-        return "str." + self.name
-
-
 def _partition_nbytes(part: list) -> list:
     import sys
 
@@ -653,56 +614,3 @@ def _repartition_by_size(b: Bag, size: Any) -> Bag:
     # sizes are known only after computing: measure first, then cut
     total = sum(b.map_partitions(_partition_nbytes).compute())
     return b.repartition(max(1, -(-total // nbytes)))
-
-
-def _zip_layers(bags: tuple, extra: Iterable) -> tuple[int, dict]:
-    n = bags[0].npartitions
-    for b in bags:
-        if b.npartitions != n:
-            raise ValueError(
-                f"bags with different numbers of partitions ({n} and {b.npartitions}) cannot be "
-                "combined elementwise; repartition one to match: b2.repartition(b1.npartitions)")
-    layers: dict = {}
-    for b in bags:
-        layers.update(b._with_self())
-    return n, layers
-
-
-def _zip_map(func: Callable, args: tuple, kwargs: dict) -> Bag:
-    bags = tuple(a for a in args if isinstance(a, Bag))
-    kw_bags = {k: v for k, v in kwargs.items() if isinstance(v, Bag)}
-    if kw_bags:
-        raise TypeError("bags as keyword arguments are not supported; pass them positionally: "
-                        "b.map(f, other_bag)")
-    n, layers = _zip_layers(bags, ())
-    slots, plain = [], []
-    bag_pos = {id(b): i for i, b in enumerate(bags)}
-    for a in args:
-        if isinstance(a, Bag):
-            slots.append(bag_pos[id(a)])
-            plain.append(None)
-        else:
-            slots.append(None)
-            plain.append(a)
-    plain_t = _unpack(tuple(plain), layers)
-    kw = _unpack(kwargs, layers)
-    nodes = [Task(chunk.zip_map, func, [Ref((b.name, i)) for b in bags], slots, plain_t, kw)
-             for i in range(n)]
-    return bags[0]._materialised("map-" + _funcname(func), nodes, layers)
-
-
-def _call_partitions(func: Callable, parts: list, slots: list, args: tuple, kwargs: dict) -> Any:
-    call_args = [parts[s] if s is not None else a for s, a in zip(slots, args)]
-    return list(func(*call_args, **kwargs))
-
-
-def _zip_partitions(func: Callable, args: tuple, kwargs: dict) -> Bag:
-    bags = tuple(a for a in args if isinstance(a, Bag))
-    n, layers = _zip_layers(bags, ())
-    bag_pos = {id(b): i for i, b in enumerate(bags)}
-    slots = [bag_pos[id(a)] if isinstance(a, Bag) else None for a in args]
-    plain = _unpack(tuple(None if isinstance(a, Bag) else a for a in args), layers)
-    kw = _unpack(kwargs, layers)
-    nodes = [Task(_call_partitions, func, [Ref((b.name, i)) for b in bags], slots, plain, kw)
-             for i in range(n)]
-    return bags[0]._materialised("map-partitions-" + _funcname(func), nodes, layers)

@@ -6,9 +6,11 @@ import math
 from typing import Any, Callable, Iterable
 
 from shoal.bag import pipeline
-from shoal.bag.core import Bag, _layers_of, _zip_map, _zip_partitions, new_name
+from shoal.bag.core import Bag, _layers_of, new_name
+from shoal.bag.multi import zip_map as _zip_map
+from shoal.bag.multi import zip_partitions as _zip_partitions
 from shoal.base import is_lazy
-from shoal.core.task import Ref, Task
+from shoal.core.task import Ref
 
 __all__ = ["from_sequence", "from_delayed", "range", "concat", "zip", "map", "map_partitions"]
 
