@@ -54,6 +54,7 @@ class SchedulerServer:
             "missing-data": self._missing_data,
             "heartbeat": self._heartbeat,
             "worker-status": self._worker_status,
+            "worker-threads": self._worker_threads,
             "run-result": self._run_result,
             "update-graph": self._update_graph,
             "release-keys": self._release_keys,
@@ -207,6 +208,11 @@ class SchedulerServer:
                 return
             self._route(self.state.set_worker_status(addr, msg["status"]))
 
+    def _worker_threads(self, comm: Comm, msg: dict) -> None:
+        addr = comm.info.get("worker")
+        if addr is not None:
+            self._route(self.state.change_threads(addr, int(msg["delta"])))
+
     async def _watch_heartbeats(self) -> None:
         interval = min(1.0, self.worker_ttl / 4)
         while True:
@@ -321,7 +327,9 @@ class SchedulerServer:
             await asyncio.sleep(0.05)
         for addr in list(self.worker_comms):
             self.worker_comms.pop(addr).abort()
+        old = self.state
         self.state = SchedulerState()
+        self.state.funcs, self.state.fnames = old.funcs, old.fnames  # clients do not resend them
         for cid in clients:
             self.state.add_client(cid)
         for c in self.client_comms.values():

@@ -566,6 +566,14 @@ class SchedulerState:
                 self._fill(ws)
         return self._take()
 
+    def change_threads(self, address: str, delta: int) -> list:
+        """A task seceded from (+1) or rejoined (-1) a worker's thread pool."""
+        ws = self.workers.get(address)
+        if ws is not None:
+            ws.nthreads = max(1, ws.nthreads + delta)
+            self._fill(ws)
+        return self._take()
+
     def stale_workers(self, now: float, timeout: float) -> list:
         """Addresses of workers silent for longer than ``timeout`` seconds."""
         return [a for a, ws in self.workers.items() if now - ws.last_seen > timeout]

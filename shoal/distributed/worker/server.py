@@ -400,14 +400,18 @@ class WorkerServer:
         self.loop.call_soon_threadsafe(self._grow)
 
     def _grow(self) -> None:
+        # the blocked task no longer counts against the thread pool, here and
+        # on the scheduler, so the tasks it waits for can run
         self.state.nthreads += 1
         self._add_thread()
+        self.scomm.send({"op": "worker-threads", "delta": 1})
         self._do(self.state.set_paused(self.state.paused))
 
     def rejoin(self) -> None:
         def shrink():
             self.state.nthreads -= 1
             self._queue.put(_Stop)
+            self.scomm.send({"op": "worker-threads", "delta": -1})
         self.loop.call_soon_threadsafe(shrink)
 
 
