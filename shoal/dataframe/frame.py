@@ -43,6 +43,12 @@ def _assign_cols(task: Any, need: Any) -> dict:
     return {src.key: frozenset(need) - frozenset(names)}
 
 
+@register_columns(M.size)
+def _size_cols(task: Any, need: Any) -> dict:
+    src = task.args[0]
+    return {src.key: frozenset()} if type(src) is Ref else {}
+
+
 @register_columns(M.head)
 def _head_cols(task: Any, need: Any) -> dict:
     src = task.args[0]
