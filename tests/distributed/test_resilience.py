@@ -1,0 +1,90 @@
+"""Faults with real processes: SIGKILL and SIGSTOP workers mid-graph; tasks that kill workers."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+import shoal
+from shoal import delayed
+from shoal.distributed import Client, KilledWorker, LocalCluster
+
+
+def leaf(i):
+    time.sleep(0.01)
+    return i * i
+
+
+def add(a, b):
+    return a + b
+
+
+def tree(n):
+    layer = [delayed(leaf)(i) for i in range(n)]
+    while len(layer) > 1:
+        nxt = [delayed(add)(layer[i], layer[i + 1]) for i in range(0, len(layer) - 1, 2)]
+        if len(layer) % 2:
+            nxt.append(layer[-1])
+        layer = nxt
+    return layer[0]
+
+
+def _wait_workers(cluster, n, timeout=30):
+    deadline = time.time() + timeout
+    while len(cluster.scheduler.state.workers) != n:
+        assert time.time() < deadline, f"expected {n} workers, have {len(cluster.scheduler.state.workers)}"
+        time.sleep(0.05)
+
+
+def test_sigkill_worker_mid_graph_costs_time_not_results():
+    n = 300
+    expected = sum(i * i for i in range(n))
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
+            Client(cluster, set_as_default=False) as c:
+        for delay in (0.3, 1.0):
+            fut = c.compute(tree(n))
+            time.sleep(delay)
+            victim = cluster.worker_pids()[0]
+            os.kill(victim, signal.SIGKILL)
+            assert fut.result(timeout=120) == expected
+            _wait_workers(cluster, 2)  # the nanny restarted it
+            assert victim not in cluster.worker_pids()
+
+
+def test_sigstop_worker_is_detected_and_work_recovers():
+    n = 200
+    expected = sum(i * i for i in range(n))
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, worker_ttl=2.0) as cluster, \
+            Client(cluster, set_as_default=False) as c:
+        fut = c.compute(tree(n))
+        time.sleep(0.3)
+        victim = cluster.worker_pids()[1]
+        os.kill(victim, signal.SIGSTOP)
+        try:
+            t = time.time()
+            _wait_workers(cluster, 1, timeout=10)
+            detected = time.time() - t
+            assert detected < 5.0  # within the configured 2 s timeout plus a check interval
+            assert fut.result(timeout=120) == expected
+        finally:
+            os.kill(victim, signal.SIGCONT)
+        # once thawed it reconnects with a clean slate and gets work again
+        _wait_workers(cluster, 2, timeout=30)
+        assert c.compute(tree(50)).result(timeout=60) == sum(i * i for i in range(50))
+
+
+def crash(x):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_task_that_kills_workers_errs_naming_it():
+    with shoal.config.set({"distributed.scheduler.allowed-failures": 2}):
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None)
+    with cluster, Client(cluster, set_as_default=False) as c:
+        f = c.submit(crash, 1, key="crasher-1")
+        with pytest.raises(KilledWorker, match="crasher-1"):
+            f.result(timeout=120)
+        _wait_workers(cluster, 1)
+        assert c.submit(add, 1, 2).result(timeout=30) == 3  # the cluster is still usable
