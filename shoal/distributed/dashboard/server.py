@@ -46,7 +46,7 @@ DEFAULT_PORT = 8787
 STREAM_BATCH = 2000
 #: most new task-stream events taken per update (an even sample beyond it):
 #: bounds the feed's cost on the scheduler's loop however fast tasks finish
-STREAM_SAMPLE = 1000
+STREAM_SAMPLE = 500
 COOKIE = "shoal-dashboard-token"
 
 

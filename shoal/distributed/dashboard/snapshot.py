@@ -150,6 +150,33 @@ def _norm_worker(w: dict, address: str | None = None) -> dict:
     return out
 
 
+_HEX = frozenset("0123456789abcdef")
+_group_cache: dict[str, str] = {}
+
+
+def group_of(key: Any) -> str:
+    """``key_split(key)``, memoised on the part before a trailing token.
+
+    ``inc-8cc800ac...`` and ``inc-90aa43bb...`` share the head ``inc``; when
+    the last dash-part is token-like the group depends on the head only, so
+    one ``key_split`` per head serves every key of a task group.
+    """
+    from shoal.base import key_split
+
+    s = key[0] if type(key) is tuple else key
+    if type(s) is not str:
+        return key_split(key)
+    head, sep, tail = s.rpartition("-")
+    if sep and (tail.isdigit() or (len(tail) >= 8 and _HEX.issuperset(tail))):
+        g = _group_cache.get(head)
+        if g is None:
+            if len(_group_cache) > 10000:
+                _group_cache.clear()
+            g = _group_cache[head] = key_split(s)
+        return g
+    return key_split(key)
+
+
 def _norm_event(e: Any, seq: int) -> dict:
     if isinstance(e, (tuple, list)):  # (worker, thread, key, group, start, stop, kind)
         names = ("worker", "thread", "key", "group", "start", "stop", "kind")
@@ -157,9 +184,7 @@ def _norm_event(e: Any, seq: int) -> dict:
     key = e.get("key", "")
     group = e.get("group")
     if group is None:
-        from shoal.base import key_split
-
-        group = key_split(key)
+        group = group_of(key)
     return {
         "seq": int(e.get("seq", seq)),
         "worker": str(e.get("worker", "")),
@@ -235,8 +260,6 @@ class EventLog:
         return self.add(self.take_new(events), limit)
 
     def _add(self, e: Any, now: float) -> dict:
-        from shoal.base import key_split
-
         if isinstance(e, dict):
             ev = _norm_event(e, self.seq)
         else:
@@ -246,7 +269,7 @@ class EventLog:
             kind = "error" if state in ("erred", "error") else (
                 state if state in ("transfer", "spill") else "compute")
             ev = {"seq": self.seq, "worker": str(worker), "thread": 0, "key": str(key),
-                  "group": key_split(key), "start": float(start), "stop": float(stop), "kind": kind}
+                  "group": group_of(key), "start": float(start), "stop": float(stop), "kind": kind}
         ev["seq"] = self.seq
         self.seq += 1
         if ev["kind"] == "compute" or ev["kind"] == "error":
