@@ -261,6 +261,9 @@ class Delayed:
     def __shoal_tokenize__(self) -> Hashable:
         return self._key
 
+    def __reduce__(self):
+        return (Delayed, (self._key, self._layer, self._parents, self._length))
+
     # -- public API ---------------------------------------------------------
     @property
     def key(self) -> Hashable:
@@ -367,6 +370,9 @@ class DelayedAttr(Delayed):
         Delayed.__init__(self, key, {key: Task(getattr, Ref(obj._key), attr)}, (obj,))
         object.__setattr__(self, "_obj", obj)
         object.__setattr__(self, "_attr", attr)
+
+    def __reduce__(self):
+        return (DelayedAttr, (self._obj, self._attr))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Delayed:
         pure = kwargs.pop("pure", None)
