@@ -104,7 +104,7 @@ def _year_frame(year: int, n: int, rng: np.random.Generator) -> pd.DataFrame:
     dates = pd.DatetimeIndex(start + day.astype("timedelta64[D]"))
     month = dates.month.to_numpy()
     dom = dates.day.to_numpy()
-    dow = dates.dayofweek.to_numpy() + 1  # 1 = Monday, as in the real files
+    dow = dates.day_of_week.to_numpy() + 1  # 1 = Monday, as in the real files
 
     carriers, cw = _carriers_for(year)
     ci = rng.choice(len(carriers), n, p=cw)

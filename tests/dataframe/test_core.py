@@ -165,7 +165,7 @@ def test_accessors(df, pdf):
     eq(df.c.str.len(), pdf.c.str.len())
     eq(df.c.str.contains("an"), pdf.c.str.contains("an"))
     eq(df.d.dt.year, pdf.d.dt.year)
-    eq(df.d.dt.dayofweek, pdf.d.dt.dayofweek)
+    eq(df.d.dt.day_of_week, pdf.d.dt.day_of_week)
     eq(df.d.dt.strftime("%Y-%m"), pdf.d.dt.strftime("%Y-%m"))
     with pytest.raises(AttributeError, match="accessor"):
         df.a.str

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bz2
 import os
+from pathlib import Path
 
 import pandas as pd
 
@@ -27,7 +28,7 @@ def test_schema_and_files(tmp_path):
     assert old.DayofMonth.between(1, 31).all() and old.DayOfWeek.between(1, 7).all()
     # weekday agrees with the date
     dates = pd.to_datetime(dict(year=old.Year, month=old.Month, day=old.DayofMonth))
-    assert (dates.dt.dayofweek + 1 == old.DayOfWeek).all()
+    assert (dates.dt.day_of_week + 1 == old.DayOfWeek).all()
     assert "SFO" in set(old.Origin) and "UA" in set(old.UniqueCarrier)
     assert (old.Origin != old.Dest).all()
     # cancelled flights have no departure; about 2% cancelled
@@ -43,7 +44,8 @@ def test_deterministic(tmp_path):
     a = airline(str(tmp_path / "a"), years=[1999], rows_per_year=500, seed=3, compression=None)
     b = airline(str(tmp_path / "b"), years=[1999], rows_per_year=500, seed=3, compression=None)
     c = airline(str(tmp_path / "c"), years=[1999], rows_per_year=500, seed=4, compression=None)
-    assert open(a[0], "rb").read() == open(b[0], "rb").read() != open(c[0], "rb").read()
+    read = lambda p: Path(p).read_bytes()  # noqa: E731
+    assert read(a[0]) == read(b[0]) != read(c[0])
 
 
 def test_timeseries_lazy():
