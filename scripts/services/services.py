@@ -25,10 +25,10 @@ class ServiceError(RuntimeError):
     """A service script failed; the message carries its stderr."""
 
 
-def _script(name: str, *args: str, timeout: float = 120) -> str:
+def _script(name: str, *args: str, timeout: float = 120, env: dict | None = None) -> str:
     path = os.path.join(HERE, name)
     proc = subprocess.run(["bash", path, *args], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
     if proc.returncode != 0:
         raise ServiceError(f"{name} {' '.join(args)} failed (exit {proc.returncode}):\n"
                            f"{proc.stderr.strip() or proc.stdout.strip()}")
@@ -62,9 +62,8 @@ class Slurm:
 
 def start_slurm(nodes: int = 1, cpus_per_node: int = 4) -> Slurm:
     base = new_base("slurm")
-    os.environ.setdefault("CPUS_PER_NODE", str(cpus_per_node))
     try:
-        out = _script("slurm.sh", "start", base, str(nodes))
+        out = _script("slurm.sh", "start", base, str(nodes), env={"CPUS_PER_NODE": str(cpus_per_node)})
     except Exception:
         _script("slurm.sh", "stop", base)
         shutil.rmtree(base, ignore_errors=True)

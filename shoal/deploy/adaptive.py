@@ -19,7 +19,10 @@ tests drive it step by step):
 Rules that follow from this:
 
 * no loop: a job is cancelled only after the load has asked for fewer jobs
-  `wait_count` times in a row, and never while any of its workers is busy;
+  `wait_count` times in a row, and never while any of its workers is busy
+  (running tasks, or holding results a client still holds futures for:
+  losing those would make the scheduler recompute them, and that load
+  would submit a new job);
 * no over-submission: a job submitted but still queued counts as capacity;
 * walltime: a job that ended (walltime, node failure) is no longer current,
   so while work remains the next decision submits its replacement.
@@ -47,7 +50,7 @@ class JobView:
 
     job_id: str
     pending: bool = False          # queued, not running yet
-    busy: bool = False             # any of its workers is running or holding queued tasks
+    busy: bool = False             # any of its workers runs tasks or holds results still wanted
     workers: tuple[str, ...] = ()  # names of its workers the scheduler knows
 
 

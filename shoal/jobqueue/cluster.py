@@ -168,6 +168,11 @@ class JobQueueCluster(Cluster):
         """Live jobs -> 'pending' | 'running'; None when this system's listing is unknown."""
         return None
 
+    def _listed_ids(self) -> set[str] | None:
+        """Every job id the queue still lists, in any state (completing ones too)."""
+        states = self._job_states()
+        return None if states is None else set(states)
+
     # ---- Cluster hooks -------------------------------------------------
     def _start_worker(self, name: str) -> Any:
         return self._submit_one()
@@ -258,7 +263,9 @@ class JobQueueCluster(Cluster):
         for w in info.get("workers", {}).values():
             j = self.job_of_worker(str(w.get("name")))
             if j in by_job:
-                by_job[j].append((str(w.get("name")), int(w.get("processing", 0))))
+                # busy: running tasks, or holding results (cancelling it would make the
+                # scheduler recompute them, and that load would submit a new job: a loop)
+                by_job[j].append((str(w.get("name")), int(w.get("processing", 0)) + int(w.get("n_keys", 0))))
         views = [JobView(j, pending=live[j] == "pending", busy=any(p for _, p in by_job[j]),
                          workers=tuple(n for n, _ in by_job[j])) for j in live]
         return desired_workers(info, self.threads_per_worker), views
@@ -311,9 +318,9 @@ class JobQueueCluster(Cluster):
         try:
             self._cancel(ids)
             deadline = time.monotonic() + timeout
-            while ids and time.monotonic() < deadline:
-                states = self._job_states()
-                if states is None or not any(j in states for j in ids):
+            while ids and time.monotonic() < deadline:   # until none is even completing
+                listed = self._listed_ids()
+                if listed is None or not any(j in listed for j in ids):
                     break
                 time.sleep(0.2)
         finally:
@@ -338,6 +345,10 @@ class SLURMCluster(JobQueueCluster):
     writer = SLURMScript()
     submit_command = ("sbatch", "--parsable")
     cancel_command = ("scancel",)
+
+    def _listed_ids(self) -> set[str] | None:
+        out = self._run(["squeue", "-h", "-u", getpass.getuser(), "-o", "%i"])
+        return set(out.split())
 
     def _job_states(self) -> dict[str, str] | None:
         out = self._run(["squeue", "-h", "-u", getpass.getuser(), "-o", "%i %T"])
