@@ -31,6 +31,7 @@ from shoal.core.task import Ref, Task
 
 from shoal.array.chunks import chunk_bounds
 from shoal.array.core import Array, asanyarray_like, new_name
+from shoal.array.random import draw_reduce, is_draw_task
 
 __all__ = [
     "reduction", "sum", "prod", "mean", "var", "std", "min", "max", "any", "all",
@@ -106,8 +107,16 @@ def reduction(x: Any, chunk: Callable, combine: Callable, aggregate: Callable, a
                  (token,): Task(_final_task, combine, aggregate, [Ref((pname,))], (), keepdims)}
         return Array(LayeredGraph.from_collections(token, layer, [x]), token, (), dtype)
     bounds = [chunk_bounds(c) for c in x.chunks]
+    src = x.dask.layers.get(x.name, {})
+    # only our own chunk functions: they never return views of the (reused) slab
+    fusable = not chunk_with_info and type(getattr(chunk, "__self__", None)) in (_Simple, _Moment)
     for idx in itertools.product(*map(range, nb)):
-        if chunk_with_info:
+        node = src.get((x.name, *idx))
+        if fusable and is_draw_task(node):
+            # a random block feeds straight into its partial: draw and reduce in one
+            # task, slab by slab, so the block is never materialised
+            layer[(pname, *idx)] = Task(draw_reduce, *node.args, chunk, combine, axes)
+        elif chunk_with_info:
             offs = tuple(b[i] for b, i in zip(bounds, idx))
             layer[(pname, *idx)] = Task(chunk, Ref((x.name, *idx)), axes, offs, x.shape)
         else:

@@ -100,3 +100,17 @@ def test_same_numbers_on_every_scheduler():
     np.testing.assert_array_equal(c(x, scheduler="threads", num_workers=2), ref)
     np.testing.assert_array_equal(c(x, scheduler="threads", num_workers=1), ref)
     np.testing.assert_array_equal(c(x, scheduler="processes", num_workers=2), ref)
+
+
+@pytest.mark.parametrize("axis", [0, 1, None])
+@pytest.mark.parametrize("name", ["mean", "sum", "var", "max", "nansum"])
+def test_reduction_of_random_draws_blocks_in_slabs(axis, name):
+    """A reduction over a random array draws each block slab by slab (never whole), same numbers."""
+    from shoal.array.random import draw_reduce
+
+    x = da.random.default_rng(5).normal(2, 3, size=(1500, 600), chunks=(700, 500))
+    r = getattr(x, name)(axis=axis)
+    fused = [v for v in dict(r.dask).values() if getattr(v, "func", None) is draw_reduce]
+    assert len(fused) == x.npartitions
+    a = c(x)
+    np.testing.assert_allclose(c(r, scheduler="threads"), getattr(np, name)(a, axis=axis), rtol=1e-10)
