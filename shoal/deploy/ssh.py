@@ -109,7 +109,8 @@ class SSHCluster(Cluster):
         self.scheduler_options = dict(scheduler_options or {})
         self._worker_flags = _flags(self.worker_options, self.WORKER_KEYS, "worker_options")
         _flags(self.scheduler_options, self.SCHEDULER_KEYS, "scheduler_options")
-        if security is None or not security.token:
+        self._uses_default_token = security is None or not security.token
+        if self._uses_default_token:
             security = (security or Security()).with_token(default_token())
         super().__init__(security=security, name=name or "ssh")
         self.threads_per_worker = int(self.worker_options.get("nthreads") or 1)
@@ -149,9 +150,18 @@ class SSHCluster(Cluster):
         host = opts.pop("host", None) or self.hosts[0]
         opts.setdefault("port", 0)
         opts.setdefault("dashboard_address", "none")
-        token_file = os.path.expanduser(config.get("distributed.security.token-file", "~/.shoal/token"))
-        argv = [self._python[0], "-m", "shoal", "scheduler", "--host", host, "--token-file", token_file,
+        argv = [self._python[0], "-m", "shoal", "scheduler", "--host", host,
                 *_flags(opts, self.SCHEDULER_KEYS, "scheduler_options")]
+        if self._uses_default_token:
+            # the user's own token: the scheduler host's copy of the file may hold it too
+            token_file = os.path.expanduser(config.get("distributed.security.token-file", "~/.shoal/token"))
+            argv += ["--token-file", token_file]
+        else:
+            # a token of this cluster only: never overwrite the user's token file on the
+            # scheduler host; use a private temporary file removed when the scheduler ends
+            argv = ["sh", "-c", 'f=$(mktemp "${TMPDIR:-/tmp}/shoal-token.XXXXXX") || exit 1; '
+                    'trap \'rm -f "$f" "$f.tmp"\' EXIT; trap "exit 143" TERM INT HUP; '
+                    '"$@" --token-file "$f"', "sh", *argv]
         proc = self._remote(0, argv, f"scheduler@{self.hosts[0]}")
         self.scheduler_process = proc
         self._scheduler_address = proc.wait_for(
