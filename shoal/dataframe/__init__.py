@@ -16,6 +16,24 @@ from shoal.dataframe.io.parquet import read_parquet, to_parquet
 from shoal.dataframe.multi import concat, merge
 from shoal.dataframe.utils import make_meta
 
+
+def to_datetime(arg, **kwargs):
+    """``pandas.to_datetime`` on every partition of a Series (lazy)."""
+    import pandas as pd
+
+    if not isinstance(arg, Series):
+        return pd.to_datetime(arg, **kwargs)
+    return arg.map_partitions(pd.to_datetime, token="to-datetime", **kwargs)
+
+
+def to_numeric(arg, errors: str = "raise", **kwargs):
+    """``pandas.to_numeric`` on every partition of a Series (lazy)."""
+    import pandas as pd
+
+    if not isinstance(arg, Series):
+        return pd.to_numeric(arg, errors=errors, **kwargs)
+    return arg.map_partitions(pd.to_numeric, token="to-numeric", errors=errors, **kwargs)
+
 __all__ = [
     "DataFrame",
     "Series",
@@ -34,6 +52,8 @@ __all__ = [
     "concat",
     "merge",
     "make_meta",
+    "to_datetime",
+    "to_numeric",
     "compute",
     "DtypeMismatchError",
 ]

@@ -234,6 +234,25 @@ class DataFrame(_Frame):
     def value_counts(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("DataFrame.value_counts is not supported; use df[col].value_counts()")
 
+    def sample(self, frac: float, replace: bool = False, random_state: int | None = None) -> "DataFrame":
+        """A fraction of each partition's rows (each partition draws from its own seeded stream)."""
+        from shoal.core.graph import LayeredGraph
+        from shoal.core.task import Task
+        from shoal.core.tokenize import tokenize
+        from shoal.dataframe.core import new_collection
+
+        seed = 0 if random_state is None else int(random_state)
+        name = f"sample-{tokenize(self, frac, replace, seed)}"
+        layer = {(name, i): Task(M.call_method, Ref((self._name, i)), "sample", frac=frac, replace=replace,
+                                 random_state=seed * 1_000_003 + i) for i in range(self.npartitions)}
+        graph = LayeredGraph.from_collections(name, layer, [self])
+        return new_collection(graph, name, self._meta, self.divisions)
+
+    def nlargest(self, n: int = 5, columns: Any = None) -> "DataFrame":
+        return self._reduction(M.call_method, _frame_nlargest_agg, meta=self._meta, token="nlargest",
+                               chunk_kwargs={"_method": "nlargest", "n": n, "columns": columns},
+                               aggregate_kwargs={"n": n, "columns": columns})
+
     def items(self):
         for c in self._meta.columns:
             yield c, self[c]
@@ -326,6 +345,15 @@ class Series(_Frame):
     def to_csv(self, path: str, **kwargs: Any) -> list:
         return self.to_frame().to_csv(path, **kwargs)
 
+    def nlargest(self, n: int = 5, split_every: Any = None) -> "Series":
+        return self._reduction(M.call_method, _nlargest_agg, meta=self._meta, token="nlargest", split_every=split_every,
+                               chunk_kwargs={"_method": "nlargest", "n": n}, aggregate_kwargs={"n": n})
+
+    def nsmallest(self, n: int = 5, split_every: Any = None) -> "Series":
+        return self._reduction(M.call_method, _nsmallest_agg, meta=self._meta, token="nsmallest",
+                               split_every=split_every, chunk_kwargs={"_method": "nsmallest", "n": n},
+                               aggregate_kwargs={"n": n})
+
     def __iter__(self):
         raise TypeError("iterating a lazy Series is not supported; compute it first: `for x in s.compute(): ...`")
 
@@ -348,6 +376,18 @@ class Index(Series):
 
     def to_series(self):
         return self._elementwise("to_series")
+
+
+def _frame_nlargest_agg(parts: list, n: int, columns: Any) -> Any:
+    return M.concat(parts).nlargest(n, columns)
+
+
+def _nlargest_agg(parts: list, n: int) -> Any:
+    return M.concat(parts).nlargest(n)
+
+
+def _nsmallest_agg(parts: list, n: int) -> Any:
+    return M.concat(parts).nsmallest(n)
 
 
 def _sum(parts: list) -> Any:

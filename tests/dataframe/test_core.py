@@ -268,3 +268,17 @@ def test_scalar_arithmetic(df, pdf):
     eq(df.b - df.b.mean(), pdf.b - pdf.b.mean())
     with pytest.raises(TypeError, match="compute"):
         bool(m)
+
+
+def test_nlargest_sample_to_datetime(df, pdf):
+    eq(df.b.nlargest(7), pdf.b.nlargest(7))
+    eq(df.e.nsmallest(4).compute().sort_values().reset_index(drop=True),
+       pdf.e.nsmallest(4).sort_values().reset_index(drop=True))
+    eq(df.nlargest(5, "b"), pdf.nlargest(5, "b"))
+    s = df.sample(frac=0.5, random_state=1).compute(scheduler="sync")
+    again = df.sample(frac=0.5, random_state=1).compute(scheduler="sync")
+    tm.assert_frame_equal(s, again)
+    assert 60 < len(s) < 140 and set(s.index) <= set(pdf.index)
+    strs = ddf.from_pandas(pdf.d.dt.strftime("%Y-%m-%d %H:%M").to_frame(), npartitions=3).d
+    eq(ddf.to_datetime(strs), pd.to_datetime(pdf.d.dt.strftime("%Y-%m-%d %H:%M")))
+    eq(ddf.to_numeric(df.a.astype(str)), pd.to_numeric(pdf.a.astype(str)))
