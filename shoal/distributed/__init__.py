@@ -35,6 +35,7 @@ __all__ = [
     "KilledWorker",
     "CancelledError",
     "progress",
+    "performance_report",
 ]
 
 
@@ -43,4 +44,8 @@ def __getattr__(name: str) -> Any:
         from shoal.diagnostics.progress import progress
 
         return progress
+    if name == "performance_report":
+        from shoal.distributed.report import performance_report
+
+        return performance_report
     raise AttributeError(f"module 'shoal.distributed' has no attribute {name!r}")

@@ -21,7 +21,7 @@ Per-group state counts: when the scheduler's snapshot has only global counts
 (its task groups carry finished counts and durations), the counts are taken
 by one pass over the task table.  That pass is the only O(tasks) step, so it
 is *throttled by its own measured cost*: it runs again only after
-``cost / SCAN_DUTY`` seconds (at most ``SCAN_DUTY`` = 2% of the scheduler's
+``cost / SCAN_DUTY`` seconds (at most ``SCAN_DUTY`` = 1% of the scheduler's
 loop), and the last counts are reused in between.  Groups are the
 scheduler's task groups (one per function).  ``done`` is monotone: a group's
 finished count (kept by the scheduler across releases) minus what is still
@@ -36,7 +36,7 @@ from typing import Any
 __all__ = ["read_snapshot", "stream_since", "scheduler_token", "graph_view", "EventLog", "server_events"]
 
 _STATES = ("waiting", "queued", "processing", "memory", "erred", "released")
-SCAN_DUTY = 0.02
+SCAN_DUTY = 0.01
 _scans: "weakref.WeakKeyDictionary[Any, tuple[float, float, dict]]" = weakref.WeakKeyDictionary()
 
 

@@ -129,7 +129,7 @@ def test_distributed_progress_finishes_on_error(cluster_client):
 
 
 def test_performance_report_in_browser(cluster_client, page, tmp_path):
-    from shoal.distributed.report import performance_report
+    from shoal.distributed import performance_report
 
     cluster, client = cluster_client
     fn = tmp_path / "report.html"
