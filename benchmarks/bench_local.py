@@ -9,8 +9,8 @@ construction is timed separately and reported):
 * ``shared-array`` (tutorial section 6.4): a 160 MB array wrapped in
   ``delayed``, 10 tasks take its mean on the process scheduler (seconds).
 
-Each cell is the median of ``--repeat`` runs after one warm-up run (which
-also starts the process pools of both libraries).  Peak memory is the
+Each cell is the median of ``--repeat`` runs (after one warm-up run on
+the process scheduler, which starts both libraries' pools).  Peak memory is the
 highest RSS of this process plus its children seen by a 5 ms sampler.
 
     python benchmarks/bench_local.py [--quick] [--repeat 3]
@@ -105,7 +105,8 @@ def measure(lib, build, scheduler, repeat):
     """(median compute seconds, median build seconds, ntasks, peak MB, result)."""
     times, builds, peaks = [], [], []
     result = None
-    for i in range(repeat + 1):  # first run is a warm-up
+    warm = 1 if scheduler == "processes" else 0  # starts both libraries' pools
+    for i in range(repeat + warm):
         t0 = time.perf_counter()
         args, ntasks = build()
         t1 = time.perf_counter()
@@ -114,7 +115,7 @@ def measure(lib, build, scheduler, repeat):
             result = lib.compute(*args, scheduler=scheduler)
             t3 = time.perf_counter()
         del args
-        if i:
+        if i >= warm:
             times.append(t3 - t2)
             builds.append(t1 - t0)
             peaks.append(peak.mb)
