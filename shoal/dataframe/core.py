@@ -28,7 +28,7 @@ from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
 from shoal.dataframe import methods as M
 from shoal.dataframe.optimize import optimize
-from shoal.dataframe.utils import PANDAS_TYPES, emulate, make_meta
+from shoal.dataframe.utils import make_meta
 
 __all__ = ["DataFrame", "Series", "Index", "Scalar", "new_collection", "map_partitions", "no_default"]
 
@@ -516,9 +516,6 @@ class _Frame:
         from shoal.dataframe import reductions as R
 
         return R.drop_duplicates(self, subset=subset, keep=keep, split_every=split_every)
-
-    def nunique_approx(self):  # pragma: no cover - convenience alias
-        return self.nunique()
 
 
 def _make_op(opname: str, reflect: bool = False) -> Callable:

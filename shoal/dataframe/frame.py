@@ -311,9 +311,6 @@ class Series(_Frame):
 
         return nunique(self, dropna=dropna, split_every=split_every)
 
-    def size_(self):  # pragma: no cover
-        return len(self)
-
     @property
     def size(self) -> Any:
         """Number of rows, NaN included (lazy)."""

@@ -113,7 +113,6 @@ def groupby_chunk(df: pd.DataFrame, plan: _Plan, by_series: Any = None) -> tuple
     cols = {}
     for j, (col, pf) in enumerate(plan.partials):
         if pf == "size":
-            first_col = keys[0]
             cols[j] = grouped(pd.Series(np.zeros(len(df), dtype=np.int8), index=df.index)).size()
             continue
         if pf == "sum2":
@@ -220,7 +219,7 @@ class _Combine(_Finalize):
 @register_columns(groupby_chunk)
 def _gb_cols(task: Any, need: Any) -> dict:
     src, plan = task.args[0], task.args[1]
-    if type(src) is not Ref or plan.by_is_series and len(task.args) < 3:
+    if type(src) is not Ref:
         return {}
     return {src.key: frozenset(plan.columns_needed())}
 

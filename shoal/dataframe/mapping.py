@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from shoal.core.graph import LayeredGraph
-from shoal.core.task import Ref, Task
+from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
 from shoal.dataframe import core
 from shoal.dataframe.utils import emulate, make_meta

@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 from shoal.base import compute
-from shoal.dataframe import methods as M
 from shoal.dataframe.core import new_collection
-from shoal.dataframe.shuffle import INDEX, partition_by_range
+from shoal.dataframe.shuffle import partition_by_range
 
 __all__ = ["set_index", "sort_values"]
 
@@ -91,5 +90,3 @@ def sort_values(df: Any, by: Any, ascending: bool = True, npartitions: int | Non
     return parted.map_partitions(_sort_part, by, ascending, kwargs, meta=df._meta, token="sort-values",
                                  divisions=[None] * (parted.npartitions + 1))
 
-
-_ = (M, INDEX)

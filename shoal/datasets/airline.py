@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -196,6 +197,25 @@ def _year_frame(year: int, n: int, rng: np.random.Generator) -> pd.DataFrame:
     return df.iloc[order].reset_index(drop=True)
 
 
+def _to_csv_bytes(df: pd.DataFrame) -> bytes:
+    """The frame as CSV with ``NA`` for missing values and no quoting (as the real files).
+
+    pyarrow's writer is ~10x faster than ``DataFrame.to_csv``; every column
+    is cast to text first so missing values can be written as ``NA``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    cols = [pc.fill_null(pc.cast(c, pa.string()), "NA") for c in table.columns]
+    buf = io.BytesIO()
+    buf.write((",".join(df.columns) + "\n").encode("latin1"))
+    pcsv.write_csv(pa.table(cols, names=table.column_names), buf,
+                   pcsv.WriteOptions(quoting_style="none", include_header=False))
+    return buf.getvalue()
+
+
 _OPENERS = {
     "bz2": (".bz2", lambda p: bz2.open(p, "wb", compresslevel=9)),
     "gzip": (".gz", lambda p: gzip.open(p, "wb", compresslevel=6)),
@@ -226,7 +246,7 @@ def airline(path: str, years: Iterable[int] | int = range(1987, 1991), rows_per_
     def one(year: int) -> str:
         rng = np.random.default_rng([seed, int(year)])
         df = _year_frame(int(year), int(rows_per_year), rng)
-        text = df.to_csv(index=False, na_rep="NA", lineterminator="\n").encode("latin1")
+        text = _to_csv_bytes(df)
         fname = os.path.join(path, f"{year}.csv{ext}")
         with opener(fname) as f:  # the compressors release the GIL: years compress in parallel
             f.write(text)
