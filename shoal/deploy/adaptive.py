@@ -147,13 +147,17 @@ class AdaptiveDriver:
     """Background thread: every ``interval`` s, observe, decide, act.
 
     ``observe() -> (desired_workers, jobs)``; ``submit(n)``; ``cancel(job_id)``.
-    Errors in one step are logged and the next step tries again.
+    Errors in one step are logged and the next step tries again, except the
+    ``fatal`` ones: they are kept in ``self.error`` and stop the loop.
     """
 
     def __init__(self, policy: AdaptivePolicy, observe: Callable[[], tuple[int, Sequence[JobView]]],
-                 submit: Callable[[int], Any], cancel: Callable[[str], Any], interval: float = 1.0):
+                 submit: Callable[[int], Any], cancel: Callable[[str], Any], interval: float = 1.0,
+                 fatal: tuple[type[BaseException], ...] = ()):
         self.policy = policy
         self.interval = interval
+        self.fatal = fatal           # errors that stop adapting (e.g. the batch system refuses the job)
+        self.error: BaseException | None = None
         self._observe, self._submit, self._cancel = observe, submit, cancel
         self._stop = threading.Event()
         self.history: list[tuple[int, int, list]] = []   # (desired, n_jobs, actions): for inspection
@@ -177,6 +181,10 @@ class AdaptiveDriver:
             try:
                 self.step()
             except ReferenceError:
+                return
+            except self.fatal as e:
+                self.error = e
+                logger.error("adaptive scaling stopped: %s", e)
                 return
             except Exception:
                 logger.exception("adaptive scaling step failed; trying again in %ss", self.interval)

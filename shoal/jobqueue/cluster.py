@@ -250,11 +250,17 @@ class JobQueueCluster(Cluster):
         """Submit and cancel whole jobs following the scheduler's load (see shoal.deploy.adaptive)."""
         policy = AdaptivePolicy(self.spec.processes, minimum=minimum, maximum=maximum,
                                 minimum_jobs=minimum_jobs, maximum_jobs=maximum_jobs, wait_count=wait_count)
+        # a job the batch system would refuse fails here, in the caller's thread, not later
+        self.validate_job()
         if self._adaptive is not None:
             self._adaptive.stop()
         self._adaptive = AdaptiveDriver(policy, self._observe, self._submit_jobs,
-                                        lambda j: self._cancel_jobs([j]), interval=interval)
+                                        lambda j: self._cancel_jobs([j]), interval=interval,
+                                        fatal=(JobSubmissionError,))
         return self._adaptive
+
+    def validate_job(self) -> None:
+        """Ask the batch system whether it would accept the job (JobSubmissionError if not)."""
 
     def _observe(self) -> tuple[int, list[JobView]]:
         live = self.refresh()
@@ -360,6 +366,15 @@ class SLURMCluster(JobQueueCluster):
             elif len(parts) == 2 and parts[1] in ("RUNNING", "SUSPENDED"):
                 states[parts[0]] = "running"
         return states
+
+
+    def validate_job(self) -> None:
+        """``sbatch --test-only``: SLURM checks partition, memory, time without queueing a job."""
+        script = self.job_script()
+        try:
+            self._run(["sbatch", "--test-only"], input=script)
+        except JobSubmissionError as e:
+            raise JobSubmissionError(f"{e}\n\nThe job script was:\n{script}") from None
 
 
 class PBSCluster(JobQueueCluster):

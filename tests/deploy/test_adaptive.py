@@ -9,6 +9,7 @@ not, busy or not) and its actions are applied as sbatch/scancel would.
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 
@@ -157,3 +158,42 @@ def test_desired_workers_from_scheduler_counts():
     assert desired_workers({"n_tasks_pending": 7}, threads_per_worker=2) == 4
     assert desired_workers({"n_tasks": 10, "n_finished": 10}) == 0
     assert desired_workers({"n_tasks": 10, "n_finished": 4}) == 6
+
+
+def test_driver_applies_actions_and_stops_on_a_fatal_error():
+    import threading
+
+    from shoal.deploy.adaptive import AdaptiveDriver
+
+    class Refused(Exception):
+        pass
+
+    jobs: list[JobView] = []
+    submitted = threading.Event()
+    calls = []
+
+    def submit(n):
+        calls.append(n)
+        if len(calls) == 1:
+            jobs.extend(JobView(str(i)) for i in range(n))
+            submitted.set()
+        else:
+            raise Refused("sbatch: error: invalid partition specified: low")
+
+    policy = AdaptivePolicy(2, maximum=8, wait_count=1)
+    load = {"n": 4}
+    drv = AdaptiveDriver(policy, lambda: (load["n"], list(jobs)), submit, lambda j: None,
+                         interval=0.02, fatal=(Refused,))
+    try:
+        assert submitted.wait(5)
+        assert calls[0] == 2                   # 4 workers = 2 jobs of 2
+        load["n"] = 8                          # wants 4 jobs: the next submission is refused
+        deadline = time.monotonic() + 5
+        while drv.error is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert isinstance(drv.error, Refused)
+        n_calls = len(calls)
+        time.sleep(0.2)
+        assert len(calls) == n_calls           # stopped: no storm of failing submissions
+    finally:
+        drv.stop()

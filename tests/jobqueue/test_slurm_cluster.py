@@ -62,13 +62,15 @@ def _cluster(tmp_path, **kw):
 
 
 def test_scale_compute_and_close(slurm, tmp_path):
-    cluster = _cluster(tmp_path)
+    cluster = _cluster(tmp_path, interface="lo")      # scheduler and workers on lo's address
     token = cluster.security.token
     try:
         assert "#SBATCH --cpus-per-task=2" in cluster.job_script()
         cluster.scale(4)                                  # 4 workers = 2 jobs of 2 processes
         assert set(squeue()) == set(cluster.workers) and len(cluster.workers) == 2
         cluster.wait_for_workers(4, timeout=60)
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        assert all(a.startswith("tcp://127.0.0.1:") for a in cluster.scheduler_info()["workers"])
         jobs = sorted(cluster.workers)
         assert cluster.worker_names() == sorted(f"shoal-worker-{j}-{i}" for j in jobs for i in (0, 1))
         with Client(cluster, set_as_default=False) as client:

@@ -31,3 +31,11 @@ def test_memory_no_node_has(slurm):
 def test_bad_memory_string_fails_before_submitting(slurm):
     with pytest.raises(ValueError, match=r"memory='24 GBs' is not a memory size"):
         SLURMCluster(cores=1, memory="24 GBs")
+
+
+def test_adapt_checks_the_job_before_it_starts(slurm):
+    with SLURMCluster(cores=1, memory="100MB", queue="no-such-partition") as cluster:
+        with pytest.raises(JobSubmissionError, match="(?i)invalid partition"):
+            cluster.adapt(maximum=2)
+        assert cluster._adaptive is None
+    assert _queue() == []
