@@ -188,3 +188,18 @@ def test_parquet_roundtrip_columns_filters(frames, tmp_path):
     assert filt.npartitions < 4  # row groups ruled out by statistics
     tm.assert_frame_equal(c(filt), full[full.id >= 2000])
     assert c(back.x.sum()) == pytest.approx(full.x.sum())
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(-10**6, 10**6), st.text("abcxyz ", max_size=12)), min_size=1, max_size=80),
+       st.integers(8, 400))
+def test_blocks_hypothesis(tmp_path_factory, rows, blocksize):
+    path = tmp_path_factory.mktemp("blocks") / "data.csv"
+    pdf = pd.DataFrame(rows, columns=["n", "s"])
+    pdf["s"] = "v" + pdf["s"]  # never empty, so pandas keeps it as text
+    pdf.to_csv(path, index=False)
+    got = c(ddf.read_csv(str(path), blocksize=blocksize)).reset_index(drop=True)
+    tm.assert_frame_equal(got, pd.read_csv(path), check_dtype=False)
