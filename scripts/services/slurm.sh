@@ -29,7 +29,7 @@ start() {
   ctlport=$(free_port); nodeport=$(free_port)
   cat >"$conf" <<CONF
 ClusterName=shoaltest
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$ctlport
 SlurmdPort=$nodeport
 SlurmUser=$(id -un)
@@ -61,7 +61,7 @@ SchedulerParameters=batch_sched_delay=0
 CONF
   if [ "$nodes" = 1 ]; then
     mkdir -p "$dir/spool-$host"
-    echo "NodeName=$host CPUs=$cpus RealMemory=4000 State=UNKNOWN" >>"$conf"
+    echo "NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=4000 State=UNKNOWN" >>"$conf"
     echo "$host" >"$dir/nodes"
   else
     : >"$dir/nodes"
