@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from typing import Any, Callable, Mapping, Sequence
@@ -100,7 +101,8 @@ class SSHCluster(Cluster):
         else:
             self._ssh = [SSHOptions(connect_options)] * n
         if remote_python is None or isinstance(remote_python, str):
-            self._python = [remote_python or "python3"] * n
+            # default: the same path as this Python (a shared virtualenv, as on most clusters)
+            self._python = [remote_python or sys.executable] * n
         else:
             if len(remote_python) != n:
                 raise ValueError(f"remote_python is a list of {len(remote_python)}, but there are {n} hosts")

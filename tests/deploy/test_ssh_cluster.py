@@ -95,3 +95,11 @@ def test_bad_arguments_explain_the_fix():
         SSHCluster(["only-one"])
     with pytest.raises(TypeError, match="worker_options has unknown keys"):
         SSHCluster(["a", "b"], worker_options={"threads": 2})
+
+
+def test_unreachable_host_fails_with_ssh_own_message(sshd_loopback, tmp_path):
+    token = uuid.uuid4().hex
+    with pytest.raises(RuntimeError, match="(?i)connection refused|connect to host"):
+        SSHCluster(["127.0.0.1", "127.0.0.1"], connect_options={"config_file": sshd_loopback.config, "port": 1},
+                   security=Security(token=token))
+    assert wait_no_processes(token) == []
