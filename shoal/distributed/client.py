@@ -33,12 +33,13 @@ from shoal.core.tokenize import tokenize
 from shoal.distributed.comm.security import Security, resolve_security
 from shoal.distributed.comm.tcp import Comm, connect
 from shoal.distributed.futures import CancelledError, Future, _KeyState, _collect, _flatten, wait
-from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
+from shoal.distributed.protocol.serialize import Serialized, deserialize, dumps_function, serialize
 from shoal.distributed.utils import io_loop
 
 logger = logging.getLogger("shoal.distributed.client")
 
 _DONE = ("finished", "error", "cancelled", "lost")
+LARGE_LITERAL = 1 << 20  # literal graph values above this go straight to a worker
 _open_clients: list = []
 _open_lock = threading.Lock()
 
@@ -368,12 +369,39 @@ class Client:
             self._build_specs(graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found, seed)
         finally:
             _collect.keys = None
+        held = self._upload_large_literals(keys, specs, fids, dlist)
         futures = [Future(k, self) for k in wanted]
         self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": fids, "deps": dlist,
                     "wanted": list(wanted), "funcs": funcs, "fnames": fnames, "priority": priority,
                     "retries": retries or 0, "resources": resources})
         self._sent_fids.update(funcs)
+        del held  # the scheduler keeps them while their dependents need them
         return futures
+
+    def _upload_large_literals(self, keys: list, specs: list, fids: list, dlist: list) -> list:
+        """Send big literal values straight to a worker (one hop, not two via the scheduler)."""
+        big = [i for i, (sp, fid) in enumerate(zip(specs, fids))
+               if fid is None and type(sp) is Serialized and sp.nbytes > LARGE_LITERAL]
+        if not big:
+            return []
+        try:
+            addrs = sorted(self._request({"op": "workers"}))
+        except Exception:
+            addrs = []
+        if not addrs:
+            return []  # no workers yet: let the scheduler hand them out
+        plan: dict = {}
+        for j, i in enumerate(big):
+            plan.setdefault(addrs[j % len(addrs)], {})[keys[i]] = specs[i]
+        held = [Future(keys[i], self) for i in big]
+        self._loop.run(self._put(plan))
+        for a, d in plan.items():
+            self._send({"op": "scatter", "keys": list(d), "nbytes": [s.nbytes for s in d.values()],
+                        "workers": [a], "rid": -1})
+        drop = set(big)
+        for lst in (keys, specs, fids, dlist):
+            lst[:] = [v for i, v in enumerate(lst) if i not in drop]
+        return held
 
     def _build_specs(self, graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found, seed):
         alias_fid = None

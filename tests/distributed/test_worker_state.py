@@ -42,13 +42,17 @@ def test_remote_inputs_fetched_once_per_peer_and_released_after_use():
     assert fetches == [("fetch", "p1", ["a", "b"]), ("fetch", "p2", ["c"])]
     out2 = w.compute("y", b"", "f", [("a", ["p1"], 8)], 1)  # a already in flight: no second fetch
     assert kinds(out2, "fetch") == []
-    assert w.fetched("p1", ["a", "b"], []) == [("execute", "y")]
+    out = w.fetched("p1", ["a", "b"], [])
+    assert out == [("send", {"op": "add-replicas", "keys": ["a", "b"]}), ("execute", "y")]
     out = w.fetched("p2", ["c"], [])
-    assert out == [("execute", "x")]
-    out = w.finished("x", 8, 0.1)
-    assert ("drop", "b") in out and ("drop", "c") in out and ("drop", "a") not in out  # y still needs a
-    out = w.finished("y", 8, 0.1)
-    assert ("drop", "a") in out
+    assert out == [("send", {"op": "add-replicas", "keys": ["c"]}), ("execute", "x")]
+    # fetched inputs stay as replicas (no refetch for later tasks) until the scheduler frees them
+    assert not kinds(w.finished("x", 8, 0.1), "drop")
+    w.compute("z", b"", "f", [("a", ["p1"], 8)], 2)
+    assert not kinds(w.finished("y", 8, 0.1), "fetch")
+    assert w.free(["b", "c"]) == [("drop", "b"), ("drop", "c")]
+    w.finished("z", 8, 0.1)
+    assert w.free(["a"]) == [("drop", "a")]
 
 
 def test_missing_input_reported_to_scheduler():

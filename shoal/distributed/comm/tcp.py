@@ -187,7 +187,22 @@ class Comm(asyncio.BufferedProtocol):
         except Exception:
             logger.exception("could not serialise %d messages for %s", len(msgs), self.peer)
             return
-        self.transport.writelines(pack_frames(frames))
+        bufs = pack_frames(frames)
+        if len(bufs) == 3 and memoryview(bufs[2]).nbytes < _SCRATCH:
+            self.transport.write(b"".join(bufs))  # the common small batch: one write
+            return
+        # write frame by frame: transport.writelines would join (copy) large buffers
+        small = []
+        for b in bufs:
+            if memoryview(b).nbytes < _SCRATCH:
+                small.append(b)
+                continue
+            if small:
+                self.transport.write(b"".join(small))
+                small = []
+            self.transport.write(b)
+        if small:
+            self.transport.write(b"".join(small))
 
     def _send_raw(self, payload: bytes) -> None:
         self.transport.write(PREFIX.pack(len(payload)) + payload)

@@ -198,6 +198,7 @@ function drawGraph(){
 
 // ---------------------------------------------------------------- feed
 function onUpdate(msg){
+  const t0=performance.now();
   lastMsg=msg;startedAt=startedAt||msg.started;
   for(const w of msg.workers)workerNames.set(w.address,w.name);
   addEvents(msg.stream);
@@ -205,10 +206,13 @@ function onUpdate(msg){
   drawStream(msg.time);
   const s=$('conn');if(s)s.textContent=`${msg.workers.length} workers · up ${fmtTime(msg.time-msg.started)} · updated ${new Date(msg.time*1000).toLocaleTimeString()}`;
   document.body.dataset.updates=(+document.body.dataset.updates||0)+1;
+  // how long this update took to draw: the page must stay responsive
+  const ms=performance.now()-t0;document.body.dataset.lastUpdateMs=ms.toFixed(1);
+  document.body.dataset.maxUpdateMs=Math.max(+document.body.dataset.maxUpdateMs||0,ms).toFixed(1);
 }
 function connect(){
   const es=new EventSource('/api/events'+q);
-  es.onmessage=(ev)=>{try{onUpdate(JSON.parse(ev.data));}catch(err){console.error(err);}};
+  es.onmessage=(ev)=>{document.body.dataset.lastBytes=ev.data.length;try{onUpdate(JSON.parse(ev.data));}catch(err){console.error(err);}};
   es.onerror=()=>{const s=$('conn');if(s)s.textContent='disconnected, retrying…';};
 }
 window.addEventListener('resize',()=>{if(lastMsg)drawStream(lastMsg.time);drawGraph();});

@@ -55,6 +55,7 @@ class SchedulerServer:
             "heartbeat": self._heartbeat,
             "worker-status": self._worker_status,
             "worker-threads": self._worker_threads,
+            "add-replicas": self._add_replicas,
             "run-result": self._run_result,
             "update-graph": self._update_graph,
             "release-keys": self._release_keys,
@@ -207,6 +208,11 @@ class SchedulerServer:
                 comm.info["leaving"] = True
                 return
             self._route(self.state.set_worker_status(addr, msg["status"]))
+
+    def _add_replicas(self, comm: Comm, msg: dict) -> None:
+        addr = comm.info.get("worker")
+        if addr is not None:
+            self._route(self.state.add_replicas(addr, msg["keys"]))
 
     def _worker_threads(self, comm: Comm, msg: dict) -> None:
         addr = comm.info.get("worker")

@@ -11,7 +11,9 @@ Rules
   ``InvalidTransition`` naming the event, the state and the key.
 * A ready task goes to the worker holding most of its input bytes if that
   worker has room, else to the least loaded worker with room, else to the
-  ``queued`` heap (ordered by priority).  "Room" is ``nthreads`` tasks plus,
+  ``queued`` heap (ordered by priority).  A task whose inputs are large
+  stays queued on their holder when moving them (at ``BANDWIDTH``) would take
+  longer than waiting for the holder's current work.  "Room" is ``nthreads`` tasks plus,
   once a task group's duration is known, enough short tasks to cover
   ``SATURATION_S`` seconds: root tasks are only handed out as threads free up
   (no memory flood), while tiny tasks are batched deeply (no idle round trips).
@@ -67,6 +69,7 @@ TRANSITIONS = {
 SATURATION_S = 0.02   # seconds of known-short work queued per thread
 MAX_DEPTH = 2000      # hard cap of tasks assigned to one worker at once
 UNKNOWN_DURATION = 0.5
+BANDWIDTH = 100e6     # bytes/s assumed for moving task inputs between workers
 
 
 class InvalidTransition(RuntimeError):
@@ -190,24 +193,33 @@ class SchedulerState:
 
     # ---- placing work --------------------------------------------------
     def _decide(self, ts: TaskState) -> WorkerState | None:
-        best = None
+        """Worker for a ready task: near its data, unless waiting there costs more."""
+        score: dict | None = None
+        holder = None
         if ts.deps:
-            score: dict = {}
+            score = {}
             for d in ts.deps:
                 if d.who_has:
                     for ws in d.who_has:
                         score[ws] = score.get(ws, 0) + d.nbytes + 1
             if score:
-                for ws in sorted(score, key=score.__getitem__, reverse=True):
-                    if self._has_room(ws) and self._fits(ts, ws):
-                        return ws
-                    break
+                holder = max(score, key=score.__getitem__)
+                if self._has_room(holder) and self._fits(ts, holder):
+                    return holder
+        best = None
         load = None
         for ws in self.workers.values():
             if self._has_room(ws) and self._fits(ts, ws):
                 l = len(ws.processing) / ws.nthreads
                 if best is None or l < load:
                     best, load = ws, l
+        if holder is not None and holder.status == "running" and self._fits(ts, holder) \
+                and len(holder.processing) < MAX_DEPTH:
+            # moving the inputs elsewhere vs. queueing behind the holder's work
+            total = sum(d.nbytes for d in ts.deps)
+            move = (total - (score.get(best, 0) if best is not None else 0)) / BANDWIDTH
+            if best is None or move > holder.occupancy / holder.nthreads:
+                return holder
         return best
 
     def _make_ready(self, ts: TaskState, event: str) -> None:
@@ -564,6 +576,25 @@ class SchedulerState:
             ws.status = status
             if status == "running":
                 self._fill(ws)
+        return self._take()
+
+    def add_replicas(self, address: str, keys: list) -> list:
+        """A worker fetched copies of these values and keeps them."""
+        ws = self.workers.get(address)
+        if ws is None:
+            return []
+        drop = []
+        for key in keys:
+            ts = self.tasks.get(key)
+            if ts is not None and ts.state == MEMORY:
+                if ws not in ts.who_has:
+                    ts.who_has.append(ws)
+                    ws.has_what.add(ts)
+                    ws.nbytes += ts.nbytes
+            else:
+                drop.append(key)
+        if drop:
+            self.out.append(("w", address, {"op": "free", "keys": drop}))
         return self._take()
 
     def change_threads(self, address: str, delta: int) -> list:

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if prof:
         import yappi
 
-        yappi.set_clock_type("cpu")
+        yappi.set_clock_type(os.environ.get("SHOAL_WORKER_PROFILE_CLOCK", "cpu"))
         yappi.start()
     try:
         return asyncio.run(_amain(a, sec))

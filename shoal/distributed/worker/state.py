@@ -7,8 +7,9 @@ Rules
   on one of ``nthreads`` threads, then ``memory`` or gone (an error is
   reported and the task forgotten).  ``TRANSITIONS`` lists the legal moves;
   anything else raises ``InvalidTransition`` naming event, state and key.
-* Inputs fetched from peers are *borrowed*: kept only while a local task
-  still needs them (a refcount), then dropped without telling the scheduler.
+* Inputs fetched from peers are counted per local task that needs them;
+  once fetched they are kept as replicas (reported with ``add-replicas``) so
+  later tasks here do not fetch them again; the scheduler frees them.
   Fetches are grouped per peer, one request per peer per event.
 * Ready tasks run in priority order (the scheduler's depth-first order): one
   per thread, plus up to ``SHORT_PREFETCH`` queued when their function is
@@ -151,6 +152,7 @@ class WorkerState:
     def fetched(self, peer: str, got: list, missing: list) -> list:
         """A fetch from ``peer`` finished: ``got`` keys are now stored, ``missing`` are not."""
         out: list = []
+        kept = []
         for dkey in got:
             self.have.add(dkey)
             for t in self.fetch_waiters.pop(dkey, ()):
@@ -163,6 +165,13 @@ class WorkerState:
             if dkey not in self.borrowed:  # nobody needs it any more
                 self.have.discard(dkey)
                 out.append(("drop", dkey))
+            elif dkey not in self.own:
+                # keep it as a replica the scheduler knows of: later tasks that
+                # need it here do not fetch it again, and it is freed with the original
+                self.own.add(dkey)
+                kept.append(dkey)
+        if kept:
+            out.append(("send", {"op": "add-replicas", "keys": kept}))
         for dkey in missing:
             for t in self.fetch_waiters.pop(dkey, ()):
                 if t.key not in self.tasks:
