@@ -50,6 +50,8 @@ def _snapshot_getter(client: Any) -> Callable[[], dict]:
 
         def get() -> dict:
             snap, raw = runner.run(read(), 10)
+            for w in snap["workers"]:
+                log.nthreads[str(w["address"])] = w["nthreads"]
             snap["stream"] = log.add(raw)  # numbered and placed here, off the loop
             log.buffer.clear()
             return snap

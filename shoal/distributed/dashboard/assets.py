@@ -104,7 +104,7 @@ function drawStream(now){
   const rh=Math.max(8,Math.min(22,Math.floor(260/Math.max(names.length,1))));
   const left=150,top=4,h=Math.max(60,names.length*rh+top+22);
   const [ctx,w]=fitCanvas(c,h);
-  ctx.clearRect(0,0,w,h);ctx.font='11px sans-serif';ctx.textBaseline='middle';
+  ctx.clearRect(0,0,w,h);ctx.font=Math.min(11,rh)+'px sans-serif';ctx.textBaseline='middle';
   const win=Math.min(WINDOW_S,Math.max(2,Math.ceil(now-(firstEvent===null?now:firstEvent)+0.5)));
   const t1=now,t0=now-win,sx=(w-left-8)/(t1-t0);
   let drawn=0;

@@ -217,8 +217,9 @@ class EventLog:
     the task stream has one row per thread without workers reporting
     thread ids.
 
-    ``add(raw, limit=n)`` keeps an evenly spaced sample of at most ``n`` of
-    them: at 20,000 tasks/s a live page cannot show every task anyway, and
+    ``add(raw, limit=n)`` keeps a sample of about ``n`` of them (whole time
+    slices, see ``_sample``): at 20,000 tasks/s a live page cannot show every
+    task anyway, and
     the cost per update stays bounded (the dashboard's share of the
     scheduler's loop, principle 3).  Each consumer (a dashboard, a report)
     keeps its own log.
@@ -231,6 +232,9 @@ class EventLog:
         self.buffer: list[dict] = []
         self.maxlen = maxlen
         self.lanes: dict[str, list[float]] = {}
+        #: threads per worker address: no more lanes than threads (clock skew
+        #: between hosts could otherwise open a lane per overlapping task)
+        self.nthreads: dict[str, int] = {}
 
     def take_new(self, events: Any) -> list:
         new = []
@@ -248,8 +252,7 @@ class EventLog:
         """Number and place ``raw`` events (a sample of ``limit``); returns the added ones."""
         self.seen += len(raw)
         if limit is not None and len(raw) > limit:
-            step = len(raw) / limit
-            raw = [raw[int(i * step)] for i in range(limit)]
+            raw = _sample(raw, limit)
         now = time.time()
         added = [self._add(e, now) for e in raw]
         if len(self.buffer) > self.maxlen:
@@ -280,10 +283,34 @@ class EventLog:
                     ev["thread"] = i
                     break
             else:
-                lanes.append(ev["stop"])
-                ev["thread"] = len(lanes) - 1
+                if len(lanes) < self.nthreads.get(ev["worker"], 1 << 30):
+                    lanes.append(ev["stop"])
+                    ev["thread"] = len(lanes) - 1
+                else:  # every thread busy: the one that frees first
+                    i = min(range(len(lanes)), key=lanes.__getitem__)
+                    lanes[i] = max(lanes[i], ev["stop"])
+                    ev["thread"] = i
         self.buffer.append(ev)
         return ev
+
+
+def _sample(raw: list, limit: int) -> list:
+    """About ``limit`` of ``raw``: every event of every k-th 20 ms time slice.
+
+    Whole slices (not every k-th event) are kept so that, within a kept
+    slice, tasks running side by side on a worker's threads are all there
+    and land on their own lanes; errors are always kept.
+    """
+    k = -(-len(raw) // limit)
+    out = []
+    for e in raw:
+        if isinstance(e, dict):
+            stop, state = e.get("stop"), e.get("kind") or e.get("state")
+        else:
+            stop, state = (e[3] if len(e) > 3 else None), (e[4] if len(e) > 4 else None)
+        if stop is None or state in ("erred", "error") or int(stop * 50) % k == 0:
+            out.append(e)
+    return out
 
 
 def server_events(server: Any) -> Any:
@@ -323,6 +350,8 @@ def read_snapshot(server: Any, with_stream: bool = True, log: EventLog | None = 
     if events is not None:
         if log is None:
             log = EventLog()
+        for w in workers:
+            log.nthreads[str(w["address"])] = w["nthreads"]
         log.update(events, stream_limit)
         out["stream"] = log.buffer
         out["stream_seq"] = log.seq

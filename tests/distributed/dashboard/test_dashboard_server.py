@@ -165,14 +165,28 @@ def test_group_counts_from_a_large_state_are_cheap():
     assert time.perf_counter() - t < cost / 5 + 0.002
 
 
-def test_event_log_samples_bursts_evenly():
+def test_event_log_samples_whole_time_slices():
     import collections
 
-    dq = collections.deque(maxlen=1000)
-    dq.extend((f"x-{i}", "w", float(i), float(i) + 0.5, "memory") for i in range(500))
+    dq = collections.deque(maxlen=5000)
+    # 2 threads on one worker, 1 ms tasks back to back for 2 s; one error
+    for i in range(2000):
+        for th in range(2):
+            dq.append((f"x-{i}-{th}", "w", 1000 + i * 0.001, 1000 + (i + 1) * 0.001, "memory"))
+    dq.append(("boom-1", "w", 1000.5, 1000.5005, "erred"))
     log = EventLog()
-    added = log.update(dq, limit=50)
-    assert len(added) == 50 and log.seen == 500
-    starts = [e["start"] for e in added]
-    assert starts[0] == 0.0 and starts[-1] >= 480 and starts == sorted(starts)  # spread over the burst
-    assert log.update(dq, limit=50) == []  # nothing new
+    log.nthreads["w"] = 2
+    added = log.update(dq, limit=400)
+    assert log.seen == 4001
+    assert 300 <= len(added) <= 600  # about the limit
+    assert any(e["kind"] == "error" for e in added)  # errors always kept
+    computes = [e for e in added if e["kind"] == "compute"]
+    # both threads' tasks of each kept slice are there, each on its own lane
+    assert {e["thread"] for e in computes} == {0, 1}
+    by_start: dict = {}
+    for e in computes:
+        by_start.setdefault(e["start"], set()).add(e["thread"])
+    assert all(v == {0, 1} for v in by_start.values())
+    stops = sorted(e["stop"] for e in computes)
+    assert stops[-1] - stops[0] > 1.5  # spread over the whole burst
+    assert log.update(dq, limit=400) == []  # nothing new
