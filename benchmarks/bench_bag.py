@@ -5,7 +5,8 @@ Data: ``shoal.datasets.wikistats``, 4 gzipped files x 500,000 lines
 Both libraries use the processes scheduler with 2 workers.
 
 Workloads (seconds, median of ``--repeat`` runs after one warm-up run that
-also starts both libraries' process pools):
+also starts both libraries' process pools; Dask and shoal runs alternate so
+both see the same load on a shared machine):
 
 * ``count``: ``wiki.count().compute()``;
 * ``filter-count``: ``wiki.filter(find).count().compute()`` (section 4.3);
@@ -113,17 +114,28 @@ def workloads(db, pattern):
     return [("count", count), ("filter-count", filter_count), ("one-pass", one_pass)]
 
 
-def measure(fn, repeat):
-    times, peaks, result = [], [], None
-    for i in range(repeat + 1):  # the first run is a warm-up
-        with PeakRSS() as peak:
-            t0 = time.perf_counter()
-            result = fn()
-            t1 = time.perf_counter()
-        if i:
-            times.append(t1 - t0)
-            peaks.append(peak.mb)
-    return statistics.median(times), max(peaks), result
+def _once(fn, cfg):
+    with cfg, PeakRSS() as peak:
+        t0 = time.perf_counter()
+        result = fn()
+        t1 = time.perf_counter()
+    return t1 - t0, peak.mb, result
+
+
+def measure_pair(dfn, dcfg, sfn, scfg, repeat):
+    """Alternate Dask and shoal runs so both see the same (shared, noisy) machine.
+
+    One warm-up run each first (it also starts the process pools).
+    Returns ``((dask median s, peak MB, result), (shoal median s, peak MB, result))``.
+    """
+    _once(dfn, dcfg())
+    _once(sfn, scfg())
+    d, s = [], []
+    for _ in range(repeat):
+        d.append(_once(dfn, dcfg()))
+        s.append(_once(sfn, scfg()))
+    return tuple((statistics.median(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2])
+                 for runs in (d, s))
 
 
 def main() -> None:
@@ -148,17 +160,19 @@ def main() -> None:
     for (name, dfn), (_, sfn) in zip(workloads(dask_bag, pattern), workloads(shoal_bag, pattern)):
         if only and name not in only:
             continue
-        with dask.config.set(scheduler="processes", num_workers=2):
-            dt, dpeak, dres = measure(dfn, args.repeat)
-        with shoal.config.set(scheduler="processes", num_workers=2):
-            st, speak, sres = measure(sfn, args.repeat)
+        (dt, dpeak, dres), (st, speak, sres) = measure_pair(
+            dfn, lambda: dask.config.set(scheduler="processes", num_workers=2),
+            sfn, lambda: shoal.config.set(scheduler="processes", num_workers=2), args.repeat)
         assert dres == sres, f"{name}: dask and shoal disagree"
         label = f"{name} (4x{lines // 1000}k)"
         row = {"workload": label, "dask": round(dt, 3), "shoal": round(st, 3), "unit": "s",
                "ratio": round(dt / st, 2), "peak_mb_dask": round(dpeak, 1),
-               "peak_mb_shoal": round(speak, 1), "runs": args.repeat}
+               "peak_mb_shoal": round(speak, 1), "runs": args.repeat,
+               # the machine is shared: record how busy it was
+               "loadavg_1min": round(os.getloadavg()[0], 2)}
         rows.append(row)
-        print(f"{label:28} {dt:9.3f} {st:9.3f} {dt / st:6.1f}x {dpeak:8.1f} {speak:8.1f}", flush=True)
+        print(f"{label:28} {dt:9.3f} {st:9.3f} {dt / st:6.1f}x {dpeak:8.1f} {speak:8.1f} "
+              f"(load {row['loadavg_1min']})", flush=True)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     if not args.quick and not only:
         out = os.path.join(HERE, "results", "bag.json")
