@@ -232,3 +232,54 @@ def test_page_stays_responsive_with_100k_tasks_in_flight(page):
         stop.set()
         th.join(timeout=10)
         loop.close()
+
+
+def sleepy(x):
+    time.sleep(0.5)
+    return x
+
+
+def test_distributed_progress_ctrl_c_finishes_the_line(cluster_client):
+    import _thread
+    import threading
+
+    from shoal.distributed import progress
+
+    cluster, client = cluster_client
+    futs = client.map(sleepy, range(8), pure=False)
+    buf = io.StringIO()
+
+    def press_ctrl_c():  # once the bar is on screen
+        deadline = time.monotonic() + 10
+        while "sleepy" not in buf.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _thread.interrupt_main()
+
+    presser = threading.Thread(target=press_ctrl_c)
+    presser.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            progress(futs, out=buf, dt=0.05)
+    finally:
+        presser.join()
+        for f in futs:
+            f.cancel()
+    text = buf.getvalue()
+    assert text.endswith("\n")
+    last = text.rstrip("\n").split("\r")[-1]
+    assert "Cancelled" in last and "sleepy" in last and "8/8" not in last
+
+
+def test_progress_widget_tracks_the_graph(cluster_client):
+    pytest.importorskip("ipywidgets")
+    from shoal.diagnostics.distributed_progress import DistributedProgress
+    from shoal.diagnostics.widget import ProgressWidget
+
+    cluster, client = cluster_client
+    fut = client.compute(_graph(60, offset=30000))
+    w = ProgressWidget(DistributedProgress([fut]), dt=0.05)
+    assert w.bars["slow_inc"].max == 60 and w.bars["slow_inc"].value < 60
+    w.start().join(timeout=60)
+    assert w.status == "Completed"
+    assert w.bars["slow_inc"].value == 60 and w.bars["slow_inc"].bar_style == "success"
+    assert "60 / 60" in w.labels["slow_inc"].value and "Completed" in w.header.value
