@@ -25,6 +25,15 @@ logger = logging.getLogger("shoal.distributed.scheduler")
 FAF = "__fire_and_forget__"
 
 
+def _trim_memory() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except Exception:  # not glibc: nothing to do
+        pass
+
+
 class SchedulerServer:
     """Serve ``SchedulerState`` over TCP/TLS; run inside an asyncio loop."""
 
@@ -248,10 +257,14 @@ class SchedulerServer:
 
     def _update_graph(self, comm: Comm, msg: dict) -> None:
         cid = self._client(comm)
+        n = len(msg["keys"])
         self._route(self.state.update_graph(
             cid, msg["keys"], msg["specs"], msg["fids"], msg["deps"], msg["wanted"],
             funcs=msg.get("funcs"), fnames=msg.get("fnames"), priority=msg.get("priority", 0),
             retries=msg.get("retries", 0), resources=msg.get("resources")))
+        if n > 100_000:
+            # a big graph message has just been freed: give its pages back to the OS
+            asyncio.get_running_loop().call_later(0.5, _trim_memory)
 
     def _release_keys(self, comm: Comm, msg: dict) -> None:
         self._route(self.state.release_keys(self._client(comm), msg["keys"]))
