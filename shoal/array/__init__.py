@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from shoal.array import random  # noqa: F401  (da.random.normal)
 from shoal.array.chunks import normalize_chunks
-from shoal.array.core import Array, blockwise, elemwise, map_blocks
+from shoal.array.blockwise import blockwise, elemwise, map_blocks
+from shoal.array.core import Array
 from shoal.array.creation import (arange, asanyarray, asarray, block, concatenate, diag, empty,
                                   empty_like, eye, from_array, from_delayed, fromfunction, full,
                                   full_like, indices, linspace, ones, ones_like, stack, tri, zeros,

@@ -5,10 +5,13 @@ that implements its methods.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from shoal.array import linalg, reductions, routines
 from shoal.array.overlap import map_overlap as _map_overlap_func
+import numpy as np
+
+from shoal.array.blockwise import elemwise
 from shoal.array.core import Array
 
 _REDUCTIONS = ["sum", "prod", "mean", "var", "std", "min", "max", "any", "all", "argmin", "argmax",
@@ -68,7 +71,7 @@ def _compute_chunk_sizes(self: Array) -> Array:
     """Fill in unknown (nan) block lengths by computing the blocks' shapes."""
     import numpy as np
 
-    from shoal.array.core import map_blocks
+    from shoal.array.blockwise import map_blocks
     from shoal.base import compute
 
     shapes = map_blocks(lambda b: np.array(b.shape, dtype=np.int64)[(None,) * (b.ndim - 1)],
@@ -92,3 +95,62 @@ Array.map_overlap = _map_overlap
 Array.store = _store
 Array.to_npy_stack = _to_npy_stack
 Array.compute_chunk_sizes = _compute_chunk_sizes
+
+
+# ---------------------------------------------------------------------------
+# operators (defined in loops: each is elemwise with a numpy ufunc)
+# ---------------------------------------------------------------------------
+
+def _binop(ufunc: Callable, reflected: bool = False) -> Callable:
+    if reflected:
+        def method(self: Array, other: Any) -> Any:
+            if _defer(other):
+                return NotImplemented
+            return elemwise(ufunc, other, self)
+    else:
+        def method(self: Array, other: Any) -> Any:
+            if _defer(other):
+                return NotImplemented
+            return elemwise(ufunc, self, other)
+    return method
+
+
+def _defer(other: Any) -> bool:
+    """Let other lazy collections (e.g. a dataframe) handle mixed operators."""
+    return hasattr(type(other), "__shoal_graph__") and not isinstance(other, Array) \
+        and type(other).__name__ != "Delayed"
+
+
+_BINOPS = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide,
+    "floordiv": np.floor_divide, "mod": np.mod, "pow": np.power, "matmul": None,
+    "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
+    "lshift": np.left_shift, "rshift": np.right_shift, "divmod": None,
+}
+for _n, _u in _BINOPS.items():
+    if _u is None:
+        continue
+    setattr(Array, f"__{_n}__", _binop(_u))
+    setattr(Array, f"__r{_n}__", _binop(_u, reflected=True))
+for _n, _u in {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+               "gt": np.greater, "ge": np.greater_equal}.items():
+    setattr(Array, f"__{_n}__", _binop(_u))
+Array.__hash__ = object.__hash__  # __eq__ is elementwise, identity hashing stays
+for _n, _u in {"neg": np.negative, "pos": np.positive, "abs": np.absolute, "invert": np.invert}.items():
+    setattr(Array, f"__{_n}__", (lambda u: lambda self: elemwise(u, self))(_u))
+
+
+def _matmul(self: Array, other: Any) -> Array:
+    from shoal.array.linalg import matmul
+
+    return matmul(self, other)
+
+
+def _rmatmul(self: Array, other: Any) -> Array:
+    from shoal.array.linalg import matmul
+
+    return matmul(other, self)
+
+
+Array.__matmul__ = _matmul
+Array.__rmatmul__ = _rmatmul

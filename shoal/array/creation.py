@@ -140,11 +140,6 @@ def _fill(shape: tuple, value: Any, dtype: np.dtype) -> np.ndarray:
     return np.full(shape, value, dtype=dtype)
 
 
-def _broadcast_fill(shape: tuple, value: Any, dtype: np.dtype) -> np.ndarray:
-    # read-only broadcast view of one scalar: a 200 MB block of zeros costs 8 bytes
-    return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
-
-
 def _filled(kind: str, shape: Any, value: Any, dtype: Any, chunks: Any, name: str | None) -> Array:
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
@@ -278,8 +273,6 @@ def eye(N: int, chunks: Any = "auto", M: int | None = None, k: int = 0, dtype: A
 
 
 def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = float, chunks: Any = "auto") -> Array:
-    from shoal.array.core import map_blocks
-
     M = N if M is None else M
     rows = arange(N, chunks=normalize_chunks(chunks, (N, M))[0])
     cols = arange(M, chunks=normalize_chunks(chunks, (N, M))[1])
@@ -288,7 +281,7 @@ def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = float, chunks: An
 
 def fromfunction(function: Any, shape: Sequence[int], chunks: Any = "auto", dtype: Any = float, **kwargs: Any) -> Array:
     grids = indices(shape, chunks=chunks, dtype=dtype)
-    from shoal.array.core import map_blocks
+    from shoal.array.blockwise import map_blocks
 
     comps = [grids[i] for i in range(len(shape))]
     return map_blocks(lambda *g: function(*g, **kwargs), *comps, dtype=None)
@@ -310,7 +303,6 @@ def indices(dimensions: Sequence[int], dtype: Any = int, chunks: Any = "auto") -
 def diag(v: Any, k: int = 0) -> Array:
     v = asarray(v)
     if v.ndim == 1:
-        n = v.shape[0] + abs(k)
         if k == 0 and v.numblocks[0] > 0:
             name = new_name("diag", v.name)
             layer = {}

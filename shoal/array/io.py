@@ -11,7 +11,7 @@ import itertools
 import os
 import pickle
 import threading
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +85,6 @@ def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None, com
             layer[key] = Task(_store_block, Ref((src.name, *idx)), Ref(tkey), region, lock)
             writes.append(Ref(key))
     layer[name] = Task(_done, *writes)
-    graph = LayeredGraph.from_collections(name, layer, sources)
     done = Delayed(name, layer, tuple(sources))
     if compute:
         _compute(done, **kwargs)

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from shoal.array.core import Array, asanyarray_like, blockwise
+from shoal.array.blockwise import asanyarray_like, blockwise
+from shoal.array.core import Array
 
 __all__ = ["tensordot", "matmul", "dot", "outer", "inner", "vdot"]
 

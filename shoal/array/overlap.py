@@ -17,7 +17,8 @@ import numpy as np
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
-from shoal.array.core import Array, asanyarray_like, new_name
+from shoal.array.blockwise import asanyarray_like
+from shoal.array.core import Array, new_name
 
 __all__ = ["map_overlap", "overlap", "trim_internal"]
 
@@ -183,7 +184,7 @@ def map_overlap(func: Callable, *args: Any, depth: Any = None, boundary: Any = N
 
 def trim_internal(x: Array, depth: Any, boundary: Any = None) -> Array:
     """Remove ``depth`` cells from every side of every block."""
-    from shoal.array.core import map_blocks
+    from shoal.array.blockwise import map_blocks
 
     depth = _norm(depth, x.ndim, 0)
     trims = tuple((depth[d], depth[d]) for d in range(x.ndim))

@@ -19,7 +19,6 @@ machinery under the legacy method names.
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any
 
 import numpy as np

@@ -22,7 +22,7 @@ import builtins
 import functools
 import itertools
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -30,7 +30,8 @@ from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
 from shoal.array.chunks import chunk_bounds
-from shoal.array.core import Array, asanyarray_like, new_name
+from shoal.array.blockwise import asanyarray_like
+from shoal.array.core import Array, new_name
 from shoal.array.random import draw_reduce, is_draw_task
 
 __all__ = [

@@ -20,7 +20,8 @@ import numpy as np
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
-from shoal.array.core import Array, asanyarray_like, blockwise, elemwise, new_name
+from shoal.array.blockwise import asanyarray_like, blockwise, elemwise
+from shoal.array.core import Array, new_name
 
 __all__ = [
     "transpose", "swapaxes", "moveaxis", "rollaxis", "reshape", "ravel", "squeeze", "expand_dims",
@@ -225,7 +226,6 @@ def expand_dims(a: Any, axis: Any) -> Array:
     nd = a.ndim + len(axis)
     axis = sorted(d % nd for d in axis)
     idx: list = []
-    src = 0
     for d in range(nd):
         if d in axis:
             idx.append(None)
@@ -437,7 +437,7 @@ class _AlongAxis:
 
 
 def apply_along_axis(func1d: Any, axis: int, arr: Any, *args: Any, dtype: Any = None, shape: Any = None, **kwargs: Any) -> Array:
-    from shoal.array.core import map_blocks
+    from shoal.array.blockwise import map_blocks
 
     arr = _as(arr)
     axis %= arr.ndim

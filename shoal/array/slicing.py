@@ -234,9 +234,7 @@ def getitem(x: Array, index: Any) -> Array:
                 src_block[sd], local[sd] = piece[0][0], piece[0][1]
         # position of each output dim's index inside the local index tuple
         full = []
-        src_iter = iter(range(x.ndim))
         sd_seen = 0
-        plan_iter = iter(plans)
         for i in idx:
             if i is None:
                 full.append(None)
@@ -309,7 +307,7 @@ def _array_index(x: Array, index: Any) -> Array:
             raise _unsupported(index, "a lazy 1-d boolean mask on a multi-dimensional array; "
                                "compute it first (x[mask.compute()])")
         raise IndexError(f"boolean mask of shape {index.shape} does not match array of shape {x.shape}")
-    from shoal.array.core import blockwise
+    from shoal.array.blockwise import blockwise
 
     ind = tuple(range(x.ndim))
     res = blockwise(_mask_block, ind, x, ind, index, ind, dtype=x.dtype, name=new_name("mask", x.name, index.name))

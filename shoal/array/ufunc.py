@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from shoal.array.core import Array, elemwise
+from shoal.array.blockwise import elemwise
+from shoal.array.core import Array
 
 _NAMES = [
     "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "negative", "positive",
