@@ -274,3 +274,35 @@ def test_compute_several_shares_work():
     x = da.random.default_rng(1).random((20, 20), chunks=5)
     s, m = shoal.compute(x.sum(), x.mean(), scheduler="sync")
     np.testing.assert_allclose(s / 400, m)
+
+
+def test_visualize_writes_a_picture(tmp_path):
+    from tests.conftest import require
+
+    require("dot")
+    x = da.ones((4, 4), chunks=2).sum(axis=0)
+    out = tmp_path / "graph.svg"
+    x.visualize(filename=str(out))
+    text = out.read_text()
+    assert "<svg" in text and "(1, 1)" in text and text.count("_fill<") == 4  # one node per block
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_broadcasting_with_different_chunks(data):
+    ndim = data.draw(st.integers(1, 3))
+    shape = tuple(data.draw(st.integers(1, 6)) for _ in range(ndim))
+    # the second operand drops leading dims and has some length-1 dims
+    k = data.draw(st.integers(0, ndim))
+    shape2 = tuple(1 if data.draw(st.booleans()) else s for s in shape[k:])
+    ch1 = tuple(data.draw(st.integers(1, s)) for s in shape)
+    ch2 = tuple(data.draw(st.integers(1, s)) for s in shape2)
+    a = np.random.default_rng(0).random(shape)
+    b = np.random.default_rng(1).random(shape2)
+    x, y = da.from_array(a, chunks=ch1), da.from_array(b, chunks=ch2)
+    op = data.draw(st.sampled_from([np.add, np.multiply, np.maximum, np.greater]))
+    np.testing.assert_array_equal(c(op(x, y)), op(a, b))
+    np.testing.assert_array_equal(c(op(y, x)), op(b, a))
