@@ -240,3 +240,17 @@ def test_sync_and_threads_ctrl_c_returns_promptly():
     timer.join()
     # and the pool still works
     assert delayed(inc)(1).compute(scheduler="threads") == 2
+
+
+def test_processes_release_intermediates_in_the_engine():
+    held = []
+
+    class Watch(Callback):
+        def posttask(self, key, result, graph, state, worker_id):
+            held.append(sum(1 for k in state["cache"] if str(k).startswith("make_blob")))
+
+    vals = [delayed(blob_val)(delayed(make_blob)(i)) for i in range(300)]
+    with shoal.config.set({"optimization.fuse.active": False}), Watch():
+        out = shoal.compute(*vals, scheduler="processes", num_workers=2)
+    assert list(out) == list(range(300))
+    assert len(held) == 600 and max(held) <= 20
