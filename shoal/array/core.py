@@ -64,7 +64,9 @@ def concatenate_blocks(nested: Any, ndim: int) -> np.ndarray:
             for i, sub in enumerate(node):
                 stack.append((idx + (i,), sub))
     if len(flat) == 1:
-        return np.asarray(flat[0][1])
+        out = np.asarray(flat[0][1])
+        # a broadcast view (zeros, ones) must not reach the user read-only
+        return out if out.flags.writeable else out.copy()
     sizes: list = [dict() for _ in range(ndim)]
     for idx, blk in flat:
         blk = np.asarray(blk)

@@ -137,7 +137,9 @@ def _check_block(x: Any, shape: tuple) -> np.ndarray:
 # -- filled arrays -------------------------------------------------------------
 
 def _fill(shape: tuple, value: Any, dtype: np.dtype) -> np.ndarray:
-    return np.full(shape, value, dtype=dtype)
+    # a read-only broadcast view of one scalar: a 200 MB block of ones costs
+    # 8 bytes, and ``ones(...) + 1`` holds only its result
+    return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
 
 
 def _filled(kind: str, shape: Any, value: Any, dtype: Any, chunks: Any, name: str | None) -> Array:

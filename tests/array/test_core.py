@@ -306,3 +306,14 @@ def test_broadcasting_with_different_chunks(data):
     op = data.draw(st.sampled_from([np.add, np.multiply, np.maximum, np.greater]))
     np.testing.assert_array_equal(c(op(x, y)), op(a, b))
     np.testing.assert_array_equal(c(op(y, x)), op(b, a))
+
+
+def test_filled_blocks_are_cheap_but_results_writable():
+    blk = dict(da.ones((1000, 1000), chunks=500).dask)
+    from shoal.core.task import run_node
+
+    v = run_node(next(iter(blk.values())), {})
+    assert v.shape == (500, 500) and v.strides == (0, 0)  # a view of one scalar
+    out = c(da.ones(5, chunks=5))
+    out[0] = 7  # the computed result is an ordinary writable array
+    assert out.tolist() == [7, 1, 1, 1, 1]
