@@ -46,6 +46,7 @@ def _snapshot_getter(client: Any) -> Callable[[], dict]:
             # on the scheduler's loop: only the cheap parts (counts, new raw events)
             events = server_events(server)
             raw = log.take_new(events) if events is not None else []
+            raw += log.take_worker_events(server.snapshot().get("workers", {}))
             return read_snapshot(server, with_stream=False), raw
 
         def get() -> dict:
@@ -117,7 +118,11 @@ class ReportRecorder:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        time.sleep(min(self.interval, 0.6))  # let the last events reach the scheduler
+        # let the last events reach the scheduler: task reports at once, transfers
+        # and spills with the workers' next heartbeat
+        from shoal import config
+
+        time.sleep(float(config.get("distributed.worker.heartbeat-interval", 0.5)) + 0.1)
         self.poll()
         self.stop_time = time.time()
 

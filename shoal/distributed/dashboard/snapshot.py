@@ -235,6 +235,30 @@ class EventLog:
         #: threads per worker address: no more lanes than threads (clock skew
         #: between hosts could otherwise open a lane per overlapping task)
         self.nthreads: dict[str, int] = {}
+        self.worker_seq: dict[str, int] = {}
+
+    def take_worker_events(self, workers_raw: Any) -> list:
+        """New transfer/spill events that workers report with their heartbeats.
+
+        Each worker sends its recent ``(seq, kind, label, start, stop)``
+        events with every heartbeat; the ones with a sequence number above
+        the last seen for that worker are new.
+        """
+        out = []
+        items = workers_raw.items() if isinstance(workers_raw, dict) else (
+            (w.get("address"), w) for w in workers_raw)
+        for addr, w in items:
+            metrics = w.get("metrics") if isinstance(w, dict) else None
+            evs = (metrics or {}).get("stream") or (w.get("stream") if isinstance(w, dict) else None)
+            if not evs:
+                continue
+            last = self.worker_seq.get(addr, 0)
+            for seq, kind, label, start, stop in evs:
+                if seq > last:
+                    out.append((label, addr, start, stop, kind))
+                    last = seq
+            self.worker_seq[addr] = last
+        return out
 
     def take_new(self, events: Any) -> list:
         new = []
@@ -299,7 +323,7 @@ def _sample(raw: list, limit: int) -> list:
 
     Whole slices (not every k-th event) are kept so that, within a kept
     slice, tasks running side by side on a worker's threads are all there
-    and land on their own lanes; errors are always kept.
+    and land on their own lanes; errors, transfers and spills are always kept.
     """
     k = -(-len(raw) // limit)
     out = []
@@ -308,7 +332,7 @@ def _sample(raw: list, limit: int) -> list:
             stop, state = e.get("stop"), e.get("kind") or e.get("state")
         else:
             stop, state = (e[3] if len(e) > 3 else None), (e[4] if len(e) > 4 else None)
-        if stop is None or state in ("erred", "error") or int(stop * 50) % k == 0:
+        if stop is None or state in ("erred", "error", "transfer", "spill") or int(stop * 50) % k == 0:
             out.append(e)
     return out
 
@@ -352,7 +376,7 @@ def read_snapshot(server: Any, with_stream: bool = True, log: EventLog | None = 
             log = EventLog()
         for w in workers:
             log.nthreads[str(w["address"])] = w["nthreads"]
-        log.update(events, stream_limit)
+        log.add(log.take_new(events) + log.take_worker_events(workers_raw), stream_limit)
         out["stream"] = log.buffer
         out["stream_seq"] = log.seq
         return out

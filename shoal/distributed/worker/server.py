@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import queue
@@ -88,6 +89,10 @@ class WorkerServer:
         self._peer_rid = 0
         self._peer_waiting: dict = {}
         self._bg: list = []
+        # recent transfers and spills for the dashboard's task stream: sent with
+        # each heartbeat as (seq, kind, label, start, stop); readers dedupe by seq
+        self._stream: collections.deque = collections.deque(maxlen=200)
+        self._stream_seq = 0
         self.exit_code = 0
         self._closing = False
         self.finished: asyncio.Event | None = None
@@ -336,6 +341,7 @@ class WorkerServer:
             fut = self.loop.create_future()
             self._peer_waiting[rid] = fut
             comm.send({"op": "get-data", "rid": rid, "keys": keys})
+            t_fetch = time.time()
             done, _ = await asyncio.wait([fut, comm.closed_future], timeout=60,
                                          return_when=asyncio.FIRST_COMPLETED)
             if fut not in done:
@@ -345,6 +351,7 @@ class WorkerServer:
             for k, v in msg["data"].items():
                 self.data[k] = deserialize(v)
                 got.append(k)
+            self._stream_event("transfer", got, t_fetch, time.time())
             self._do(self.state.fetched(peer, got, list(msg["missing"])))
         except Exception as e:
             logger.info("fetch of %d keys from %s failed: %s", len(keys), peer, e)
@@ -363,18 +370,29 @@ class WorkerServer:
             ok, payload = False, serialize(e)
         self.scomm.send({"op": "run-result", "rid": msg["rid"], "ok": ok, "result": payload})
 
+    def _stream_event(self, kind: str, keys: list, start: float, stop: float) -> None:
+        if keys:
+            self._stream_seq += 1
+            label = str(keys[0]) if len(keys) == 1 else f"{keys[0]!s} +{len(keys) - 1}"
+            self._stream.append((self._stream_seq, kind, label, start, stop))
+
     async def _heartbeats(self) -> None:
         import psutil
 
         proc = psutil.Process()
+        last_t, last_spilled = time.time(), self.data.spilled_bytes
         while True:
             await asyncio.sleep(self.heartbeat_interval)
+            now, spilled = time.time(), self.data.spilled_bytes
+            if spilled > last_spilled:  # spilled since the last beat (also by SpillBuffer itself)
+                self._stream_event("spill", [f"{spilled - last_spilled} bytes to disk"], last_t, now)
+            last_t, last_spilled = now, spilled
             if self.scomm is not None and not self.scomm.closed:
                 self.scomm.send({"op": "heartbeat", "metrics": {
                     "rss": proc.memory_info().rss, "managed": self.data.fast_bytes,
                     "cpu": proc.cpu_percent(), "pid": os.getpid(),
                     "spilled": self.data.spilled_bytes, "executing": len(self.state.executing),
-                    "ready": len(self.state.ready)}})
+                    "ready": len(self.state.ready), "stream": list(self._stream)[-50:]}})
 
     async def _memory_monitor(self) -> None:
         if not self.memory_limit:

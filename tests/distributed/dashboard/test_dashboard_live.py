@@ -142,6 +142,10 @@ def test_performance_report_in_browser(cluster_client, page, tmp_path):
     row = page.locator("table.group-timings tr", has_text="slow_inc").first.locator("td").all_text_contents()
     assert row[1] == "200" and float(row[3]) >= 4.0  # mean ms >= the task's sleep
     assert page.locator("table.worker-memory tbody tr").count() == 2
+    # `total` gathers inputs made on both workers: the transfer shows in the stream
+    assert page.locator("#task-stream rect.task.transfer").count() >= 1
+    transfers = page.locator("table.summary tr", has_text="transfers").locator("td").nth(1).text_content()
+    assert int(transfers) >= 1
     screenshot(page, "performance-report")
     assert page.errors == []
 
