@@ -123,7 +123,8 @@ class Dashboard:
 
     # ---- public -----------------------------------------------------------
     def link(self, host: str | None = None) -> str:
-        h = host or (self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1")
+        # listening on every interface: name this machine so remote clients can use the link
+        h = host or (self.host if self.host not in ("0.0.0.0", "::", "") else socket.gethostname())
         q = f"?token={self.token}" if self.token else ""
         return f"http://{h}:{self.port}/status{q}"
 
