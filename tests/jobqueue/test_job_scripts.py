@@ -117,3 +117,36 @@ def test_argument_errors_show_the_fix():
     with pytest.raises(ValueError, match="walltime="):
         make_spec("SLURMCluster", cores=1, memory="1GB", walltime="3 hours")
     assert make_spec("SLURMCluster", cores=1, memory="1GB", project="b").account == "b"
+
+
+def test_cluster_classes_write_their_system_script():
+    from shoal.jobqueue import PBSCluster, SGECluster, SLURMCluster
+
+    kw = dict(cores=4, processes=2, memory="8 GB", queue="low", walltime="1:00:00", project="p1",
+              scheduler_address="tcp://10.9.8.7:8786")
+    for cls, prefix, jobvar in ((SLURMCluster, "#SBATCH", "SLURM_JOB_ID"), (PBSCluster, "#PBS", "PBS_JOBID"),
+                                (SGECluster, "#$", "JOB_ID")):
+        cluster = cls(**kw)
+        try:
+            text = cluster.job_script()
+            assert f"{prefix} " in text and "tcp://10.9.8.7:8786" in text
+            assert _opt(_worker_args(text), "--name") == f"shoal-worker-${{{jobvar}}}"
+            assert cluster.processes == 2 and cluster.threads_per_worker == 2
+        finally:
+            cluster.close()
+
+
+def test_token_stays_out_of_the_script_and_worker_names_map_to_jobs():
+    from shoal.jobqueue import SLURMCluster
+
+    cluster = SLURMCluster(cores=2, processes=2, memory="1GB", name="sim")
+    try:
+        assert cluster.security.token and cluster.security.token not in cluster.job_script()
+        assert cluster.scheduler_address in cluster.job_script()       # the in-process scheduler
+        cluster.workers.update({"41": "41", "4": "4"})                 # as if two jobs were queued
+        assert cluster.job_of_worker("sim-41-1") == "41"
+        assert cluster.job_of_worker("sim-4-0") == "4" and cluster.job_of_worker("sim-4") == "4"
+        assert cluster.job_of_worker("sim-5-0") is None and cluster.job_of_worker("other-41-0") is None
+        cluster.workers.clear()
+    finally:
+        cluster.close()
