@@ -22,7 +22,7 @@ from typing import Any, Callable, Hashable, Iterable, NamedTuple, Sequence
 
 from shoal.base import key_split
 from shoal.diagnostics import svg
-from shoal.diagnostics._callback_base import Callback
+from shoal.local.callbacks import Callback
 
 __all__ = ["Profiler", "ResourceProfiler", "CacheProfiler", "TaskData", "ResourceData",
            "CacheData", "visualize"]

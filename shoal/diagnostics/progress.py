@@ -21,7 +21,7 @@ import time
 from typing import IO, Any, Callable, Iterable, Mapping
 
 from shoal.base import key_split
-from shoal.diagnostics._callback_base import Callback
+from shoal.local.callbacks import Callback
 
 __all__ = ["ProgressBar", "progress", "format_bar", "format_time"]
 
