@@ -144,6 +144,8 @@ class Client:
         self._replies: dict = {}
         self._sent_fids: set = set()
         self._peers: dict = {}
+        self._literals: dict = {}       # key -> Future of a large literal kept while its object lives
+        self._literal_objs: dict = {}   # (during one submission) key -> the literal object
         self._comm: Comm | None = None
         self._info: dict = {}
         try:
@@ -369,7 +371,10 @@ class Client:
             self._build_specs(graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found, seed)
         finally:
             _collect.keys = None
-        held = self._upload_large_literals(keys, specs, fids, dlist)
+        try:
+            held = self._upload_large_literals(keys, specs, fids, dlist)
+        finally:
+            self._literal_objs.clear()
         futures = [Future(k, self) for k in wanted]
         self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": fids, "deps": dlist,
                     "wanted": list(wanted), "funcs": funcs, "fnames": fnames, "priority": priority,
@@ -384,6 +389,21 @@ class Client:
                if fid is None and type(sp) is Serialized and sp.nbytes > LARGE_LITERAL]
         if not big:
             return []
+        # a literal still on the cluster from an earlier computation is not sent again
+        held = []
+        cached = set()
+        for i in big:
+            f = self._literals.get(keys[i])
+            if f is not None and f.status == "finished":
+                held.append(f)
+                cached.add(i)
+        if cached:
+            big = [i for i in big if i not in cached]
+            self._drop_rows(cached, keys, specs, fids, dlist)
+            if not big:
+                return held
+            big = [i for i, (sp, fid) in enumerate(zip(specs, fids))
+                   if fid is None and type(sp) is Serialized and sp.nbytes > LARGE_LITERAL]
         try:
             addrs = sorted(self._request({"op": "workers"}))
         except Exception:
@@ -393,15 +413,26 @@ class Client:
         plan: dict = {}
         for j, i in enumerate(big):
             plan.setdefault(addrs[j % len(addrs)], {})[keys[i]] = specs[i]
-        held = [Future(keys[i], self) for i in big]
+        new = [Future(keys[i], self) for i in big]
         self._loop.run(self._put(plan))
         for a, d in plan.items():
             self._send({"op": "scatter", "keys": list(d), "nbytes": [s.nbytes for s in d.values()],
                         "workers": [a], "rid": -1})
-        drop = set(big)
-        for lst in (keys, specs, fids, dlist):
+        for i, f in zip(big, new):
+            obj = self._literal_objs.get(keys[i])
+            if obj is not None:
+                try:  # keep it on the cluster exactly as long as the caller keeps the object
+                    weakref.finalize(obj, self._literals.pop, keys[i], None)
+                    self._literals[keys[i]] = f
+                except TypeError:
+                    pass  # not weak-referenceable: upload again next time
+        self._drop_rows(set(big), keys, specs, fids, dlist)
+        return held + new
+
+    @staticmethod
+    def _drop_rows(drop: set, *lists: list) -> None:
+        for lst in lists:
             lst[:] = [v for i, v in enumerate(lst) if i not in drop]
-        return held
 
     def _build_specs(self, graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found, seed):
         alias_fid = None
@@ -434,6 +465,8 @@ class Client:
                 fid = None
                 spec = serialize(node)
                 ds = ()
+                if type(spec) is Serialized and spec.nbytes > LARGE_LITERAL:
+                    self._literal_objs[k] = node
             if found:
                 ds = set(ds) | found
                 found.clear()

@@ -292,3 +292,23 @@ class LocalClusterFactory:
     def __exit__(self, *exc):
         self.client.close()
         self.cluster.close()
+
+
+def test_large_literal_sent_once_while_its_object_lives(c):
+    import gc
+
+    x = np.random.random(500_000)  # 4 MB: goes straight to a worker, not via the scheduler
+    xd = delayed(x)
+    key = xd.key
+    assert shoal.compute(delayed(np.sum)(xd), scheduler="distributed")[0] == x.sum()
+    tasks = c.cluster.scheduler.state.tasks
+    assert key in tasks and key in c._literals
+    first = c._literals[key]
+    assert shoal.compute(delayed(np.max)(xd), scheduler="distributed")[0] == x.max()
+    assert c._literals[key] is first  # reused, not uploaded again
+    del x, xd, first
+    gc.collect()
+    deadline = time.time() + 10
+    while key in tasks and time.time() < deadline:
+        time.sleep(0.05)
+    assert key not in tasks  # freed on the cluster once the caller dropped the array
