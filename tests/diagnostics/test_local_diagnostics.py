@@ -150,3 +150,35 @@ def test_resource_and_cache_profilers_and_combined_plots(tmp_path):
         assert f'<section id="{sid}">' in page
     png = visualize([prof, rprof, cprof], filename=str(tmp_path / "all.png"))
     assert open(png, "rb").read(4) == b"\x89PNG"
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_progressbar_ctrl_c_while_running(scheduler):
+    import _thread
+    import threading
+
+    def slow(x):
+        time.sleep(0.1)
+        return x
+
+    buf = io.StringIO()
+
+    def press_ctrl_c():  # once some tasks are done
+        deadline = time.monotonic() + 20
+        while not re.search(r"slow [1-9]\d*/40", buf.getvalue()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _thread.interrupt_main()
+
+    presser = threading.Thread(target=press_ctrl_c)
+    presser.start()
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with ProgressBar(out=buf, dt=0.02):
+                shoal.compute(*[shoal.delayed(slow)(i) for i in range(40)], scheduler=scheduler,
+                              num_workers=2)
+    finally:
+        presser.join()
+    assert time.monotonic() - t0 < 2.0 + (3.0 if scheduler == "processes" else 0)  # prompt
+    last = _final_line(buf.getvalue())
+    assert "Cancelled" in last and "slow 40/40" not in last
