@@ -300,11 +300,12 @@ def test_large_literal_sent_once_while_its_object_lives(c):
     x = np.random.random(500_000)  # 4 MB: goes straight to a worker, not via the scheduler
     xd = delayed(x)
     key = xd.key
-    assert shoal.compute(delayed(np.sum)(xd), scheduler="distributed")[0] == x.sum()
+    # two tasks read it (a single reader would be fused with it into one task)
+    assert shoal.compute(delayed(np.sum)(xd), delayed(np.min)(xd), scheduler="distributed") == (x.sum(), x.min())
     tasks = c.cluster.scheduler.state.tasks
     assert key in tasks and key in c._literals
     first = c._literals[key]
-    assert shoal.compute(delayed(np.max)(xd), scheduler="distributed")[0] == x.max()
+    assert shoal.compute(delayed(np.max)(xd), delayed(len)(xd), scheduler="distributed") == (x.max(), len(x))
     assert c._literals[key] is first  # reused, not uploaded again
     del x, xd, first
     gc.collect()
