@@ -24,6 +24,7 @@ from shoal.core.tokenize import tokenize
 from shoal.dataframe import core
 from shoal.dataframe.io.convert import from_pandas
 from shoal.dataframe.mapping import align_partitions, map_partitions
+from shoal.dataframe.optimize import register_columns
 from shoal.dataframe.shuffle import INDEX, shuffle
 from shoal.dataframe.utils import emulate
 
@@ -32,6 +33,37 @@ __all__ = ["merge", "concat"]
 
 def merge_parts(left: pd.DataFrame, right: pd.DataFrame, kwargs: dict) -> pd.DataFrame:
     return pd.merge(left, right, **kwargs)
+
+
+def _as_list(x: Any) -> list:
+    if x is None:
+        return []
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+@register_columns(merge_parts)
+def _merge_cols(task: Any, need: Any) -> dict:
+    """Each side needs its join keys plus every needed output column under
+    its own name or with a suffix stripped (so overlapping names, and hence
+    suffixing, stay as they were)."""
+    left, right, kw = task.args
+    if need is None or kw.get("left_index") or kw.get("right_index") or kw.get("indicator"):
+        return {}
+    on = _as_list(kw.get("on"))
+    lkeys = on or _as_list(kw.get("left_on"))
+    rkeys = on or _as_list(kw.get("right_on"))
+    if not lkeys or not rkeys:
+        return {}  # keys inferred from common columns: keep everything
+    names = set(need)
+    for sfx in kw.get("suffixes") or ():
+        if sfx:
+            names |= {n[: -len(sfx)] for n in need if isinstance(n, str) and n.endswith(sfx)}
+    out = {}
+    if type(left) is Ref:
+        out[left.key] = frozenset(names | set(lkeys))
+    if type(right) is Ref:
+        out[right.key] = frozenset(names | set(rkeys))
+    return out
 
 
 def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: Any = None, right_on: Any = None,
