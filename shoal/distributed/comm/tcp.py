@@ -188,8 +188,8 @@ class Comm(asyncio.BufferedProtocol):
             logger.exception("could not serialise %d messages for %s", len(msgs), self.peer)
             return
         bufs = pack_frames(frames)
-        if len(bufs) == 3 and memoryview(bufs[2]).nbytes < _SCRATCH:
-            self.transport.write(b"".join(bufs))  # the common small batch: one write
+        if len(bufs) == 1:
+            self.transport.write(bufs[0])  # the common small batch: one write
             return
         # write frame by frame: transport.writelines would join (copy) large buffers
         small = []
