@@ -218,3 +218,31 @@ def test_projection_through_merge_keeps_suffixes(frames, tmp_path):
     assert c(m.x_x.sum()) == pytest.approx(pm.x_x.sum())
     assert all(sorted(cc) == ["id", "name"] for cc in _read_columns(m.id.count()))
     assert c(m.id.count()) == pm.id.count()
+
+
+def test_inflate_cache_reuses_and_notices_rewrites(frames, tmp_path, monkeypatch):
+    import shoal.dataframe.io.csv as csvmod
+
+    paths = write(frames, tmp_path, ".bz2")
+    csvmod.inflate_cache.clear()
+    calls = []
+    orig = csvmod._INFLATE["bz2"]
+    monkeypatch.setitem(csvmod._INFLATE, "bz2", lambda b: calls.append(1) or orig(b))
+    d = ddf.read_csv(str(tmp_path / "*.csv.bz2"))
+    first = c(d.x.sum())
+    assert c(d[d.name == "Bob"].id.count()) == (pd.concat(frames).name == "Bob").sum()
+    assert len(calls) == 3  # the second compute inflated nothing
+    # a rewritten file is inflated again and its new content is used
+    changed = frames[0].assign(x=frames[0].x + 1)
+    with bz2.open(paths[0], "wb") as fh:
+        fh.write(changed.to_csv(index=False).encode())
+    os.utime(paths[0], (1, 1))
+    d2 = ddf.read_csv(str(tmp_path / "*.csv.bz2"))
+    assert c(d2.x.sum()) == pytest.approx(first + len(frames[0]))
+    assert len(calls) == 4
+    # budget 0 turns it off
+    with shoal.config.set({"dataframe.inflate-cache-bytes": 0}):
+        c(d2.x.sum())
+    assert len(calls) == 7
+    csvmod.inflate_cache.clear()
+    assert csvmod.inflate_cache.nbytes == 0
