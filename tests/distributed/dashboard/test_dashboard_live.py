@@ -287,3 +287,20 @@ def test_progress_widget_tracks_the_graph(cluster_client):
     assert w.status == "Completed"
     assert w.bars["slow_inc"].value == 60 and w.bars["slow_inc"].bar_style == "success"
     assert "60 / 60" in w.labels["slow_inc"].value and "Completed" in w.header.value
+
+
+def test_performance_report_through_a_remote_client(cluster_client, tmp_path):
+    from shoal.distributed import Client, performance_report
+
+    cluster, _ = cluster_client
+    remote = Client(cluster.scheduler_address, security=cluster.security, set_as_default=False)
+    try:
+        assert remote.cluster is None  # talks to the scheduler over the network only
+        fn = tmp_path / "remote.html"
+        with performance_report(filename=str(fn), client=remote):
+            assert remote.compute(_graph(100, offset=40000)).result() == sum(range(40001, 40101))
+        page = fn.read_text()
+        assert page.count('data-group="slow_inc"') == 100
+        assert re.search(r"<td>workers</td><td>2</td>", page)
+    finally:
+        remote.close()
