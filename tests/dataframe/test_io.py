@@ -246,3 +246,11 @@ def test_inflate_cache_reuses_and_notices_rewrites(frames, tmp_path, monkeypatch
     assert len(calls) == 7
     csvmod.inflate_cache.clear()
     assert csvmod.inflate_cache.nbytes == 0
+
+
+def test_narrow_dtypes(frames, tmp_path):
+    paths = write(frames, tmp_path)
+    d = ddf.read_csv(paths, dtype={"x": "float32", "id": "int32"})
+    got = c(d)
+    assert got.x.dtype == np.float32 and got["id"].dtype == np.int32
+    assert d.dtypes["x"] == np.float32

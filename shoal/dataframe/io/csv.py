@@ -263,10 +263,8 @@ def _arrow_types(meta: pd.DataFrame, columns: list) -> dict:
     for c in columns:
         dt = meta[c].dtype
         k = dt.kind
-        if k == "i":
-            out[c] = pa.int64()
-        elif k == "f":
-            out[c] = pa.float64()
+        if k in "iuf" and isinstance(dt, np.dtype):
+            out[c] = pa.from_numpy_dtype(dt)
         elif k == "b":
             out[c] = pa.bool_()
         elif k == "M" and getattr(dt, "tz", None) is None:
@@ -321,7 +319,7 @@ def _check_dtypes(df: pd.DataFrame, spec: CSVSpec, path: str) -> pd.DataFrame:
         got = df[c].dtype
         if got == want:
             continue
-        if want.kind == "f" and got.kind in "iub":
+        if want.kind == "f" and got.kind in "iubf":
             df[c] = df[c].astype(want)
         elif want == object and (df[c].isna().all() or got.kind in "O"):
             df[c] = df[c].astype(object)
