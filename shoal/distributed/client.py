@@ -252,6 +252,43 @@ class Client:
             refs = self._refs
             refs[key] = refs.get(key, 0) + 1
 
+    def _acquire(self, keys: list) -> list:
+        """Count one reference to each key (one lock for all); their states, in order."""
+        refs, states = self._refs, self._keys
+        out = []
+        with self._ref_lock:
+            for k in keys:
+                refs[k] = refs.get(k, 0) + 1
+                st = states.get(k)
+                if st is None:
+                    st = states[k] = _KeyState()
+                out.append(st)
+        return out
+
+    def _futures(self, keys: list) -> list:
+        return [Future(k, self, st, True) for k, st in zip(keys, self._acquire(keys))]
+
+    def _release(self, keys: list) -> None:
+        """Drop one reference to each key; tell the scheduler once about those now unused."""
+        refs = self._refs
+        with self._ref_lock:
+            gone = []
+            for k in keys:
+                n = refs.get(k, 0) - 1
+                if n > 0:
+                    refs[k] = n
+                else:
+                    refs.pop(k, None)
+                    self._keys.pop(k, None)
+                    gone.append(k)
+            if not gone or self.status != "running":
+                return
+            self._release_buf.extend(gone)
+            if self._release_pending:
+                return
+            self._release_pending = True
+        self._loop.call(self._flush_releases)
+
     def _dec_ref(self, key: Any) -> None:
         with self._ref_lock:
             n = self._refs.get(key, 0) - 1
@@ -335,8 +372,12 @@ class Client:
 
     def _submit_graph(self, graph: dict, wanted: list, dependencies: dict | None = None,
                       priority: int = 0, retries: int = 0, resources: dict | None = None,
-                      keep: list | None = None, seed: Any = None) -> list:
-        """Send ``graph`` (dict of nodes) and return Futures for ``wanted`` keys."""
+                      keep: list | None = None, seed: Any = None, make_futures: bool = True) -> list:
+        """Send ``graph`` (dict of nodes) and return Futures for ``wanted`` keys.
+
+        With ``make_futures=False`` the wanted keys are referenced without
+        Future objects (the caller must ``_release`` them).
+        """
         deps = dependencies
         order: list = []
         done: set = set()
@@ -375,7 +416,7 @@ class Client:
             held = self._upload_large_literals(keys, specs, fids, dlist)
         finally:
             self._literal_objs.clear()
-        futures = [Future(k, self) for k in wanted]
+        futures = self._futures(wanted) if make_futures else self._acquire(wanted)
         self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": fids, "deps": dlist,
                     "wanted": list(wanted), "funcs": funcs, "fnames": fnames, "priority": priority,
                     "retries": retries or 0, "resources": resources})
@@ -538,7 +579,7 @@ class Client:
             else:
                 dlist.append(list(kdeps) if kdeps else None)
             specs.append(serialize((args, kw)))
-        futures = [Future(k, self) for k in keys]
+        futures = self._futures(keys)
         self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": [fid] * len(keys),
                     "deps": dlist, "wanted": keys, "funcs": funcs, "fnames": fnames, "priority": priority,
                     "retries": retries or 0, "resources": resources})
@@ -809,11 +850,14 @@ class Client:
             graph = dict(graph)
         keep: list = []
         flat = list(keys)
-        futures = self._submit_graph(graph, list(dict.fromkeys(flat)), dependencies,
-                                     kwargs.get("priority", 0), kwargs.get("retries", 0),
-                                     kwargs.get("resources"), keep, seed)
-        values = dict(zip([f.key for f in futures], self._gather_keys([f.key for f in futures])))
-        del futures, keep
+        wanted = list(dict.fromkeys(flat))
+        self._submit_graph(graph, wanted, dependencies, kwargs.get("priority", 0), kwargs.get("retries", 0),
+                           kwargs.get("resources"), keep, seed, make_futures=False)
+        try:
+            values = dict(zip(wanted, self._gather_keys(wanted)))
+        finally:
+            self._release(wanted)
+            del keep
         return [values[k] for k in flat]
 
     # ---- cluster-wide operations -----------------------------------------

@@ -57,9 +57,12 @@ class Future:
 
     __slots__ = ("key", "client", "_state", "__weakref__")
 
-    def __init__(self, key: Any, client: Any, _state: _KeyState | None = None):
+    def __init__(self, key: Any, client: Any, _state: _KeyState | None = None, _acquired: bool = False):
         self.key = key
         self.client = client
+        if _acquired:  # the client already counted this reference (bulk path)
+            self._state = _state
+            return
         self._state = _state if _state is not None else client._key_state(key)
         client._inc_ref(key)
 
