@@ -24,7 +24,7 @@ PALETTE = [
     "#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
     "#e6550d", "#31a354", "#756bb1", "#636363",
 ]
-ERROR_COLOR = "#d62728"
+ERROR_COLOR = "#7f0000"
 TRANSFER_COLOR = "#d9534f"
 SPILL_COLOR = "#555555"
 

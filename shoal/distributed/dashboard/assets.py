@@ -115,7 +115,7 @@ function drawStream(now){
     let y=top+i*rh+1,hh=rh-2;
     if(e.kind==='transfer'){ctx.fillStyle='#d9534f';hh=hh/2;}
     else if(e.kind==='spill'){ctx.fillStyle='#555';y+=hh/2;hh=hh/2;}
-    else if(e.kind==='error'){ctx.fillStyle='#d62728';}
+    else if(e.kind==='error'){ctx.fillStyle='#7f0000';}
     else ctx.fillStyle=groupColor(e.group);
     ctx.fillRect(x,y,ww,hh);drawn++;
   }
@@ -223,7 +223,7 @@ connect();
 _BODIES = {
     "status": """
 <div class="card wide"><h2>Task stream <span class="muted">(last 20 s or less, one row per worker thread;
- red: transfer/error, grey: spill)</span></h2><canvas id="task-stream"></canvas></div>
+ red: transfer, dark red: error, grey: spill)</span></h2><canvas id="task-stream"></canvas></div>
 <div class="card"><h2>Progress <span id="progress-total" data-done="0" data-total="0"></span></h2>
 <div class="legend"><i style="background:#1f77b4"></i>done <i style="background:#1f77b4;opacity:.55"></i>processing
  <i style="background:#1f77b4;opacity:.3"></i>queued <i style="background:#1f77b4;opacity:.12"></i>waiting
