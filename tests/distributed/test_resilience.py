@@ -88,3 +88,25 @@ def test_task_that_kills_workers_errs_naming_it():
             f.result(timeout=120)
         _wait_workers(cluster, 1)
         assert c.submit(add, 1, 2).result(timeout=30) == 3  # the cluster is still usable
+
+
+def hog(mb):
+    import numpy as np
+
+    block = np.ones(mb * 131072)  # mb MiB, touched
+    time.sleep(30)
+    return block.sum()
+
+
+def test_nanny_restarts_worker_past_its_memory_limit():
+    with shoal.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
+                               memory_limit="300MB")
+    with cluster, Client(cluster, set_as_default=False) as c:
+        pid = cluster.worker_pids()[0]
+        f = c.submit(hog, 400, key="hog-1")
+        with pytest.raises(KilledWorker, match="hog-1"):
+            f.result(timeout=60)
+        _wait_workers(cluster, 1)
+        assert cluster.worker_pids()[0] != pid
+        assert c.submit(add, 2, 3).result(timeout=30) == 5
