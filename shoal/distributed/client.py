@@ -20,7 +20,6 @@ import os
 import threading
 import time
 import uuid
-import weakref
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, Iterable
@@ -28,18 +27,19 @@ from typing import Any, Iterable
 from shoal import config
 from shoal.base import collections_to_graph, is_lazy, set_default_client, get_default_client
 from shoal.core.graph import flatten_keys
-from shoal.core.task import Ref, Task, deps_of
+from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
 from shoal.distributed.comm.security import Security, resolve_security
 from shoal.distributed.comm.tcp import Comm, connect
-from shoal.distributed.futures import CancelledError, Future, _KeyState, _collect, _flatten, wait
-from shoal.distributed.protocol.serialize import Serialized, deserialize, dumps_function, serialize
+from shoal.distributed.futures import CancelledError, Future, _KeyState, _flatten, wait
+from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
+from shoal.distributed.graphs import GraphSubmission, _finalize, _funcname, _refs
+from shoal.distributed.transfer import DataTransfer
 from shoal.distributed.utils import io_loop
 
 logger = logging.getLogger("shoal.distributed.client")
 
 _DONE = ("finished", "error", "cancelled", "lost")
-LARGE_LITERAL = 1 << 20  # literal graph values above this go straight to a worker
 _open_clients: list = []
 _open_lock = threading.Lock()
 
@@ -48,27 +48,6 @@ def current_client() -> "Client | None":
     """The most recently opened Client that is still open (for ``scheduler='distributed'``)."""
     with _open_lock:
         return _open_clients[-1] if _open_clients else None
-
-
-def _identity(x: Any) -> Any:
-    return x
-
-
-def _finalize(values: Any, func: Any, extra: tuple) -> Any:
-    return func(values, *extra)
-
-
-def _funcname(func: Any) -> str:
-    f = func
-    while isinstance(f, partial):
-        f = f.func
-    return getattr(f, "__name__", type(f).__name__)
-
-
-def _refs(keys: Any) -> Any:
-    if type(keys) is list:
-        return [_refs(k) for k in keys]
-    return Ref(keys)
 
 
 def _default_token_file() -> str:
@@ -90,7 +69,7 @@ def _security_for(address: str, security: Any) -> Security:
     return sec
 
 
-class Client:
+class Client(GraphSubmission, DataTransfer):
     """Connect to a scheduler (or start a LocalCluster) and run work on it.
 
     >>> client = Client()                                 # a LocalCluster on this machine
@@ -358,191 +337,6 @@ class Client:
                     return
                 self._cond.wait(left if left is not None else 1.0)
 
-    # ---- building graphs -------------------------------------------------
-    def _fid(self, func: Any, cache: dict, funcs: dict, fnames: dict) -> str:
-        hit = cache.get(id(func))
-        if hit is not None:
-            return hit[1]
-        fid, data = dumps_function(func)
-        cache[id(func)] = (func, fid)
-        if fid not in self._sent_fids:
-            funcs[fid] = data
-            fnames[fid] = _funcname(func)
-        return fid
-
-    def _submit_graph(self, graph: dict, wanted: list, dependencies: dict | None = None,
-                      priority: int = 0, retries: int = 0, resources: dict | None = None,
-                      keep: list | None = None, seed: Any = None, make_futures: bool = True) -> list:
-        """Send ``graph`` (dict of nodes) and return Futures for ``wanted`` keys.
-
-        With ``make_futures=False`` the wanted keys are referenced without
-        Future objects (the caller must ``_release`` them).
-        """
-        deps = dependencies
-        order: list = []
-        done: set = set()
-        entered: set = set()
-        cache: dict = {}
-        funcs: dict = {}
-        fnames: dict = {}
-        # depth-first post-order from the outputs: inputs first, one branch at a time
-        for root in wanted:
-            if root in done or root not in graph:
-                continue
-            stack = [root]
-            while stack:
-                k = stack[-1]
-                if k in done:
-                    stack.pop()
-                    continue
-                if k in entered:
-                    stack.pop()
-                    done.add(k)
-                    order.append(k)
-                    continue
-                entered.add(k)
-                node = graph[k]
-                ds = deps[k] if deps is not None and k in deps else deps_of(node)
-                for d in ds:
-                    if d not in done and d in graph:
-                        stack.append(d)
-        keys, specs, fids, dlist = [], [], [], []
-        _collect.keys = found = set()
-        try:
-            self._build_specs(graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found, seed)
-        finally:
-            _collect.keys = None
-        try:
-            held = self._upload_large_literals(keys, specs, fids, dlist)
-        finally:
-            self._literal_objs.clear()
-        futures = self._futures(wanted) if make_futures else self._acquire(wanted)
-        self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": fids, "deps": dlist,
-                    "wanted": list(wanted), "funcs": funcs, "fnames": fnames, "priority": priority,
-                    "retries": retries or 0, "resources": resources})
-        self._sent_fids.update(funcs)
-        del held  # the scheduler keeps them while their dependents need them
-        return futures
-
-    def _upload_large_literals(self, keys: list, specs: list, fids: list, dlist: list) -> list:
-        """Send big literal values straight to a worker (one hop, not two via the scheduler)."""
-        big = [i for i, (sp, fid) in enumerate(zip(specs, fids))
-               if fid is None and type(sp) is Serialized and sp.nbytes > LARGE_LITERAL]
-        if not big:
-            return []
-        # a literal still on the cluster from an earlier computation is not sent again
-        held = []
-        cached = set()
-        for i in big:
-            f = self._literals.get(keys[i])
-            if f is not None and f.status == "finished":
-                held.append(f)
-                cached.add(i)
-        if cached:
-            big = [i for i in big if i not in cached]
-            self._drop_rows(cached, keys, specs, fids, dlist)
-            if not big:
-                return held
-            big = [i for i, (sp, fid) in enumerate(zip(specs, fids))
-                   if fid is None and type(sp) is Serialized and sp.nbytes > LARGE_LITERAL]
-        try:
-            addrs = sorted(self._request({"op": "workers"}))
-        except Exception:
-            addrs = []
-        if not addrs:
-            return []  # no workers yet: let the scheduler hand them out
-        plan: dict = {}
-        for j, i in enumerate(big):
-            plan.setdefault(addrs[j % len(addrs)], {})[keys[i]] = specs[i]
-        new = [Future(keys[i], self) for i in big]
-        self._loop.run(self._put(plan))
-        for a, d in plan.items():
-            self._send({"op": "scatter", "keys": list(d), "nbytes": [s.nbytes for s in d.values()],
-                        "workers": [a], "rid": -1})
-        for i, f in zip(big, new):
-            obj = self._literal_objs.get(keys[i])
-            if obj is not None:
-                try:  # keep it on the cluster exactly as long as the caller keeps the object
-                    weakref.finalize(obj, self._literals.pop, keys[i], None)
-                    self._literals[keys[i]] = f
-                except TypeError:
-                    pass  # not weak-referenceable: upload again next time
-        self._drop_rows(set(big), keys, specs, fids, dlist)
-        return held + new
-
-    @staticmethod
-    def _drop_rows(drop: set, *lists: list) -> None:
-        for lst in lists:
-            lst[:] = [v for i, v in enumerate(lst) if i not in drop]
-
-    def _build_specs(self, graph, order, deps, cache, funcs, fnames, keep, keys, specs, fids, dlist, found, seed):
-        alias_fid = None
-        for k in order:
-            node = graph[k]
-            t = type(node)
-            if t is Task:
-                fid = self._fid(node.func, cache, funcs, fnames)
-                spec = serialize((node.args, node.kwargs) if seed is None else (node.args, node.kwargs, seed))
-                ds = deps[k] if deps is not None and k in deps else node.deps
-            elif t is Ref:
-                if alias_fid is None:
-                    alias_fid = self._fid(_identity, cache, funcs, fnames)
-                fid = alias_fid
-                spec = serialize(((node,), {}))
-                ds = (node.key,)
-            elif t is Future:
-                if node.key == k:
-                    if keep is not None:
-                        keep.append(node)
-                    continue  # already on the cluster
-                if keep is not None:
-                    keep.append(node)
-                if alias_fid is None:
-                    alias_fid = self._fid(_identity, cache, funcs, fnames)
-                fid = alias_fid
-                spec = serialize(((Ref(node.key),), {}))
-                ds = (node.key,)
-            else:
-                fid = None
-                spec = serialize(node)
-                ds = ()
-                if type(spec) is Serialized and spec.nbytes > LARGE_LITERAL:
-                    self._literal_objs[k] = node
-            if found:
-                ds = set(ds) | found
-                found.clear()
-            keys.append(k)
-            specs.append(spec)
-            fids.append(fid)
-            dlist.append(list(ds) if ds else None)
-
-    def _unfuture(self, obj: Any, deps: set) -> Any:
-        t = type(obj)
-        if t is Future:
-            deps.add(obj.key)
-            return Ref(obj.key)
-        if t is list or t is tuple:
-            return t(self._unfuture(o, deps) for o in obj)
-        if t is dict:
-            return {k: self._unfuture(v, deps) for k, v in obj.items()}
-        if is_lazy(obj):
-            raise TypeError(
-                "submit/map got a lazy object as an argument; compute it first or pass a Future: "
-                "`fut = client.compute(x); client.submit(f, fut)`"
-            )
-        return obj
-
-    @staticmethod
-    def _has_future(obj: Any) -> bool:
-        t = type(obj)
-        if t is Future:
-            return True
-        if t is list or t is tuple:
-            return any(Client._has_future(o) for o in obj)
-        if t is dict:
-            return any(Client._has_future(o) for o in obj.values())
-        return False
-
     # ---- public API: tasks ----------------------------------------------
     def submit(self, func: Any, *args: Any, key: Any = None, pure: bool | None = None, retries: int = 0,
                priority: int = 0, resources: dict | None = None, workers: Any = None, **kwargs: Any) -> Future:
@@ -638,71 +432,6 @@ class Client:
                 out.append(Future(k, self, st)._exc() if st is not None and st.status == "error" else None)
         return out
 
-    async def _fetch(self, keys: list, timeout: float = 120.0) -> dict:
-        import asyncio
-
-        result: dict = {}
-        left = list(keys)
-        deadline = time.monotonic() + timeout
-        while left:
-            who = await self._arequest({"op": "who-has", "keys": left})
-            by_worker: dict = {}
-            for k in left:
-                holders = who.get(k)
-                if holders:
-                    by_worker.setdefault(holders[0], []).append(k)
-            replies = await asyncio.gather(*[self._get_from(w, ks) for w, ks in by_worker.items()],
-                                           return_exceptions=True)
-            for r in replies:
-                if isinstance(r, dict):
-                    result.update(r)
-            left = [k for k in left if k not in result]
-            if left:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"could not fetch {len(left)} results (e.g. {left[0]!r}) in {timeout}s")
-                await asyncio.sleep(0.05)  # lost with a worker: being recomputed
-        return result
-
-    async def _arequest(self, msg: dict) -> Any:
-        import asyncio
-
-        rid = next(self._rid)
-        fut: concurrent.futures.Future = concurrent.futures.Future()
-        self._replies[rid] = fut
-        msg["rid"] = rid
-        self._comm.send(msg)
-        return await asyncio.wrap_future(fut)
-
-    async def _peer(self, address: str) -> Comm:
-        comm = self._peers.get(address)
-        if comm is None or comm.closed:
-            comm = await connect(address, self.security, name="client->worker", timeout=5.0)
-            comm.info["waiting"] = {}
-            comm.start(self._peer_message)
-            self._peers[address] = comm
-        return comm
-
-    def _peer_message(self, comm: Comm, msgs: list) -> None:
-        for msg in msgs:
-            f = comm.info["waiting"].pop(msg.get("rid"), None)
-            if f is not None and not f.done():
-                f.set_result(msg)
-
-    async def _get_from(self, address: str, keys: list) -> dict:
-        import asyncio
-
-        comm = await self._peer(address)
-        rid = next(self._rid)
-        fut = asyncio.get_running_loop().create_future()
-        comm.info["waiting"][rid] = fut
-        comm.send({"op": "get-data", "rid": rid, "keys": keys})
-        done, _ = await asyncio.wait([fut, comm.closed_future], return_when=asyncio.FIRST_COMPLETED)
-        if fut not in done:
-            self._peers.pop(address, None)
-            raise ConnectionError(f"worker {address} went away")
-        msg = fut.result()
-        return {k: deserialize(v) for k, v in msg["data"].items()}
-
     def gather(self, futures: Any, errors: str = "raise", direct: Any = None, asynchronous: Any = None) -> Any:
         """Results of futures, in the same structure (list, dict, nested, single)."""
         if errors not in ("raise", "skip"):
@@ -763,18 +492,6 @@ class Client:
         if isinstance(data, (list, tuple, set)):
             return type(data)(fl) if not isinstance(data, set) else fl
         return fl[0]
-
-    async def _put(self, plan: dict) -> None:
-        import asyncio
-
-        async def one(addr, d):
-            comm = await self._peer(addr)
-            rid = next(self._rid)
-            fut = asyncio.get_running_loop().create_future()
-            comm.info["waiting"][rid] = fut
-            comm.send({"op": "put-data", "rid": rid, "data": d})
-            await asyncio.wait_for(fut, 60)
-        await asyncio.gather(*[one(a, d) for a, d in plan.items()])
 
     def cancel(self, futures: Any) -> None:
         """Stop computing these futures (if nothing else needs them) and mark them cancelled."""

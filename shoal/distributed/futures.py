@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections import namedtuple
 from typing import Any, Iterable, Iterator
 

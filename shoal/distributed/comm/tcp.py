@@ -20,7 +20,6 @@ import asyncio
 import collections
 import logging
 import socket
-import ssl
 from typing import Any, Callable
 
 from shoal import config

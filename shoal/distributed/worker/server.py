@@ -20,7 +20,6 @@ import collections
 import logging
 import os
 import queue
-import sys
 import tempfile
 import threading
 import time
@@ -32,7 +31,6 @@ from shoal.core.context import clear_task, set_task
 from shoal.core.task import resolve
 from shoal.distributed.comm.tcp import Comm, connect, listen
 from shoal.distributed.protocol.serialize import deserialize, loads_function, serialize
-from shoal.distributed.utils import sizeof
 from shoal.distributed.worker.spill import SpillBuffer
 from shoal.distributed.worker.state import WorkerState
 

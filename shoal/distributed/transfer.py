@@ -1,0 +1,89 @@
+"""Moving data between a Client and workers directly (gather, scatter, uploads).
+
+Mixed into ``Client``.  ``gather`` asks the scheduler who holds the keys
+(one round trip), then fetches from every holder at once over authenticated
+connections to the workers, which are kept open for reuse; values never pass
+through the scheduler.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from typing import Any
+
+from shoal.distributed.comm.tcp import Comm, connect
+from shoal.distributed.protocol.serialize import deserialize
+
+
+class DataTransfer:
+    """Worker-to-client data paths of ``Client``."""
+
+    async def _fetch(self, keys: list, timeout: float = 120.0) -> dict:
+        result: dict = {}
+        left = list(keys)
+        deadline = time.monotonic() + timeout
+        while left:
+            who = await self._arequest({"op": "who-has", "keys": left})
+            by_worker: dict = {}
+            for k in left:
+                holders = who.get(k)
+                if holders:
+                    by_worker.setdefault(holders[0], []).append(k)
+            replies = await asyncio.gather(*[self._get_from(w, ks) for w, ks in by_worker.items()],
+                                           return_exceptions=True)
+            for r in replies:
+                if isinstance(r, dict):
+                    result.update(r)
+            left = [k for k in left if k not in result]
+            if left:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"could not fetch {len(left)} results (e.g. {left[0]!r}) in {timeout}s")
+                await asyncio.sleep(0.05)  # lost with a worker: being recomputed
+        return result
+
+    async def _arequest(self, msg: dict) -> Any:
+        rid = next(self._rid)
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        self._replies[rid] = fut
+        msg["rid"] = rid
+        self._comm.send(msg)
+        return await asyncio.wrap_future(fut)
+
+    async def _peer(self, address: str) -> Comm:
+        comm = self._peers.get(address)
+        if comm is None or comm.closed:
+            comm = await connect(address, self.security, name="client->worker", timeout=5.0)
+            comm.info["waiting"] = {}
+            comm.start(self._peer_message)
+            self._peers[address] = comm
+        return comm
+
+    def _peer_message(self, comm: Comm, msgs: list) -> None:
+        for msg in msgs:
+            f = comm.info["waiting"].pop(msg.get("rid"), None)
+            if f is not None and not f.done():
+                f.set_result(msg)
+
+    async def _get_from(self, address: str, keys: list) -> dict:
+        comm = await self._peer(address)
+        rid = next(self._rid)
+        fut = asyncio.get_running_loop().create_future()
+        comm.info["waiting"][rid] = fut
+        comm.send({"op": "get-data", "rid": rid, "keys": keys})
+        done, _ = await asyncio.wait([fut, comm.closed_future], return_when=asyncio.FIRST_COMPLETED)
+        if fut not in done:
+            self._peers.pop(address, None)
+            raise ConnectionError(f"worker {address} went away")
+        msg = fut.result()
+        return {k: deserialize(v) for k, v in msg["data"].items()}
+
+    async def _put(self, plan: dict) -> None:
+        async def one(addr, d):
+            comm = await self._peer(addr)
+            rid = next(self._rid)
+            fut = asyncio.get_running_loop().create_future()
+            comm.info["waiting"][rid] = fut
+            comm.send({"op": "put-data", "rid": rid, "data": d})
+            await asyncio.wait_for(fut, 60)
+        await asyncio.gather(*[one(a, d) for a, d in plan.items()])
