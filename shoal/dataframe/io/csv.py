@@ -119,14 +119,17 @@ def infer_compression(path: str, compression: Any) -> str | None:
     return compression
 
 
-def expand_paths(urlpath: Any, what: str = "read_csv") -> tuple[Any, list[str]]:
+def expand_paths(urlpath: Any, what: str = "read_csv", storage_options: dict | None = None) -> tuple[Any, list[str]]:
     """The filesystem and sorted list of files matching a path, glob or list."""
     paths = [urlpath] if isinstance(urlpath, (str, os.PathLike)) else list(urlpath)
+    if not paths:
+        raise FileNotFoundError(f"{what}: got an empty list of paths")
     paths = [os.fspath(p) for p in paths]
-    fs, _, _ = fsspec.get_fs_token_paths(paths[0])
+    so = storage_options or {}
+    fs, _, _ = fsspec.get_fs_token_paths(paths[0], storage_options=so)
     out: list[str] = []
     for p in paths:
-        fs_p, _, found = fsspec.get_fs_token_paths(p)
+        fs_p, _, found = fsspec.get_fs_token_paths(p, storage_options=so)
         if not found or not all(fs_p.exists(f) for f in found[:1]):
             raise FileNotFoundError(
                 f"{what}: no files match {p!r}; check the path (and the glob pattern, e.g. 'data/*.csv.bz2') "
@@ -398,7 +401,7 @@ def read_csv(urlpath: Any, blocksize: Any = "default", compression: str | None =
     """
     if "delimiter" in kwargs:
         sep = kwargs.pop("delimiter")
-    fs, paths = expand_paths(urlpath)
+    fs, paths = expand_paths(urlpath, storage_options=storage_options)
     if blocksize == "default":
         blocksize = DEFAULT_BLOCKSIZE
     user_dtype = dict(dtype) if isinstance(dtype, dict) else ({} if dtype is None else None)
