@@ -344,7 +344,9 @@ class Client(GraphSubmission, DataTransfer):
 
         ``pure=True`` names the task by its inputs, so the same call twice
         returns the same result (computed once); the default ``pure=False``
-        runs every call (right for random functions).
+        runs every call (right for random functions).  ``workers=`` (addresses
+        or names) restricts where it may run; ``resources={"GPU": 1}`` needs
+        workers started with those resources.
         """
         if not callable(func):
             raise TypeError(f"submit needs a function first, got {func!r}: client.submit(func, *args)")
@@ -353,10 +355,10 @@ class Client(GraphSubmission, DataTransfer):
         if key is None:
             name = _funcname(func)
             key = f"{name}-{tokenize(func, args, kwargs)}" if pure else f"{name}-{self._uid}{next(self._counter)}"
-        return self._submit_many(func, [key], [args], kwargs, priority, retries, resources)[0]
+        return self._submit_many(func, [key], [args], kwargs, priority, retries, resources, workers)[0]
 
     def _submit_many(self, func: Any, keys: list, argss: list, kwargs: dict, priority: int, retries: int,
-                     resources: dict | None) -> list:
+                     resources: dict | None, workers: Any = None) -> list:
         cache: dict = {}
         funcs: dict = {}
         fnames: dict = {}
@@ -376,7 +378,8 @@ class Client(GraphSubmission, DataTransfer):
         futures = self._futures(keys)
         self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": [fid] * len(keys),
                     "deps": dlist, "wanted": keys, "funcs": funcs, "fnames": fnames, "priority": priority,
-                    "retries": retries or 0, "resources": resources})
+                    "retries": retries or 0, "resources": resources,
+                    "workers": [workers] if isinstance(workers, str) else workers})
         self._sent_fids.update(funcs)
         return futures
 
@@ -408,7 +411,8 @@ class Client(GraphSubmission, DataTransfer):
         bs = batch_size or n or 1
         out: list = []
         for i in range(0, n, bs):
-            out.extend(self._submit_many(func, keys[i:i + bs], items[i:i + bs], kwargs, priority, retries, resources))
+            out.extend(self._submit_many(func, keys[i:i + bs], items[i:i + bs], kwargs, priority, retries,
+                                         resources, workers))
         return out
 
     # ---- public API: results --------------------------------------------

@@ -313,3 +313,10 @@ def test_large_literal_sent_once_while_its_object_lives(c):
     while key in tasks and time.time() < deadline:
         time.sleep(0.05)
     assert key not in tasks  # freed on the cluster once the caller dropped the array
+
+
+def test_workers_restriction(c):
+    addrs = sorted(c.nthreads())
+    fs = c.map(lambda i: __import__("os").getpid(), range(6), workers=[addrs[1]])
+    pids = set(c.gather(fs))
+    assert pids == {c.run(__import__("os").getpid)[addrs[1]]}

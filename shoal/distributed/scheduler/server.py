@@ -261,7 +261,7 @@ class SchedulerServer:
         self._route(self.state.update_graph(
             cid, msg["keys"], msg["specs"], msg["fids"], msg["deps"], msg["wanted"],
             funcs=msg.get("funcs"), fnames=msg.get("fnames"), priority=msg.get("priority", 0),
-            retries=msg.get("retries", 0), resources=msg.get("resources")))
+            retries=msg.get("retries", 0), resources=msg.get("resources"), workers=msg.get("workers")))
         if n > 100_000:
             # a big graph message has just been freed: give its pages back to the OS
             asyncio.get_running_loop().call_later(0.5, _trim_memory)

@@ -118,7 +118,12 @@ class SchedulerState:
         return n < MAX_DEPTH and ws.occupancy < SATURATION_S * ws.nthreads
 
     def _fits(self, ts: TaskState, ws: WorkerState) -> bool:
-        res = ts.extra.get("resources") if ts.extra else None
+        if not ts.extra:
+            return True
+        allowed = ts.extra.get("workers")
+        if allowed and ws.address not in allowed and ws.name not in allowed:
+            return False
+        res = ts.extra.get("resources")
         if not res:
             return True
         for name, amount in res.items():
@@ -353,7 +358,8 @@ class SchedulerState:
 
     def update_graph(self, cid: str, keys: list, specs: list, fids: list, deps: list,
                      wanted: list, funcs: dict | None = None, fnames: dict | None = None,
-                     priority: int = 0, retries: int = 0, resources: dict | None = None) -> list:
+                     priority: int = 0, retries: int = 0, resources: dict | None = None,
+                     workers: list | None = None) -> list:
         """New tasks (``keys[i]`` computed by ``specs[i]`` reading ``deps[i]``); ``wanted`` keys get futures."""
         if funcs:
             self.funcs.update(funcs)
@@ -385,8 +391,10 @@ class SchedulerState:
                     else:
                         d.dependents.append(ts)
                 ts.deps = tuple(dl)
-            if retries or resources:
+            if retries or resources or workers:
                 ts.extra = {}
+                if workers:
+                    ts.extra["workers"] = frozenset(workers)
                 if retries:
                     ts.extra["retries"] = retries
                 if resources:
