@@ -282,3 +282,13 @@ def test_nlargest_sample_to_datetime(df, pdf):
     strs = ddf.from_pandas(pdf.d.dt.strftime("%Y-%m-%d %H:%M").to_frame(), npartitions=3).d
     eq(ddf.to_datetime(strs), pd.to_datetime(pdf.d.dt.strftime("%Y-%m-%d %H:%M")))
     eq(ddf.to_numeric(df.a.astype(str)), pd.to_numeric(pdf.a.astype(str)))
+
+
+def test_series_describe_and_clip_mask(df, pdf):
+    got = df.e.describe()
+    exp = pdf.e.describe()
+    tm.assert_series_equal(got[["count", "mean", "std", "min", "max"]], exp[["count", "mean", "std", "min", "max"]])
+    assert list(got.index) == list(exp.index)
+    eq(df.e.clip(-2, 2), pdf.e.clip(-2, 2))
+    eq(df.b.mask(df.b > 0, 1.0), pdf.b.mask(pdf.b > 0, 1.0))
+    eq(df.b.apply(lambda v: v + 1, meta=("b", "f8")), pdf.b.apply(lambda v: v + 1))
