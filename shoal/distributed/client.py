@@ -189,6 +189,10 @@ class Client(GraphSubmission, DataTransfer):
                 f = self._replies.pop(msg["rid"], None)
                 if f is not None and not f.done():
                     f.set_result(msg["result"])
+            elif op == "worker-gone":
+                peer = self._peers.pop(msg["address"], None)
+                if peer is not None:
+                    peer.abort()  # a gather waiting on it retries elsewhere
             elif op == "restarted":
                 for k, st in keys.items():
                     if st.status not in ("cancelled",):

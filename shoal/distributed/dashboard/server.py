@@ -117,8 +117,11 @@ class Dashboard:
         self._cache: tuple[float, dict] | None = None
         self._log = EventLog()
         self._ready: asyncio.Future | None = None
-        #: seconds of the scheduler's loop spent building and encoding updates
+        #: time the scheduler's loop spent building and encoding updates: wall
+        #: seconds (includes waits for the GIL held by other threads) and CPU
+        #: seconds of the loop's thread
         self.busy_s = 0.0
+        self.busy_cpu_s = 0.0
         self.app = self._make_app()
 
     # ---- public -----------------------------------------------------------
@@ -224,7 +227,7 @@ class Dashboard:
         seq = -1
         try:
             while True:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 snap = self.snapshot()
                 new = stream_since(snap, seq + 1, STREAM_BATCH)
                 if seq < 0:  # a fresh page gets the recent window only
@@ -235,6 +238,7 @@ class Dashboard:
                        "workers": snap["workers"], "stream": new}
                 data = b"data: " + _dumps(msg).encode() + b"\n\n"
                 self.busy_s += time.perf_counter() - t0
+                self.busy_cpu_s += time.thread_time() - c0
                 await resp.write(data)
                 await asyncio.sleep(self.interval)
         except (ConnectionResetError, asyncio.CancelledError, RuntimeError):

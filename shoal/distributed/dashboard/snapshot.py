@@ -350,12 +350,14 @@ def read_snapshot(server: Any, with_stream: bool = True, log: EventLog | None = 
     ``log`` (the caller's own ``EventLog``) turns the server's event deque
     into the ``stream``, sampled to ``stream_limit`` new events per call.
     """
-    raw = _call(server, "dashboard_snapshot", "snapshot", "identity_snapshot") or {}
+    state = _find_state(server)
+    if state is not None and state is not server and server_events(server) is not None:
+        # the task stream comes from the event deque: skip the server's copy of it
+        raw = _call(state, "snapshot") or {}
+    else:
+        raw = _call(server, "dashboard_snapshot", "snapshot") or {}
     groups_raw = raw.get("groups")
-    state = None
-    if not _has_group_states(groups_raw):
-        state = _find_state(server)
-    if state is not None:
+    if state is not None and not _has_group_states(groups_raw):
         groups_raw = _groups_from_state(state)
     groups_raw = groups_raw or {}
     if isinstance(groups_raw, list):

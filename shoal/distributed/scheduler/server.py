@@ -144,10 +144,17 @@ class SchedulerServer:
             logger.info("worker %s left (connection closed)", addr)
             self._route(self.state.remove_worker(addr, "connection closed",
                                                  died=not comm.info.get("leaving")))
+            self._announce_gone(addr)
         cid = comm.info.get("client")
         if cid is not None and self.client_comms.get(cid) is comm:
             del self.client_comms[cid]
             self._route(self.state.remove_client(cid))
+
+    def _announce_gone(self, addr: str) -> None:
+        """Tell everyone a worker is gone, so transfers from it fail now, not at a timeout."""
+        msg = {"op": "worker-gone", "address": addr}
+        for comm in list(self.worker_comms.values()) + list(self.client_comms.values()):
+            comm.send(msg)
 
     def _route(self, instrs: list) -> None:
         faf = None
@@ -239,6 +246,7 @@ class SchedulerServer:
                     comm.info.pop("worker", None)
                     comm.abort()
                 self._route(self.state.remove_worker(addr, f"no heartbeat for {self.worker_ttl}s"))
+                self._announce_gone(addr)
 
     # ---- clients -------------------------------------------------------
     def _register_client(self, comm: Comm, msg: dict) -> None:

@@ -179,6 +179,10 @@ class WorkerServer:
                 out.extend(st.free(msg["keys"]))
             elif op == "heartbeat-ack" or op == "registered":
                 pass
+            elif op == "worker-gone":
+                peer = self._peer_comms.pop(msg["address"], None)
+                if peer is not None:
+                    peer.abort()  # pending fetches from it fail at once
             elif op == "run":
                 self.loop.create_task(self._run_function(msg))
             elif op == "close":
