@@ -125,7 +125,8 @@ def _check_key_dtypes(left: Any, right: Any, lkey: Any, rkey: Any) -> None:
         return
     for a, b in zip(lkey, rkey):
         da, db = left._meta[a].dtype, right._meta[b].dtype
-        if da != db and not (da == object and db == object):
+        texty = pd.api.types.is_string_dtype(da) and pd.api.types.is_string_dtype(db)
+        if da != db and not texty:
             raise TypeError(
                 f"merge keys {a!r} ({da}) and {b!r} ({db}) have different dtypes, so equal values could "
                 f"hash to different partitions; cast one first, e.g. right = right.astype({{{b!r}: '{da}'}})"

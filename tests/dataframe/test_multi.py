@@ -111,3 +111,12 @@ def test_shuffle_groups_together(df, pdf):
         for k in p.a.unique():
             assert seen.setdefault(k, i) == i
     tm.assert_frame_equal(pd.concat(parts).sort_index(), pdf)
+
+
+def test_merge_object_and_str_keys_shuffle(pdf):
+    left = ddf.from_pandas(pdf[["c", "a"]], npartitions=3)
+    right_p = pd.DataFrame({"c": pd.Series(["apple", "date", "kiwi"], dtype=object), "price": [1.0, 2.0, 3.0]})
+    right = ddf.from_pandas(right_p, npartitions=2)
+    got = c(left.merge(right, on="c", how="inner", broadcast=False))
+    exp = pdf[["c", "a"]].merge(right_p, on="c")
+    assert len(got) == len(exp) and got.price.sum() == exp.price.sum()
