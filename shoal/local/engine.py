@@ -353,7 +353,9 @@ def _run_parallel(ex: Executor, graph: dict, deps: Mapping, keys: list, prio: di
             for batch, values, wid, secs in ex.collect(run):
                 inflight -= 1
                 per = secs / len(batch)
-                avg = per if not avg else 0.7 * avg + 0.3 * per
+                # quick to learn that tasks are short (a first batch pays
+                # start-up costs), slower to believe one long batch
+                avg = per if not avg or per < avg else 0.7 * avg + 0.3 * per
                 for key, value in zip(batch, values):
                     finish(key, value)
                 if state is not None:
