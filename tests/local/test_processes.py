@@ -26,10 +26,15 @@ def pid_of(_):
 
 
 FIRST_CALL = """
-import os, time
+import os, subprocess, sys, time
 import shoal
 from shoal import delayed
 from shoal.local.processes import get_pool
+# what starting two bare interpreters costs right now (the machine may be busy)
+t0 = time.perf_counter()
+ps = [subprocess.Popen([sys.executable, "-c", "import shoal"]) for _ in range(2)]
+[p.wait() for p in ps]
+bare = time.perf_counter() - t0
 def f(x):
     return os.getpid()
 t0 = time.perf_counter()
@@ -40,22 +45,19 @@ later = set()
 for _ in range(3):
     later |= set(shoal.compute(*[delayed(f)(i) for i in range(20)], scheduler="processes", num_workers=2))
 after = {w.pid for w in get_pool().workers}
-print("FIRST", first, os.getpid() in pids, len(before), pids <= before, later <= before, before == after)
+print("FIRST", first, bare, os.getpid() in pids, len(before), pids <= before, later <= before, before == after)
 """
 
 
-def test_first_call_is_fast_and_workers_persist(run_python, child_env):
+def test_first_call_is_fast_and_workers_persist(run_python):
     r = run_python("-c", FIRST_CALL)
     assert r.returncode == 0, r.stderr
     line = [x for x in r.stdout.splitlines() if x.startswith("FIRST")][0].split()
-    first = float(line[1])
-    # target 0.5 s on an idle machine; scaled by how long a bare interpreter
-    # takes to start right now, so a busy shared machine does not fail it
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import shoal"], env=child_env, check=True)
-    bare = time.perf_counter() - t0
-    assert first < max(1.0, 4 * bare), f"first compute took {first:.2f} s (bare start {bare:.2f} s)"
-    assert line[2:] == ["False", "2", "True", "True", "True"]  # in workers, no re-spawn
+    first, bare = float(line[1]), float(line[2])
+    # target 0.5 s on an idle machine; on a busy one, compared with what
+    # starting two bare interpreters took at the same moment
+    assert first < max(1.0, 3 * bare), f"first compute took {first:.2f} s (bare start {bare:.2f} s)"
+    assert line[3:] == ["False", "2", "True", "True", "True"]  # in workers, no re-spawn
 
 
 NO_GUARD = """
