@@ -304,6 +304,7 @@ class ProcessExecutor(Executor):
             for sk, _ in events:
                 w: WorkerProc = sk.data
                 if not w.inflight:
+                    self._idle_readable(w)
                     continue
                 try:
                     frames = recv_frames(w.sock)
@@ -323,6 +324,23 @@ class ProcessExecutor(Executor):
                     raise exc from RemoteTraceback(f"(while running task {key!r})\n{tb}")
                 raise RuntimeError(f"task {key!r} failed in a worker process:\n{tb}")  # pragma: no cover
         return out
+
+    def _idle_readable(self, w: WorkerProc) -> None:
+        """A worker with nothing to do spoke: it died (EOF) or sent a stale reply."""
+        try:
+            recv_frames(w.sock)  # a stale message: dropped
+            return
+        except (EOFError, OSError):
+            pass
+        # it held no task of this run: retire it quietly, unless none are left
+        self._unregister(w)
+        self.pool.discard(w)
+        self.workers = [x for x in self.workers if x is not w]
+        if not self.workers:
+            raise WorkerDied(
+                f"every worker process has exited (the last, pid {w.pid}, "
+                f"{_describe_exit(w.proc.poll())}); the next compute starts new ones"
+            )
 
     def release(self, run: Run, key: Hashable) -> None:
         for w in self.workers:
