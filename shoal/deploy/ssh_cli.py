@@ -91,17 +91,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     def show(name: str, line: str) -> None:
         print(f"[{name}] {line}", file=sys.stderr, flush=True)
 
-    stop = threading.Event()
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    # While starting, a signal interrupts the start-up (SSHCluster stops what it began).
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda signum, frame: stop.set())
+        signal.signal(sig, interrupt)
     try:
         cluster = SSHCluster([a.scheduler, *hosts], connect_options=connect, worker_options=worker,
                              scheduler_options=sched, remote_python=a.remote_python,
                              close_when_clients_leave=not a.keep_alive,
                              heartbeat_timeout=a.heartbeat_timeout, on_output=show)
+    except KeyboardInterrupt:
+        print("shoal ssh: interrupted while starting; every remote process stopped", file=sys.stderr)
+        return 130
     except Exception as e:
         print(f"shoal ssh: could not start the cluster: {e}", file=sys.stderr)
         return 1
+    # Once running, a signal asks the main loop below to stop everything in order.
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: stop.set())
     try:
         if a.scheduler_file:
             path = os.path.expanduser(a.scheduler_file)

@@ -113,3 +113,20 @@ def test_across_namespace_hosts(netns_hosts, tmp_path):
 def test_usage_errors():
     r = subprocess.run([sys.executable, "-m", "shoal", "ssh", "--scheduler", "h"], capture_output=True, text=True)
     assert r.returncode == 2 and "no worker hosts" in r.stderr
+
+
+def test_ctrl_c_while_starting(sshd_loopback, tmp_path):
+    token = uuid.uuid4().hex
+    env = {**os.environ, "SHOAL_TOKEN": token, "SHOAL_DISTRIBUTED__SECURITY__TOKEN_FILE": str(tmp_path / "token")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shoal", "ssh", "--scheduler", "127.0.0.1", "127.0.0.1", "127.0.0.1",
+         "--ssh-config", sshd_loopback.config, "--scheduler-port", "0", "--dashboard-address", "none"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:                  # the scheduler's session is up: start-up is under way
+        if line.startswith("[scheduler@"):
+            break
+    proc.send_signal(signal.SIGINT)
+    out = _finish(proc)
+    assert proc.returncode == 130, out
+    assert "interrupted while starting" in out
+    assert wait_no_processes(token) == []
