@@ -162,3 +162,26 @@ def test_jobs_spread_over_several_nodes(slurm_multinode, tmp_path):
         cluster.close()
     assert squeue(env) == {}
     assert wait_no_processes(token) == []
+
+
+def test_killed_submitting_process_leaves_no_job(slurm, tmp_path):
+    """kill -9 of the Python that holds the scheduler: workers exit after death_timeout, jobs end."""
+    import sys
+
+    code = (
+        "import time\n"
+        "from shoal.jobqueue import SLURMCluster\n"
+        f"c = SLURMCluster(cores=2, processes=2, memory='1GB', death_timeout=5, log_directory={str(tmp_path)!r})\n"
+        "c.scale(jobs=1); c.wait_for_workers(2, timeout=60)\n"
+        "print(c.security.token, list(c.workers)[0], flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        token, job = proc.stdout.readline().split()
+        assert job in squeue()
+    finally:
+        proc.kill()
+        proc.wait()
+    wait_until(lambda: job not in squeue(), 40, "the orphaned job to end by itself")
+    assert wait_no_processes(token) == []
