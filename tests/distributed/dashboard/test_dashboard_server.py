@@ -190,3 +190,21 @@ def test_event_log_samples_whole_time_slices():
     stops = sorted(e["stop"] for e in computes)
     assert stops[-1] - stops[0] > 1.5  # spread over the whole burst
     assert log.update(dq, limit=400) == []  # nothing new
+
+
+def test_token_check_can_be_switched_off():
+    import shoal
+
+    async def main():
+        srv = _Server(token="s3cret-token")
+        with shoal.config.set({"distributed.dashboard.require-token": False}):
+            dash = await serve(srv, ":0")
+        try:
+            assert "token" not in dash.link()
+            async with aiohttp.ClientSession() as s:
+                async with s.get(f"http://127.0.0.1:{dash.port}/api/snapshot") as r:
+                    assert r.status == 200
+        finally:
+            await dash.close()
+
+    _run(main())
