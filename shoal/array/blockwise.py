@@ -168,19 +168,33 @@ def blockwise(func: Callable, out_ind: Sequence[Hashable], *args: Any, name: str
     use_concat = bool(concatenate) and any(concat_axes)
     layer: dict = {}
     ranges = [range(numblocks[i]) for i in out_ind]
+    # per argument, worked out once: which output coordinate feeds each of its dims
+    specs = []
+    for a, ind in pair_refs:
+        if ind is None:
+            specs.append((None, a))
+            continue
+        nb = a.numblocks
+        if any(i in contracted for i in ind):
+            specs.append(("nested", (a.name, ind, nb)))
+        else:
+            pos = tuple(out_ind.index(i) if nb[d] > 1 else None for d, i in enumerate(ind))
+            specs.append(("ref", (a.name, pos)))
     for coord in itertools.product(*ranges):
-        idx = dict(zip(out_ind, coord))
+        idx = None
         call_args = []
-        for a, ind in pair_refs:
-            if ind is None:
-                call_args.append(a)
-                continue
-            nb = a.numblocks
-            fixed = [None if i in contracted else (idx[i] if nb[d] > 1 else 0) for d, i in enumerate(ind)]
-            if not any(i in contracted for i in ind):
-                call_args.append(Ref((a.name, *fixed)))
+        for kind, spec in specs:
+            if kind is None:
+                call_args.append(spec)
+            elif kind == "ref":
+                aname, pos = spec
+                call_args.append(Ref((aname, *[0 if p is None else coord[p] for p in pos])))
             else:
-                call_args.append(_nested_refs(a.name, ind, fixed, nb, contracted))
+                aname, ind, nb = spec
+                if idx is None:
+                    idx = dict(zip(out_ind, coord))
+                fixed = [None if i in contracted else (idx[i] if nb[d] > 1 else 0) for d, i in enumerate(ind)]
+                call_args.append(_nested_refs(aname, ind, fixed, nb, contracted))
         if use_concat:
             layer[(name, *coord)] = Task(_concat_apply, func, concat_axes, tuple(call_args), kw_refs)
         elif kw_refs:
