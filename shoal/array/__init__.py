@@ -12,6 +12,8 @@ from shoal.array import random  # noqa: F401  (da.random.normal)
 from shoal.array.chunks import normalize_chunks
 from shoal.array.blockwise import blockwise, elemwise, map_blocks
 from shoal.array.core import Array
+from shoal.array.counting import (argwhere, bincount, digitize, flatnonzero, histogram, isin,
+                                  nonzero, unique)
 from shoal.array.creation import (arange, asanyarray, asarray, block, concatenate, diag, empty,
                                   empty_like, eye, from_array, from_delayed, fromfunction, full,
                                   full_like, indices, linspace, ones, ones_like, stack, tri, zeros,
@@ -51,5 +53,6 @@ __all__ = [
     "isclose", "allclose", "atleast_1d", "atleast_2d", "flip", "fliplr", "flipud", "isnull",
     "notnull", "nan_to_num", "apply_along_axis", "take", "result_type",
     "dot", "matmul", "tensordot", "outer", "inner", "vdot",
+    "histogram", "bincount", "unique", "isin", "digitize", "nonzero", "argwhere", "flatnonzero",
     *_ufunc_all,
 ]

@@ -236,9 +236,9 @@ def expand_dims(a: Any, axis: Any) -> Array:
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     if x is None and y is None:
-        raise NotImplementedError(
-            "where(condition) with one argument gives arrays of unknown length; compute the "
-            "condition first: numpy.nonzero(condition.compute())")
+        from shoal.array.counting import nonzero
+
+        return nonzero(condition)
     if x is None or y is None:
         raise ValueError("where takes either 1 argument (condition) or 3 (condition, x, y)")
     return elemwise(np.where, condition, x, y)

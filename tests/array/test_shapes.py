@@ -147,3 +147,25 @@ def test_store_into_memmap_and_npy_stack(tmp_path):
     y = da.from_npy_stack(str(tmp_path / "stack"))
     assert y.chunks[0] == x.chunks[0]
     np.testing.assert_allclose(c(y), a * 2)
+
+
+def test_counting_routines():
+    rng = np.random.default_rng(6)
+    a = rng.integers(0, 7, size=(13, 11))
+    x = da.from_array(a, chunks=(4, 5))
+    counts, edges = da.histogram(x, bins=7, range=(0, 7))
+    np.testing.assert_array_equal(c(counts), np.histogram(a, bins=7, range=(0, 7))[0])
+    w = rng.random((13, 11))
+    hw, _ = da.histogram(x, bins=[0, 2, 4, 7], weights=da.from_array(w, chunks=(4, 5)))
+    np.testing.assert_allclose(c(hw), np.histogram(a, bins=[0, 2, 4, 7], weights=w)[0])
+    with pytest.raises(ValueError, match="range="):
+        da.histogram(x, bins=5)
+    v = da.from_array(a.ravel(), chunks=20)
+    np.testing.assert_array_equal(c(da.bincount(v, minlength=7)), np.bincount(a.ravel(), minlength=7))
+    np.testing.assert_array_equal(c(da.unique(x)), np.unique(a))
+    np.testing.assert_array_equal(c(da.isin(x, [1, 3])), np.isin(a, [1, 3]))
+    np.testing.assert_array_equal(c(da.digitize(x, [2, 5])), np.digitize(a, [2, 5]))
+    for got, exp in zip(da.nonzero(x > 4), np.nonzero(a > 4)):
+        np.testing.assert_array_equal(c(got), exp)
+    np.testing.assert_array_equal(c(da.argwhere(x > 4)), np.argwhere(a > 4))
+    np.testing.assert_array_equal(c(da.where(x > 5)[1]), np.where(a > 5)[1])
