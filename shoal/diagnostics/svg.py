@@ -173,12 +173,19 @@ def line_chart_svg(series: Sequence[tuple[str, Sequence[float], Sequence[float]]
     return "".join(parts)
 
 
-def legend_html(groups: Iterable[str], colors: dict | None = None) -> str:
+def legend_html(groups: Iterable[str], colors: dict | None = None,
+                kinds: Iterable[str] = ()) -> str:
+    """Swatches for task groups, then for the fixed-colour kinds present (transfer, ...)."""
     colors = colors or {}
+    kinds = set(kinds)
+    fixed = {"transfer": TRANSFER_COLOR, "spill": SPILL_COLOR, "error": ERROR_COLOR}
     items = "".join(
         f'<span class="legend-item"><span class="swatch" '
         f'style="background:{colors.get(g) or group_color(g)}"></span>{_esc(g)}</span>'
         for g in sorted(set(groups)))
+    items += "".join(
+        f'<span class="legend-item"><span class="swatch" style="background:{fixed[k]}"></span>'
+        f'<i>{k}</i></span>' for k in ("transfer", "spill", "error") if k in kinds)
     return f'<div class="legend">{items}</div>'
 
 

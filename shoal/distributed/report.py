@@ -42,12 +42,16 @@ def _snapshot_getter(client: Any) -> Callable[[], dict]:
         from shoal.distributed.dashboard.snapshot import EventLog, server_events
 
         log = EventLog(maxlen=1 << 30)  # the recorder keeps what it needs
+        primed: list = []
 
         async def read() -> tuple[dict, list]:
             # on the scheduler's loop: only the cheap parts (counts, new raw events)
             events = server_events(server)
             raw = log.take_new(events) if events is not None else []
             raw += log.take_worker_events(server.snapshot().get("workers", {}))
+            if not primed:  # events from before the block are not part of the report
+                primed.append(True)
+                raw = []
             return read_snapshot(server, with_stream=False), raw
 
         def get() -> dict:
@@ -173,7 +177,7 @@ def build_report(events: list[dict], samples: list[tuple[float, list[dict]]], t0
         tot = sum(ds)
         rows.append([g, len(ds), f"{tot:.4f}", f"{1000 * tot / len(ds):.3f}",
                      f"{1000 * max(ds):.3f}", f"{100 * tot / busy:.1f} %" if busy else "-"])
-    colors = svg.distinct_colors(e["group"] for e in events)
+    colors = svg.distinct_colors(e["group"] for e in compute)
     groups = (svg.legend_html(per, colors) +
               svg.table_html(["group", "tasks", "total s", "mean ms", "max ms", "share"], rows,
                              cls="group-timings"))
@@ -208,7 +212,7 @@ def build_report(events: list[dict], samples: list[tuple[float, list[dict]]], t0
 
     sections = [
         ("summary", "Summary", summary),
-        ("task-stream", "Task stream", svg.legend_html(colors, colors) +
+        ("task-stream", "Task stream", svg.legend_html(colors, colors, (e["kind"] for e in stream)) +
          svg.task_stream_svg(stream, t0=0.0, t1=wall, title=f"{len(stream)} events", colors=colors)),
         ("group-timings", "Per-group timings", groups),
         ("worker-memory", "Worker memory", memory),

@@ -295,8 +295,10 @@ class EventLog:
             start = start if start is not None else stop
             kind = "error" if state in ("erred", "error") else (
                 state if state in ("transfer", "spill") else "compute")
+            # transfers and spills are drawn in their own colours: grouped by kind
+            group = kind if kind in ("transfer", "spill") else group_of(key)
             ev = {"seq": self.seq, "worker": str(worker), "thread": 0, "key": str(key),
-                  "group": group_of(key), "start": float(start), "stop": float(stop), "kind": kind}
+                  "group": group, "start": float(start), "stop": float(stop), "kind": kind}
         ev["seq"] = self.seq
         self.seq += 1
         if ev["kind"] == "compute" or ev["kind"] == "error":
