@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from shoal.array import random  # noqa: F401  (da.random.normal)
 from shoal.array.chunks import normalize_chunks
+from shoal.array.arrange import meshgrid, pad, repeat, roll, tile, tril, triu
 from shoal.array.blockwise import blockwise, elemwise, map_blocks
 from shoal.array.core import Array
 from shoal.array.counting import (argwhere, bincount, digitize, flatnonzero, histogram, isin,
@@ -20,6 +21,8 @@ from shoal.array.creation import (arange, asanyarray, asarray, block, concatenat
                                   zeros_like)
 from shoal.array.io import from_npy_stack, store, to_npy_stack
 from shoal.array.linalg import dot, inner, matmul, outer, tensordot, vdot
+from shoal.array.order_stats import (argtopk, median, nanmedian, nanpercentile, nanquantile,
+                                     percentile, quantile, topk)
 from shoal.array.overlap import map_overlap, overlap, trim_internal
 from shoal.array.rechunk import rechunk
 from shoal.array.reductions import (all, any, argmax, argmin, average, count_nonzero, cumprod,
@@ -53,6 +56,8 @@ __all__ = [
     "isclose", "allclose", "atleast_1d", "atleast_2d", "flip", "fliplr", "flipud", "isnull",
     "notnull", "nan_to_num", "apply_along_axis", "take", "result_type",
     "dot", "matmul", "tensordot", "outer", "inner", "vdot",
+    "roll", "repeat", "tile", "pad", "triu", "tril", "meshgrid",
+    "median", "nanmedian", "quantile", "nanquantile", "percentile", "nanpercentile", "topk", "argtopk",
     "histogram", "bincount", "unique", "isin", "digitize", "nonzero", "argwhere", "flatnonzero",
     *_ufunc_all,
 ]

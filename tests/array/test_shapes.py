@@ -169,3 +169,41 @@ def test_counting_routines():
         np.testing.assert_array_equal(c(got), exp)
     np.testing.assert_array_equal(c(da.argwhere(x > 4)), np.argwhere(a > 4))
     np.testing.assert_array_equal(c(da.where(x > 5)[1]), np.where(a > 5)[1])
+
+
+def test_order_statistics():
+    a = np.random.default_rng(8).random((9, 13))
+    x = da.from_array(a, chunks=(4, 5))
+    np.testing.assert_allclose(c(da.median(x, axis=0)), np.median(a, axis=0))
+    np.testing.assert_allclose(c(da.median(x, axis=1, keepdims=True)), np.median(a, axis=1, keepdims=True))
+    np.testing.assert_allclose(c(da.quantile(x, [0.1, 0.9], axis=1)), np.quantile(a, [0.1, 0.9], axis=1))
+    np.testing.assert_allclose(c(da.percentile(x, 30, axis=0)), np.percentile(a, 30, axis=0))
+    np.testing.assert_allclose(c(np.median(x, axis=0)), np.median(a, axis=0))  # numpy dispatch
+    np.testing.assert_array_equal(c(da.topk(x, 3, axis=1)), -np.sort(-a, axis=1)[:, :3])
+    np.testing.assert_array_equal(c(da.topk(x, -2, axis=0)), np.sort(a, axis=0)[:2])
+    np.testing.assert_array_equal(c(da.argtopk(x, 3, axis=1)), np.argsort(-a, axis=1)[:, :3])
+    with pytest.raises(NotImplementedError, match="give an axis"):
+        da.median(x)
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric", "wrap"])
+def test_pad(mode):
+    a = np.arange(35.0).reshape(5, 7)
+    x = da.from_array(a, chunks=(2, 3))
+    np.testing.assert_array_equal(c(da.pad(x, ((1, 2), (3, 0)), mode=mode)), np.pad(a, ((1, 2), (3, 0)), mode=mode))
+
+
+def test_roll_repeat_tile_tri_meshgrid():
+    a = np.arange(35).reshape(5, 7)
+    x = da.from_array(a, chunks=(2, 3))
+    np.testing.assert_array_equal(c(da.roll(x, 2, axis=1)), np.roll(a, 2, axis=1))
+    np.testing.assert_array_equal(c(da.roll(x, -3)), np.roll(a, -3))
+    np.testing.assert_array_equal(c(da.repeat(x, 2, axis=0)), np.repeat(a, 2, axis=0))
+    np.testing.assert_array_equal(c(da.tile(x, (2, 1))), np.tile(a, (2, 1)))
+    np.testing.assert_array_equal(c(da.triu(x, 1)), np.triu(a, 1))
+    np.testing.assert_array_equal(c(da.tril(x, -1)), np.tril(a, -1))
+    u, v = np.arange(3), np.arange(4)
+    for got, exp in zip(da.meshgrid(da.from_array(u, chunks=2), da.from_array(v, chunks=3)), np.meshgrid(u, v)):
+        np.testing.assert_array_equal(c(got), exp)
+    for got, exp in zip(da.meshgrid(u, v, indexing="ij"), np.meshgrid(u, v, indexing="ij")):
+        np.testing.assert_array_equal(c(got), exp)
