@@ -33,7 +33,7 @@ main{padding:12px 16px;display:grid;grid-template-columns:minmax(0,2fr) minmax(0
 .card h2{font-size:14px;margin:0 0 6px 0}
 .wide{grid-column:1 / span 2}
 canvas{width:100%;display:block}
-.grp{display:grid;grid-template-columns:130px 1fr 150px;gap:6px;align-items:center;font-size:12px;margin:2px 0}
+.grp{display:grid;grid-template-columns:130px 1fr 240px;gap:6px;align-items:center;font-size:12px;margin:2px 0}
 .grp .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .bar{height:14px;background:#eee;position:relative;display:flex;overflow:hidden;border-radius:2px}
 .bar span{height:100%}
@@ -42,7 +42,7 @@ canvas{width:100%;display:block}
 table{border-collapse:collapse;font-size:12px;width:100%}
 td,th{border-bottom:1px solid #eee;padding:3px 6px;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child,td:nth-child(2),th:nth-child(2){text-align:left}
-.mem{display:grid;grid-template-columns:130px 1fr 70px;gap:6px;align-items:center;font-size:12px;margin:2px 0}
+.mem{display:grid;grid-template-columns:130px 1fr 120px;gap:6px;align-items:center;font-size:12px;margin:2px 0}
 #progress-total{font-weight:bold}
 .muted{color:#777;font-size:12px}
 """
@@ -129,13 +129,14 @@ function drawStream(now){
 // ---------------------------------------------------------------- workers
 function drawMemory(workers){
   const el=$('memory'); if(!el) return;
-  let maxb=1;for(const w of workers)maxb=Math.max(maxb,w.memory_limit||0,w.memory_managed+w.memory_unmanaged+w.memory_spilled);
+  // scale to the busiest worker (limits are often far above use); the label names the limit
+  let maxb=1;for(const w of workers)maxb=Math.max(maxb,1.25*(w.memory_managed+w.memory_unmanaged+w.memory_spilled));
   let h='';
   for(const w of workers.slice(0,200)){
     const p=v=>(100*v/maxb).toFixed(2)+'%';
     h+=`<div class="mem"><div class="name">${esc(w.name)}</div><div class="bar" title="managed ${fmtBytes(w.memory_managed)}, unmanaged ${fmtBytes(w.memory_unmanaged)}, spilled ${fmtBytes(w.memory_spilled)}">`+
       `<span style="width:${p(w.memory_managed)};background:#1f77b4"></span><span style="width:${p(w.memory_unmanaged)};background:#9ecae1"></span><span style="width:${p(w.memory_spilled)};background:#777"></span></div>`+
-      `<div>${fmtBytes(w.memory_managed+w.memory_unmanaged)}</div></div>`;
+      `<div>${fmtBytes(w.memory_managed+w.memory_unmanaged)}${w.memory_limit?' / '+fmtBytes(w.memory_limit):''}</div></div>`;
   }
   el.innerHTML=h;
   const cpu=$('cpu'); if(!cpu) return;
