@@ -20,7 +20,7 @@ from shoal.array.creation import (arange, asanyarray, asarray, block, concatenat
                                   full_like, indices, linspace, ones, ones_like, stack, tri, zeros,
                                   zeros_like)
 from shoal.array.io import from_npy_stack, store, to_npy_stack
-from shoal.array.linalg import dot, inner, matmul, outer, tensordot, vdot
+from shoal.array.linalg import dot, einsum, inner, matmul, outer, tensordot, vdot
 from shoal.array.order_stats import (argtopk, median, nanmedian, nanpercentile, nanquantile,
                                      percentile, quantile, topk)
 from shoal.array.overlap import map_overlap, overlap, trim_internal
@@ -55,7 +55,7 @@ __all__ = [
     "where", "clip", "round", "around", "broadcast_to", "broadcast_arrays", "diagonal", "trace",
     "isclose", "allclose", "atleast_1d", "atleast_2d", "flip", "fliplr", "flipud", "isnull",
     "notnull", "nan_to_num", "apply_along_axis", "take", "result_type",
-    "dot", "matmul", "tensordot", "outer", "inner", "vdot",
+    "dot", "matmul", "tensordot", "outer", "inner", "vdot", "einsum",
     "roll", "repeat", "tile", "pad", "triu", "tril", "meshgrid",
     "median", "nanmedian", "quantile", "nanquantile", "percentile", "nanpercentile", "topk", "argtopk",
     "histogram", "bincount", "unique", "isin", "digitize", "nonzero", "argwhere", "flatnonzero",

@@ -89,6 +89,42 @@ def _compute_chunk_sizes(self: Array) -> Array:
     return self
 
 
+def _vindex(self: Array) -> Any:
+    """Point-wise indexing: ``x.vindex[[0, 2], [1, 3]]`` is ``[x[0, 1], x[2, 3]]``."""
+    from shoal.array.slicing import VIndex
+
+    return VIndex(self)
+
+
+def _topk(self: Array, k: int, axis: int = -1, split_every: Any = None) -> Array:
+    from shoal.array.order_stats import topk
+
+    return topk(self, k, axis)
+
+
+def _argtopk(self: Array, k: int, axis: int = -1, split_every: Any = None) -> Array:
+    from shoal.array.order_stats import argtopk
+
+    return argtopk(self, k, axis)
+
+
+def _nonzero(self: Array) -> tuple:
+    from shoal.array.counting import nonzero
+
+    return nonzero(self)
+
+
+def _repeat(self: Array, repeats: int, axis: Any = None) -> Array:
+    from shoal.array.arrange import repeat
+
+    return repeat(self, repeats, axis)
+
+
+Array.vindex = property(_vindex)
+Array.topk = _topk
+Array.argtopk = _argtopk
+Array.nonzero = _nonzero
+Array.repeat = _repeat
 Array.transpose = _transpose
 Array.reshape = _reshape
 Array.map_overlap = _map_overlap

@@ -14,7 +14,7 @@ import numpy as np
 from shoal.array.blockwise import asanyarray_like, blockwise
 from shoal.array.core import Array
 
-__all__ = ["tensordot", "matmul", "dot", "outer", "inner", "vdot"]
+__all__ = ["tensordot", "matmul", "dot", "outer", "inner", "vdot", "einsum"]
 
 
 def _as(x: Any) -> Array:
@@ -117,3 +117,50 @@ def outer(a: Any, b: Any) -> Array:
 
     a, b = ravel(_as(a)), ravel(_as(b))
     return blockwise(np.outer, "ij", a, "i", b, "j", dtype=np.result_type(a.dtype, b.dtype))
+
+
+class _Einsum:
+    def __init__(self, subscripts: str):
+        self.subscripts = subscripts
+
+    def __call__(self, *blocks: np.ndarray) -> np.ndarray:
+        return np.einsum(self.subscripts, *blocks)
+
+    def __reduce__(self):
+        return (_Einsum, (self.subscripts,))
+
+    def __shoal_tokenize__(self) -> Any:
+        return ("einsum", self.subscripts)
+
+
+def einsum(subscripts: str, *operands: Any, dtype: Any = None, **kwargs: Any) -> Array:
+    """``numpy.einsum`` block by block: contracted letters are joined, the rest map to blocks.
+
+    Explicit (``'ij,jk->ik'``) and implicit (``'ij,jk'``) forms; an index
+    repeated inside one operand (a diagonal, ``'ii'``) and ``...`` are not
+    supported.
+    """
+    ops = [_as(o) for o in operands]
+    spec = subscripts.replace(" ", "")
+    if "..." in spec:
+        raise NotImplementedError("einsum with '...' is not supported; write every index letter")
+    if "->" in spec:
+        ins, out = spec.split("->")
+    else:
+        ins = spec
+        letters = ins.replace(",", "")
+        out = "".join(sorted(ch for ch in set(letters) if letters.count(ch) == 1))
+    in_list = ins.split(",")
+    if len(in_list) != len(ops):
+        raise ValueError(f"einsum subscripts name {len(in_list)} operands but {len(ops)} were given")
+    for s, o in zip(in_list, ops):
+        if len(s) != o.ndim:
+            raise ValueError(f"einsum operand with subscripts {s!r} has {o.ndim} dimensions")
+        if len(set(s)) != len(s):
+            raise NotImplementedError(f"einsum with a repeated index inside one operand ({s!r})")
+    pairs: list = []
+    for s, o in zip(in_list, ops):
+        pairs += [o, tuple(s)]
+    dtype = dtype or np.result_type(*[o.dtype for o in ops])
+    return blockwise(_Einsum(f"{','.join(in_list)}->{out}"), tuple(out), *pairs, dtype=dtype,
+                     concatenate=True, token="einsum")

@@ -318,3 +318,77 @@ def _array_index(x: Array, index: Any) -> Array:
         layer[(name, k)] = Ref((res.name, *idx))
     return Array(LayeredGraph.from_collections(name, layer, [res]), name,
                  ((math.nan,) * res.npartitions,), x.dtype)
+
+
+def _vgather(blocks: list, locals_: list, positions: list, size: int) -> np.ndarray:
+    first = np.asarray(blocks[0])[locals_[0]]
+    out = np.empty((size,) + first.shape[1:], dtype=first.dtype)
+    for k, (b, loc, pos) in enumerate(zip(blocks, locals_, positions)):
+        out[pos] = first if k == 0 else np.asarray(b)[loc]
+    return out
+
+
+def vindex(x: Array, key: Any) -> Array:
+    """Point-wise indexing: ``x.vindex[[0, 2], [1, 3]]`` picks x[0, 1] and x[2, 3].
+
+    The integer arrays broadcast together (numpy's rule for several index
+    arrays); unindexed trailing dimensions are kept whole.
+    """
+    if not isinstance(key, tuple):
+        key = (key,)
+    if len(key) > x.ndim:
+        raise IndexError(f"vindex got {len(key)} indices for a {x.ndim}-d array")
+    arrays = []
+    for d, k in enumerate(key):
+        k = np.asarray(k)
+        if k.dtype == bool or k.dtype.kind not in "iu":
+            raise _unsupported(key, "vindex takes integer arrays (or ints) only")
+        n = x.shape[d]
+        if k.size and (k.max() >= n or k.min() < -n):
+            raise IndexError(f"vindex: index out of bounds for axis {d} with size {n}")
+        arrays.append(np.where(k < 0, k + n, k))
+    try:
+        bcast = np.broadcast_arrays(*arrays)
+    except ValueError:
+        raise IndexError(f"vindex arrays of shapes {[a.shape for a in arrays]} do not broadcast together") from None
+    bshape = bcast[0].shape
+    pts = [b.ravel() for b in bcast]
+    nd = len(key)
+    npts = pts[0].size
+    bounds = [np.asarray(chunk_bounds(x.chunks[d])) for d in range(nd)]
+    blk = [np.searchsorted(bounds[d], pts[d], side="right") - 1 for d in range(nd)]
+    per = max(max(x.chunks[0]) if x.chunks[0] else 1, 1)
+    trailing = x.chunks[nd:]
+    name = new_name("vindex", x.name, [p.tobytes() for p in pts])
+    layer: dict = {}
+    sizes = []
+    for piece, lo in enumerate(range(0, max(npts, 1), per)):
+        hi = min(lo + per, npts)
+        sizes.append(hi - lo)
+        groups: dict = {}
+        for j in range(lo, hi):
+            groups.setdefault(tuple(int(b[j]) for b in blk), []).append(j)
+        if not groups:  # no points: one empty piece from block 0
+            groups[(0,) * nd] = []
+        for tidx in itertools.product(*[range(len(c)) for c in trailing]):
+            blocks, locs, poss = [], [], []
+            for bidx, js in groups.items():
+                js = np.asarray(js, dtype=np.intp)
+                blocks.append(Ref((x.name, *bidx, *tidx)))
+                locs.append(tuple(pts[d][js] - bounds[d][bidx[d]] for d in range(nd)))
+                poss.append(js - lo)
+            layer[(name, piece, *tidx)] = Task(_vgather, blocks, locs, poss, hi - lo)
+    out = Array(LayeredGraph.from_collections(name, layer, [x]), name, (tuple(sizes), *trailing), x.dtype)
+    if bshape != (npts,):
+        from shoal.array.routines import reshape
+
+        out = reshape(out.rechunk({0: -1}), bshape + tuple(x.shape[nd:]))
+    return out
+
+
+class VIndex:
+    def __init__(self, x: Array):
+        self.x = x
+
+    def __getitem__(self, key: Any) -> Array:
+        return vindex(self.x, key)

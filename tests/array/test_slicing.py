@@ -90,3 +90,22 @@ def test_indexing_errors_teach():
         X[da.arange(3, chunks=2)]
     with pytest.raises(IndexError, match="single ellipsis"):
         X[..., ...]
+
+
+def test_vindex_pointwise():
+    np.testing.assert_array_equal(c(X.vindex[[0, 6, 3], [8, 0, 4]]), A[[0, 6, 3], [8, 0, 4]])
+    np.testing.assert_array_equal(c(X.vindex[[[0, 1], [6, 5]], [[1, 2], [3, 8]], 2]),
+                                  A[[[0, 1], [6, 5]], [[1, 2], [3, 8]], 2])
+    np.testing.assert_array_equal(c(X.vindex[[1, -1], 3]), A[[1, -1], 3])
+    with pytest.raises(IndexError, match="do not broadcast"):
+        X.vindex[[0, 1], [0, 1, 2]]
+
+
+def test_einsum():
+    a = np.random.default_rng(0).random((5, 6))
+    b = np.random.default_rng(1).random((6, 4))
+    x, y = da.from_array(a, chunks=2), da.from_array(b, chunks=3)
+    np.testing.assert_allclose(c(da.einsum("ij,jk->ik", x, y)), np.einsum("ij,jk->ik", a, b))
+    np.testing.assert_allclose(c(da.einsum("ij,ij->i", x, x)), np.einsum("ij,ij->i", a, a))
+    np.testing.assert_allclose(c(da.einsum("ij", x)), np.einsum("ij", a))
+    np.testing.assert_allclose(c(np.einsum("ij->j", x)), a.sum(axis=0))
