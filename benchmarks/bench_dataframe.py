@@ -4,7 +4,8 @@ Data: ``shoal.datasets.airline``, 4 years x 200,000 rows, bz2 (``--quick``:
 x 20,000), written once to a temporary directory.  Both libraries use the
 threads scheduler with 2 workers.
 
-Workloads (seconds, median of ``--repeat`` runs after one warm-up run):
+Workloads (seconds, median of ``--repeat`` runs after one warm-up run; Dask
+and shoal runs alternate, so both see the same load on a shared machine):
 
 * ``tutorial-4.2``: section 4.2 verbatim: ``read_csv(..., dtype=...)``,
   ``air.DepDelay.max().compute()`` then the UA/SFO
@@ -78,16 +79,29 @@ class PeakRSS:
         return (self.peak - self.base) / 1e6
 
 
-def measure(fn, repeat: int):
-    fn()  # warm-up (imports, thread pools)
-    times, peaks, result = [], [], None
+def timed(fn):
+    with PeakRSS() as peak:
+        t0 = time.perf_counter()
+        result = fn()
+        dt = time.perf_counter() - t0
+    return dt, peak.mb, result
+
+
+def measure_pair(dask_fn, shoal_fn, repeat: int):
+    """Warm both up, then alternate Dask and shoal runs so both see the same
+    machine load (this machine is shared); medians of each."""
+    dask_fn()
+    shoal_fn()
+    dts, sts, dpk, spk = [], [], [], []
+    dres = sres = None
     for _ in range(repeat):
-        with PeakRSS() as peak:
-            t0 = time.perf_counter()
-            result = fn()
-            times.append(time.perf_counter() - t0)
-        peaks.append(peak.mb)
-    return statistics.median(times), max(peaks), result
+        dt, dp, dres = timed(dask_fn)
+        st, sp, sres = timed(shoal_fn)
+        dts.append(dt)
+        sts.append(st)
+        dpk.append(dp)
+        spk.append(sp)
+    return (statistics.median(dts), max(dpk), dres), (statistics.median(sts), max(spk), sres)
 
 
 def airports_table() -> pd.DataFrame:
@@ -206,8 +220,7 @@ def main() -> None:
     rows_out = []
     print(f"{'workload':<24} {'dask (s)':>9} {'shoal (s)':>10} {'ratio':>7} {'same':>5}")
     for name in dask_w:
-        dt, dpeak, dres = measure(dask_w[name], args.repeat)
-        st, speak, sres = measure(shoal_w[name], args.repeat)
+        (dt, dpeak, dres), (st, speak, sres) = measure_pair(dask_w[name], shoal_w[name], args.repeat)
         ok = same(sres, dres)
         rows_out.append({"workload": name, "dask": round(dt, 3), "shoal": round(st, 3), "unit": "s",
                          "ratio": round(dt / st, 2), "peak_mb_shoal": round(speak, 1),
