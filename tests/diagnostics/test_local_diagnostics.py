@@ -126,7 +126,7 @@ def test_profiler_records_every_task(scheduler, tmp_path):
 
 def test_resource_and_cache_profilers_and_combined_plots(tmp_path):
     def make(i):
-        time.sleep(0.02)
+        time.sleep(0.1)  # long enough for several samples on a busy machine
         return np.ones(10_000) * i
 
     def sum_all(arrs):
