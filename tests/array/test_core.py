@@ -198,8 +198,8 @@ def test_ufuncs_and_numpy_protocols():
     np.testing.assert_allclose(np.asarray(x), a)
     # unimplemented numpy function: computed, with a warning that says what to do
     with pytest.warns(FutureWarning, match="map_blocks"):
-        r = np.median(x, axis=0)
-    np.testing.assert_allclose(r, np.median(a, axis=0))
+        r = np.sort(x, axis=0)
+    np.testing.assert_allclose(r, np.sort(a, axis=0))
     assert float(da.from_array(np.array(2.5))) == 2.5
 
 
