@@ -87,6 +87,17 @@ def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None, com
     layer[name] = Task(_done, *writes)
     done = Delayed(name, layer, tuple(sources))
     if compute:
+        if any(isinstance(t, np.ndarray) for t in targets):
+            # a numpy target (memmaps included) lives in this process: a worker process
+            # would write into its own unpickled copy and the writes would be lost
+            sched = kwargs.get("scheduler")
+            if sched is None:
+                kwargs["scheduler"] = "threads"
+            elif isinstance(sched, str) and sched in ("processes", "multiprocessing", "distributed"):
+                raise ValueError(
+                    f"store into a numpy array or memmap cannot run on scheduler={sched!r}: each "
+                    "worker process would write into its own copy. Use scheduler='threads', or a "
+                    "target that other processes can open (h5py, zarr)")
         _compute(done, **kwargs)
         if return_stored:
             from shoal.array.creation import from_array

@@ -207,3 +207,15 @@ def test_roll_repeat_tile_tri_meshgrid():
         np.testing.assert_array_equal(c(got), exp)
     for got, exp in zip(da.meshgrid(u, v, indexing="ij"), np.meshgrid(u, v, indexing="ij")):
         np.testing.assert_array_equal(c(got), exp)
+
+
+def test_store_into_numpy_refuses_process_schedulers():
+    x = da.ones((4, 4), chunks=2)
+    target = np.zeros((4, 4))
+    with pytest.raises(ValueError, match="its own copy"):
+        da.store(x, target, scheduler="processes")
+    import shoal
+
+    with shoal.config.set(scheduler="processes"):
+        da.store(x, target)  # a configured default gives way to threads for numpy targets
+    np.testing.assert_array_equal(target, np.ones((4, 4)))
