@@ -293,8 +293,10 @@ class Array:
         impl = _HANDLED.get(func)
         if impl is None:
             mod = getattr(func, "__module__", "") or ""
-            impl = getattr(da, func.__name__, None) if mod.startswith("numpy") and "linalg" not in mod \
-                and "fft" not in mod else None
+            if "linalg" in mod:
+                impl = getattr(da.linalg, func.__name__, None)
+            elif mod.startswith("numpy") and "fft" not in mod:
+                impl = getattr(da, func.__name__, None)
         if impl is None or impl is func:
             warnings.warn(
                 f"numpy.{func.__name__} is not implemented by shoal.array, so the array is computed "

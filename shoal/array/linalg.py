@@ -1,4 +1,9 @@
-"""Products: ``tensordot`` (the general one), ``matmul``/``@``, ``dot``, ``outer``, ``inner``.
+"""Products (``tensordot``, ``matmul``/``@``, ``dot``, ``outer``, ``einsum``) and ``da.linalg``.
+
+``da.linalg`` is this module: tall-and-skinny ``qr``/``svd`` (TSQR: every
+row block factored on its own, then the stacked R factors once more),
+``lstsq`` through it, ``norm`` from reductions, and ``solve``/``inv``/
+``cholesky`` on the whole (small) matrix in one task.
 
 ``tensordot`` is one ``blockwise`` call: output block (i, k) receives the
 row of ``a`` blocks and the column of ``b`` blocks joined along the
@@ -14,7 +19,8 @@ import numpy as np
 from shoal.array.blockwise import asanyarray_like, blockwise
 from shoal.array.core import Array
 
-__all__ = ["tensordot", "matmul", "dot", "outer", "inner", "vdot", "einsum"]
+__all__ = ["tensordot", "matmul", "dot", "outer", "inner", "vdot", "einsum", "tsqr", "qr", "svd", "solve",
+           "inv", "cholesky", "lstsq", "norm"]
 
 
 def _as(x: Any) -> Array:
@@ -164,3 +170,162 @@ def einsum(subscripts: str, *operands: Any, dtype: Any = None, **kwargs: Any) ->
     dtype = dtype or np.result_type(*[o.dtype for o in ops])
     return blockwise(_Einsum(f"{','.join(in_list)}->{out}"), tuple(out), *pairs, dtype=dtype,
                      concatenate=True, token="einsum")
+
+
+# -- decompositions (``da.linalg.qr``, ``svd``, ``norm``, ...) ------------------------
+
+def _qr_block(a: np.ndarray) -> tuple:
+    return np.linalg.qr(a)
+
+
+def _stack_r(parts: list) -> tuple:
+    return np.linalg.qr(np.vstack([p[1] for p in parts]))
+
+
+def _q_block(part: tuple, top: tuple, lo: int, hi: int) -> np.ndarray:
+    return part[0] @ top[0][lo:hi]
+
+
+def _r_of(top: tuple) -> np.ndarray:
+    return top[1]
+
+
+def tsqr(a: Any) -> tuple:
+    """QR of a tall-and-skinny array (one block of columns), in one reduction step.
+
+    Each row block is factored on its own; the stacked R factors are
+    factored once more, and each Q block is its local Q times its slice of
+    that second Q.
+    """
+    from shoal.core.graph import LayeredGraph
+    from shoal.core.task import Ref, Task
+
+    from shoal.array.core import new_name
+
+    a = _as(a)
+    if a.ndim != 2:
+        raise ValueError(f"qr needs a 2-d array, got {a.ndim}-d")
+    if a.numblocks[1] != 1:
+        raise ValueError("qr needs a single block of columns (a tall-and-skinny array); rechunk "
+                         f"first: x.rechunk({{1: -1}}) (now {a.numblocks[1]} column blocks)")
+    n = a.shape[1]
+    name = new_name("qr", a.name)
+    layer: dict = {}
+    parts, offsets = [], []
+    lo = 0
+    for i, m in enumerate(a.chunks[0]):
+        layer[(name + "-local", i)] = Task(_qr_block, Ref((a.name, i, 0)))
+        parts.append(Ref((name + "-local", i)))
+        k = min(m, n)
+        offsets.append((lo, lo + k))
+        lo += k
+    top = name + "-top"
+    layer[top] = Task(_stack_r, parts)
+    kq = min(lo, n)
+    for i, (s, e) in enumerate(offsets):
+        layer[(name + "-q", i, 0)] = Task(_q_block, Ref((name + "-local", i)), Ref(top), s, e)
+    layer[(name + "-r", 0, 0)] = Task(_r_of, Ref(top))
+    graph = LayeredGraph.from_collections(name, layer, [a])
+    dtype = np.linalg.qr(np.ones((2, 2), a.dtype))[0].dtype
+    q = Array(graph, name + "-q", (a.chunks[0], (kq,)), dtype)
+    r = Array(graph, name + "-r", ((kq,), (n,)), dtype)
+    return q, r
+
+
+def qr(a: Any) -> tuple:
+    return tsqr(a)
+
+
+def _svd_small(r: np.ndarray) -> tuple:
+    return np.linalg.svd(r, full_matrices=False)
+
+
+def _pick(t: tuple, i: int) -> np.ndarray:
+    return t[i]
+
+
+def svd(a: Any) -> tuple:
+    """Thin SVD of a tall-and-skinny array: ``u, s, v`` with ``a = u @ diag(s) @ v``."""
+    from shoal.core.graph import LayeredGraph
+    from shoal.core.task import Ref, Task
+
+    from shoal.array.core import new_name
+
+    q, r = tsqr(a)
+    name = new_name("svd", r.name)
+    k, n = r.shape
+    layer = {name: Task(_svd_small, Ref((r.name, 0, 0))),
+             (name + "-ur", 0, 0): Task(_pick, Ref(name), 0),
+             (name + "-s", 0): Task(_pick, Ref(name), 1),
+             (name + "-v", 0, 0): Task(_pick, Ref(name), 2)}
+    graph = LayeredGraph.from_collections(name, layer, [r])
+    kk = min(k, n)
+    ur = Array(graph, name + "-ur", ((k,), (kk,)), r.dtype)
+    s = Array(graph, name + "-s", ((kk,),), np.ones(1, r.dtype).real.dtype)
+    v = Array(graph, name + "-v", ((kk,), (n,)), r.dtype)
+    return matmul(q, ur), s, v
+
+
+def _whole(a: Array) -> Array:
+    return a.rechunk(tuple(-1 for _ in range(a.ndim)))
+
+
+def solve(a: Any, b: Any) -> Array:
+    """``numpy.linalg.solve`` on the whole (square) matrix in one task."""
+    a, b = _whole(_as(a)), _whole(_as(b))
+    return blockwise(np.linalg.solve, tuple(f"b{d}" for d in range(b.ndim)), a, ("a0", "a1"),
+                     b, tuple(f"b{d}" for d in range(b.ndim)), dtype=np.result_type(a.dtype, b.dtype, float),
+                     concatenate=True, align_arrays=False)
+
+
+def inv(a: Any) -> Array:
+    from shoal.array.blockwise import map_blocks
+
+    return map_blocks(np.linalg.inv, _whole(_as(a)), dtype=np.result_type(_as(a).dtype, float))
+
+
+def cholesky(a: Any, lower: bool = False) -> Array:
+    from shoal.array.blockwise import map_blocks
+
+    c = map_blocks(np.linalg.cholesky, _whole(_as(a)), dtype=np.result_type(_as(a).dtype, float))
+    return c if lower else c.T
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None) -> Array:
+    """Least squares through the QR of a tall-and-skinny ``a``: solves ``r x = q.T b``."""
+    q, r = tsqr(a)
+    return solve(r, matmul(q.T, _as(b)))
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Array:
+    """Vector and matrix norms built from reductions (no whole-array step)."""
+    from shoal.array import reductions as red
+
+    x = _as(x)
+    if axis is None and ord is None:
+        return red.sum(abs(x) ** 2 if x.dtype.kind == "c" else x * x, keepdims=keepdims) ** 0.5
+    if axis is None:
+        axis = tuple(range(x.ndim))
+    if isinstance(axis, (int, np.integer)) or (isinstance(axis, tuple) and len(axis) == 1):
+        ax = axis if isinstance(axis, (int, np.integer)) else axis[0]
+        if ord is None or ord == 2:
+            return red.sum(abs(x) ** 2, axis=ax, keepdims=keepdims) ** 0.5
+        if ord == np.inf:
+            return red.max(abs(x), axis=ax, keepdims=keepdims)
+        if ord == -np.inf:
+            return red.min(abs(x), axis=ax, keepdims=keepdims)
+        if ord == 0:
+            return red.sum(x != 0, axis=ax, keepdims=keepdims).astype(float)
+        if ord == 1:
+            return red.sum(abs(x), axis=ax, keepdims=keepdims)
+        return red.sum(abs(x) ** ord, axis=ax, keepdims=keepdims) ** (1.0 / ord)
+    r0, r1 = axis
+    if ord in (None, "fro"):
+        return red.sum(abs(x) ** 2, axis=axis, keepdims=keepdims) ** 0.5
+    if ord == 1:
+        return red.max(red.sum(abs(x), axis=r0, keepdims=True), axis=r1, keepdims=True) if keepdims else \
+            red.max(red.sum(abs(x), axis=r0), axis=r1 - (1 if r1 > r0 else 0))
+    if ord == np.inf:
+        return red.max(red.sum(abs(x), axis=r1, keepdims=True), axis=r0, keepdims=True) if keepdims else \
+            red.max(red.sum(abs(x), axis=r1), axis=r0 - (1 if r0 > r1 else 0))
+    raise NotImplementedError(f"norm ord={ord!r} over two axes; supported: None, 'fro', 1, inf")

@@ -219,3 +219,29 @@ def test_store_into_numpy_refuses_process_schedulers():
     with shoal.config.set(scheduler="processes"):
         da.store(x, target)  # a configured default gives way to threads for numpy targets
     np.testing.assert_array_equal(target, np.ones((4, 4)))
+
+
+def test_linalg():
+    rng = np.random.default_rng(0)
+    a = rng.random((50, 4))
+    x = da.from_array(a, chunks=(12, 4))
+    q, r = da.linalg.qr(x)
+    Q, R = c(q), c(r)
+    np.testing.assert_allclose(Q @ R, a, atol=1e-12)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(4), atol=1e-12)
+    u, s, v = da.linalg.svd(x)
+    np.testing.assert_allclose((c(u) * c(s)) @ c(v), a, atol=1e-12)
+    np.testing.assert_allclose(c(s), np.linalg.svd(a, compute_uv=False))
+    y = rng.random(50)
+    np.testing.assert_allclose(c(da.linalg.lstsq(x, da.from_array(y, chunks=12))),
+                               np.linalg.lstsq(a, y, rcond=None)[0])
+    m = rng.random((6, 6)) + 6 * np.eye(6)
+    dm = da.from_array(m, chunks=3)
+    np.testing.assert_allclose(c(da.linalg.solve(dm, np.arange(6.0))), np.linalg.solve(m, np.arange(6.0)))
+    np.testing.assert_allclose(c(da.linalg.inv(dm)), np.linalg.inv(m))
+    np.testing.assert_allclose(c(da.linalg.cholesky(dm @ dm.T, lower=True)), np.linalg.cholesky(m @ m.T))
+    for ord_, axis in [(None, None), (1, 0), (np.inf, 1), (3, 0), ("fro", (0, 1)), (1, (0, 1)), (np.inf, (0, 1))]:
+        np.testing.assert_allclose(c(da.linalg.norm(x, ord=ord_, axis=axis)), np.linalg.norm(a, ord=ord_, axis=axis))
+    assert isinstance(np.linalg.norm(x, axis=0), da.Array)  # numpy.linalg dispatches too
+    with pytest.raises(ValueError, match="single block of columns"):
+        da.linalg.qr(da.from_array(a, chunks=2))
