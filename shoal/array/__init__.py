@@ -8,7 +8,7 @@ PCG64 streams), ``io`` (store, npy stacks), ``ufunc`` (numpy ufuncs).
 """
 from __future__ import annotations
 
-from shoal.array import linalg, random  # noqa: F401  (da.random.normal, da.linalg.qr)
+from shoal.array import fft, linalg, random  # noqa: F401  (da.random.normal, da.linalg.qr, da.fft.fft)
 from shoal.array.chunks import normalize_chunks
 from shoal.array.arrange import meshgrid, pad, repeat, roll, tile, tril, triu
 from shoal.array.blockwise import blockwise, elemwise, map_blocks
@@ -42,7 +42,7 @@ from shoal.array import _methods  # noqa: F401  (binds x.sum(), x.reshape(), ...
 
 __all__ = [
     "Array", "blockwise", "elemwise", "map_blocks", "map_overlap", "overlap", "trim_internal",
-    "normalize_chunks", "random", "linalg",
+    "normalize_chunks", "random", "linalg", "fft",
     "from_array", "asarray", "asanyarray", "from_delayed", "from_npy_stack", "to_npy_stack", "store",
     "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
     "arange", "linspace", "eye", "diag", "tri", "fromfunction", "indices",

@@ -295,7 +295,9 @@ class Array:
             mod = getattr(func, "__module__", "") or ""
             if "linalg" in mod:
                 impl = getattr(da.linalg, func.__name__, None)
-            elif mod.startswith("numpy") and "fft" not in mod:
+            elif "fft" in mod:
+                impl = getattr(da.fft, func.__name__, None)
+            elif mod.startswith("numpy"):
                 impl = getattr(da, func.__name__, None)
         if impl is None or impl is func:
             warnings.warn(

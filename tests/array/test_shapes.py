@@ -245,3 +245,16 @@ def test_linalg():
     assert isinstance(np.linalg.norm(x, axis=0), da.Array)  # numpy.linalg dispatches too
     with pytest.raises(ValueError, match="single block of columns"):
         da.linalg.qr(da.from_array(a, chunks=2))
+
+
+def test_fft():
+    a = np.random.default_rng(1).random((8, 12))
+    x = da.from_array(a, chunks=(3, 5))
+    np.testing.assert_allclose(c(da.fft.fft(x)), np.fft.fft(a))
+    np.testing.assert_allclose(c(da.fft.rfft(x, axis=0)), np.fft.rfft(a, axis=0))
+    np.testing.assert_allclose(c(da.fft.irfft(da.fft.rfft(x), n=12)), a, atol=1e-12)
+    np.testing.assert_allclose(c(da.fft.fft2(x)), np.fft.fft2(a))
+    np.testing.assert_allclose(c(da.fft.fftn(x, s=(4, 6), axes=(0, 1))), np.fft.fftn(a, s=(4, 6), axes=(0, 1)))
+    np.testing.assert_allclose(c(np.fft.ifft(x)), np.fft.ifft(a))  # numpy.fft dispatches
+    np.testing.assert_allclose(c(da.fft.fftshift(x)), np.fft.fftshift(a))
+    np.testing.assert_allclose(c(da.fft.fftfreq(10, 0.1)), np.fft.fftfreq(10, 0.1))
