@@ -158,9 +158,12 @@ def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: Any = None) ->
             ok = all(f % r_out == 0 for f in flat)
         if not ok:
             for d in od[1:]:
-                need[d] = -1
-            if r_out > r_in:
-                need[od[0]] = max(1, -(-r_out // max(r_in, 1)))
+                if len(x.chunks[d]) > 1:
+                    need[d] = -1
+            # leading blocks must hold whole output rows: a multiple of this many input rows
+            step = r_out // math.gcd(max(r_in, 1), r_out)
+            if any(ch * r_in % r_out for ch in lead):
+                need[od[0]] = step * -(-max(lead) // step)
             continue
         new_chunks[nd[0]] = tuple(f // r_out for f in flat)
         for d in nd[1:]:

@@ -62,6 +62,8 @@ def test_reshape_needs_rechunk_error():
         x.reshape(24)
     assert "rechunk" in str(e.value)
     np.testing.assert_array_equal(c(x.rechunk({1: -1}).reshape(24)), np.ones(24))
+    with pytest.raises(ValueError, match=r"x.rechunk\(\{0: 2\}\)"):
+        da.from_array(np.arange(6).reshape(2, 3), chunks=(1, 3)).reshape(3, 2)
     with pytest.raises(ValueError, match="cannot reshape array of size 24"):
         x.reshape(5, 5)
     np.testing.assert_array_equal(c(da.ravel(x)), np.ones(24))
@@ -258,3 +260,25 @@ def test_fft():
     np.testing.assert_allclose(c(np.fft.ifft(x)), np.fft.ifft(a))  # numpy.fft dispatches
     np.testing.assert_allclose(c(da.fft.fftshift(x)), np.fft.fftshift(a))
     np.testing.assert_allclose(c(da.fft.fftfreq(10, 0.1)), np.fft.fftfreq(10, 0.1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_reshape_property(data):
+    """Either the reshape works block by block, or its error's rechunk hint makes it work."""
+    import re
+
+    dims = data.draw(st.lists(st.sampled_from([1, 2, 3, 4, 6]), min_size=1, max_size=4))
+    total = int(np.prod(dims))
+    shape = tuple(dims)
+    new = tuple(data.draw(st.permutations(dims))) if data.draw(st.booleans()) else (total,)
+    chunks = tuple(data.draw(st.integers(1, s)) for s in shape)
+    a = np.arange(total).reshape(shape)
+    x = da.from_array(a, chunks=chunks)
+    try:
+        got = x.reshape(new)
+    except ValueError as e:
+        hint = re.search(r"x\.rechunk\((\{.*?\})\)", str(e))
+        assert hint, str(e)
+        got = x.rechunk(eval(hint.group(1))).reshape(new)
+    np.testing.assert_array_equal(c(got), a.reshape(new))
