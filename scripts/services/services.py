@@ -115,7 +115,7 @@ def start_sshd_loopback() -> SSHHosts:
 
 
 def start_netns_hosts(n: int = 3) -> SSHHosts:
-    """``n`` namespaces (10.200.0.11, ...), each with its own sshd on port 22."""
+    """``n`` namespaces (10.200.S.11, ...), each with its own sshd on port 22."""
     base = new_base("netns")
     hosts: list[str] = []
     netns: dict[str, str] = {}

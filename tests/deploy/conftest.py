@@ -1,7 +1,7 @@
 """Session fixtures: real sshd servers with key login.
 
 ``sshd_loopback``: one sshd on 127.0.0.1 (free port).  ``netns_hosts``:
-three network namespaces acting as separate hosts (10.200.0.11-13), each
+three network namespaces acting as separate hosts (10.200.S.11-13), each
 running its own sshd on port 22.  Both share nothing with ~/.ssh: the
 client key, known_hosts and ports live in a private ssh config file
 (``.config``) that the tests pass explicitly (``ssh -F``).
