@@ -50,6 +50,10 @@ def test_distributed_core(distributed_client):
     np.testing.assert_allclose(got[1], A[::2].mean(axis=1))
     r = da.random.default_rng(9).normal(size=(100, 80), chunks=(50, 40))
     np.testing.assert_array_equal(r.compute(scheduler="distributed"), r.compute(scheduler="sync"))
+    p = r.persist(scheduler="distributed")
+    assert isinstance(p, da.Array) and p.chunks == r.chunks
+    np.testing.assert_allclose(p.mean(axis=1).compute(scheduler="distributed"),
+                               r.compute(scheduler="sync").mean(axis=1))
 
 
 def test_tutorial_section_4_1_reduced():
