@@ -64,10 +64,11 @@ def descendants():
     return out
 
 def kill_all(sig):
-    for target in (lambda: os.killpg(child.pid, sig),):
-        try: target()
-        except Exception: pass
-    for pid in descendants():
+    try:
+        os.killpg(child.pid, sig)         # the command's own process group
+    except Exception:
+        pass
+    for pid in descendants():             # and anything that left it (setsid, double fork)
         try: os.kill(pid, sig)
         except Exception: pass
 

@@ -140,7 +140,6 @@ class _Writer:
 
     prefix = "#"
     job_id_var = "JOB_ID"
-    submit = ("false",)
 
     def directives(self, spec: JobSpec) -> list[str]:
         raise NotImplementedError
