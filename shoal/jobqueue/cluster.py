@@ -202,8 +202,10 @@ class JobQueueCluster(Cluster):
             return dict(self._states)
 
     def _submit_jobs(self, n: int) -> list[str]:
-        ids = []
+        ids: list[str] = []
         with self._lock:
+            if self._closed:     # a last adaptive step racing close(): submit nothing
+                return ids
             for _ in range(n):
                 j = self._submit_one()
                 self.workers[j] = j
@@ -316,9 +318,10 @@ class JobQueueCluster(Cluster):
             if self._closed:
                 return
             self._closed = True
-            if self._adaptive is not None:
-                self._adaptive.stop()
-                self._adaptive = None
+            driver, self._adaptive = self._adaptive, None
+        if driver is not None:
+            driver.stop()        # outside the lock: a step in flight may be waiting for it
+        with self._lock:
             ids = list(self.workers)
             self.workers.clear()
         try:
