@@ -31,7 +31,7 @@ start() {
   ip link set "$br" up
   flock -u 9
   for i in $(seq 1 "$n"); do
-    local ns=shoal$tag-$i veth=shv$tag$i addr=10.200.$sub.$((10 + i))
+    local ns=shoal$tag-$i veth=shn$tag$i addr=10.200.$sub.$((10 + i))
     ip netns add "$ns"
     ip link add "$veth" type veth peer name eth0 netns "$ns"
     ip link set "$veth" master "$br" up
