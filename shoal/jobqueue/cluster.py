@@ -29,6 +29,7 @@ from shoal.deploy.adaptive import AdaptiveDriver, AdaptivePolicy, JobView, desir
 from shoal.distributed.comm.security import Security, new_token
 from shoal.distributed.deploy.cluster import Cluster
 from shoal.jobqueue.job import JobSpec, PBSScript, SGEScript, SLURMScript, _Writer, make_spec
+from shoal.jobqueue.units import parse_interval
 
 logger = logging.getLogger("shoal.jobqueue")
 
@@ -248,8 +249,13 @@ class JobQueueCluster(Cluster):
             self._cancel_jobs(order[: len(live) - jobs])
 
     def adapt(self, minimum: int = 0, maximum: int | None = None, minimum_jobs: int | None = None,
-              maximum_jobs: int | None = None, interval: float = 1.0, wait_count: int = 3) -> AdaptiveDriver:
-        """Submit and cancel whole jobs following the scheduler's load (see shoal.deploy.adaptive)."""
+              maximum_jobs: int | None = None, interval: float | str = 1.0,
+              wait_count: int = 3) -> AdaptiveDriver:
+        """Submit and cancel whole jobs following the scheduler's load (see shoal.deploy.adaptive).
+
+        ``interval`` is seconds (or a string such as ``'500ms'``, ``'2s'``).
+        """
+        interval = parse_interval(interval)
         policy = AdaptivePolicy(self.spec.processes, minimum=minimum, maximum=maximum,
                                 minimum_jobs=minimum_jobs, maximum_jobs=maximum_jobs, wait_count=wait_count)
         # a job the batch system would refuse fails here, in the caller's thread, not later

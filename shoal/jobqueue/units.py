@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["parse_memory", "format_bytes", "parse_walltime", "format_walltime"]
+__all__ = ["parse_memory", "format_bytes", "parse_walltime", "format_walltime", "parse_interval"]
 
 _UNITS = {
     "": 1, "b": 1,
@@ -87,3 +87,21 @@ def format_walltime(seconds: int) -> str:
     h, rem = divmod(int(seconds), 3600)
     m, s = divmod(rem, 60)
     return f"{h:02d}:{m:02d}:{s:02d}"
+
+
+_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|min|h)?\s*$")
+
+
+def parse_interval(value: str | float | int, what: str = "interval") -> float:
+    """Seconds in 1.5, '500ms', '2s', '1m' (as Dask's adapt(interval='1s') takes)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        m = _INTERVAL_RE.match(str(value)) if isinstance(value, str) else None
+        if m is None:
+            raise ValueError(f"{what}={value!r} is not a time interval; e.g. {what}=1.0 or {what}='500ms'")
+        scale = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}[m.group(2)]
+        seconds = float(m.group(1)) * scale
+    if seconds <= 0:
+        raise ValueError(f"{what}={value!r} must be more than zero, e.g. {what}=1.0")
+    return seconds

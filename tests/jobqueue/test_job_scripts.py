@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from shoal.jobqueue.job import PBSScript, SGEScript, SLURMScript, make_spec
-from shoal.jobqueue.units import format_bytes, parse_memory, parse_walltime
+from shoal.jobqueue.units import format_bytes, parse_interval, parse_memory, parse_walltime
 
 
 def _spec(**kw):
@@ -150,3 +150,12 @@ def test_token_stays_out_of_the_script_and_worker_names_map_to_jobs():
         cluster.workers.clear()
     finally:
         cluster.close()
+
+
+def test_parse_interval():
+    assert parse_interval(1.5) == 1.5 and parse_interval("500ms") == 0.5 and parse_interval("2s") == 2.0
+    assert parse_interval("1m") == 60.0 and parse_interval("3") == 3.0
+    with pytest.raises(ValueError, match=r"interval='soon' is not a time interval"):
+        parse_interval("soon")
+    with pytest.raises(ValueError, match="more than zero"):
+        parse_interval(0)

@@ -95,7 +95,7 @@ def test_adapt_keeps_whole_jobs_while_work_remains_then_releases(slurm, tmp_path
     token = cluster.security.token
     sampler = QueueSampler()
     try:
-        cluster.adapt(minimum=0, maximum=4, interval=0.5, wait_count=3)
+        cluster.adapt(minimum=0, maximum=4, interval='500ms', wait_count=3)
         with Client(cluster, set_as_default=False) as client:
             def slow(i):
                 time.sleep(0.25)
