@@ -368,16 +368,20 @@ class SchedulerState:
         tasks = self.tasks
         self._generation += 1
         base = (-priority << 40) + (self._generation << 24)
-        new = []
+        # parallel lists, not a tuple per task: nothing per task is left behind
+        # in half-empty memory arenas once this message is processed
+        new: list = []
+        new_deps: list = []
         for i, key in enumerate(keys):
             if key in tasks:
                 continue  # same key (pure call) -> reuse the existing task and result
             ts = TaskState(key, specs[i], fids[i], base + i)
             tasks[key] = ts
-            self.counts[RELEASED] += 1
-            new.append((ts, deps[i]))
+            new.append(ts)
+            new_deps.append(deps[i])
+        self.counts[RELEASED] += len(new)
         bad = []
-        for ts, dkeys in new:
+        for ts, dkeys in zip(new, new_deps):
             if dkeys:
                 dl = []
                 for dk in dkeys:
@@ -424,7 +428,7 @@ class SchedulerState:
             elif ts.state == ERRED:
                 self._notify_erred(ts)
         # tasks nobody wants and nobody needs (all outputs already existed): drop
-        for ts, _ in new:
+        for ts in new:
             if ts.state == RELEASED and not ts.wanted and not ts.nwaiters and not ts.dependents:
                 self._forget(ts)
         return self._take()
