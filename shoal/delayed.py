@@ -16,6 +16,7 @@ A one-time warning suggests writing ``x = delayed(x)`` to say so explicitly.
 """
 from __future__ import annotations
 
+import functools
 import operator
 import uuid
 import warnings
@@ -68,6 +69,11 @@ class _Deps:
         self.parents: list = []
 
 
+def _forget_lifted(ident: int, _ref: Any) -> None:
+    if _lifted is not None:  # None only while the interpreter shuts down
+        _lifted.pop(ident, None)
+
+
 def _lift(obj: Any, deps: _Deps) -> Ref:
     """Put a large concrete object in the graph once; return a Ref to it."""
     global _warned_lift
@@ -78,7 +84,7 @@ def _lift(obj: Any, deps: _Deps) -> Ref:
         key = f"{type(obj).__name__}-{uuid.uuid4().hex}"
         leaf = Delayed(key, {key: obj})
         try:
-            ref = weakref.ref(obj, lambda _r, i=id(obj): _lifted.pop(i, None))
+            ref = weakref.ref(obj, functools.partial(_forget_lifted, id(obj)))
         except TypeError:  # not weak-referenceable: keep no cache entry
             ref = None
         if ref is not None:

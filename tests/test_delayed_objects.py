@@ -1,6 +1,7 @@
 """Delayed objects as values: pickling, lifting of large arguments, graph access."""
 from __future__ import annotations
 
+import importlib
 import pickle
 import warnings
 
@@ -24,7 +25,7 @@ def test_large_argument_is_one_graph_node_with_one_warning():
     big = np.ones(LIFT_BYTES // 8 + 1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        import shoal.delayed as mod
+        mod = importlib.import_module("shoal.delayed")  # the module; shoal.delayed is the function
 
         mod._warned_lift = False
         tasks = [shoal.delayed(np.sum)(big, pure=True) for _ in range(5)]

@@ -5,6 +5,7 @@ down, and its result checked against plain numpy/Python.
 """
 from __future__ import annotations
 
+import importlib
 import gzip
 import re
 import time
@@ -167,7 +168,7 @@ def test_6_4_delayed_data_is_shipped_once_and_results_match():
     # passing the array straight in works too, and warns once with the fix
     import warnings
 
-    import shoal.delayed as sd
+    sd = importlib.import_module("shoal.delayed")  # the module; shoal.delayed is the function
 
     sd._warned_lift = False
     with warnings.catch_warnings(record=True) as w:
