@@ -13,7 +13,7 @@ import time
 
 from shoal.distributed import Client
 from shoal.jobqueue import SLURMCluster
-from tests.deploy.conftest import processes_with_token, wait_no_processes
+from tests.deploy.conftest import wait_no_processes
 
 
 def squeue(env=None) -> dict[str, tuple[str, str]]:
