@@ -60,6 +60,11 @@ def default_token() -> str:
     return tok
 
 
+def _address_of(host: str) -> str:
+    """The address part of an ssh destination ('me@node1' -> 'node1'): what processes listen on."""
+    return host.rsplit("@", 1)[-1]
+
+
 def _flags(options: Mapping[str, Any], known: set[str], what: str) -> list[str]:
     unknown = set(options) - known
     if unknown:
@@ -149,7 +154,7 @@ class SSHCluster(Cluster):
     # ---- hooks -----------------------------------------------------------
     def _start_scheduler(self) -> None:
         opts = dict(self.scheduler_options)
-        host = opts.pop("host", None) or self.hosts[0]
+        host = opts.pop("host", None) or _address_of(self.hosts[0])
         opts.setdefault("port", 0)
         opts.setdefault("dashboard_address", "none")
         argv = [self._python[0], "-m", "shoal", "scheduler", "--host", host,
@@ -172,7 +177,7 @@ class SSHCluster(Cluster):
     def _start_worker(self, name: str) -> Any:
         index = 1 + (self._counter - 1) % (len(self.hosts) - 1)   # round robin over worker entries
         host = self.hosts[index]
-        argv = [self._python[index], "-m", "shoal", "worker", self.scheduler_address, "--host", host,
+        argv = [self._python[index], "-m", "shoal", "worker", self.scheduler_address, "--host", _address_of(host),
                 "--name", f"{name}", *self._worker_flags]
         return self._remote(index, argv, f"{name}@{host}")
 

@@ -1,6 +1,7 @@
 """SSHCluster over real sshd: loopback and network namespaces acting as separate hosts."""
 from __future__ import annotations
 
+import getpass
 import subprocess
 import sys
 import uuid
@@ -20,7 +21,8 @@ def _square_sum(client, n):
 
 def test_loopback_cluster_computes_and_close_leaves_nothing(sshd_loopback):
     token = uuid.uuid4().hex
-    cluster = SSHCluster(["127.0.0.1", "127.0.0.1", "localhost"],
+    user = getpass.getuser()
+    cluster = SSHCluster(["127.0.0.1", f"{user}@127.0.0.1", "localhost"],       # user@host works too
                          connect_options={"config_file": sshd_loopback.config},
                          worker_options={"nthreads": 1, "nworkers": 1}, remote_python=sys.executable,
                          security=Security(token=token), close_when_clients_leave=False)
