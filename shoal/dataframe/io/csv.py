@@ -2,10 +2,12 @@
 
 Partitioning:
 
-* a compressed file (``.bz2``, ``.gz``, ``.xz``, ``.zst`` by extension, or
-  ``compression=``) is one partition, read and inflated in one call
-  (Python's bz2/zlib/lzma release the GIL, so two threads inflate two files
-  at once);
+* a compressed file (``.bz2``, ``.gz``, ``.xz``, ``.zst``, ``.zip`` by
+  extension, or ``compression=``) is one partition, read and inflated in
+  one call (Python's bz2/zlib/lzma release the GIL, so two threads inflate
+  two files at once).  The trade-off: the file's whole text is in memory
+  while its partition is parsed (pandas' streaming reader holds less, but
+  parses slower and keeps the GIL);
 * a plain file is cut into ``blocksize`` byte ranges; each range starts
   after a newline and runs to the first newline at or past its end, so
   every line lands in exactly one partition (the header is prepended to
