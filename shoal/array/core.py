@@ -101,8 +101,8 @@ class Array:
     __array_priority__ = 11  # numpy defers binary operators to us
 
     def __init__(self, graph: Any, name: str, chunks: Any, dtype: Any = None, shape: Any = None):
-        if not isinstance(graph, LayeredGraph):
-            graph = LayeredGraph({name: graph}) if not isinstance(graph, LayeredGraph) else graph
+        if not isinstance(graph, LayeredGraph):  # a plain dict of this array's own nodes
+            graph = LayeredGraph({name: graph})
         self._graph = graph
         self.name = name
         self._chunks = normalize_chunks(chunks, shape) if shape is not None else normalize_chunks(chunks)
