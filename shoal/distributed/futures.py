@@ -134,9 +134,6 @@ class Future:
         """Call ``fn(future)`` when done (from the client's IO thread)."""
         self.client._add_callback(self, fn)
 
-    def __await__(self):  # pragma: no cover - convenience for async users
-        yield from ()
-        return self.result()
 
 
 def _flatten(fs: Any) -> list:
