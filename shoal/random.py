@@ -172,7 +172,7 @@ _RANDOM_NAMES = frozenset({
 _RANDOM_MODULES = ("numpy.random", "random", "shoal.random", "shoal.array.random")
 
 
-def _code_uses_random(code: Any, depth: int = 0) -> bool:
+def _code_uses_random(code: Any, globals_: dict, depth: int = 0, seen: set | None = None) -> bool:
     names = set(code.co_names)
     if "task_rng" in names:
         return True
@@ -180,10 +180,23 @@ def _code_uses_random(code: Any, depth: int = 0) -> bool:
         return True
     if {"random", "rng", "default_rng"} & names and ("np" in names or "numpy" in names):
         return True
-    if depth < 3:
-        for c in code.co_consts:
-            if hasattr(c, "co_names") and _code_uses_random(c, depth + 1):
-                return True
+    if depth >= 3:
+        return False
+    seen = set() if seen is None else seen
+    for c in code.co_consts:  # nested functions and comprehensions
+        if hasattr(c, "co_names") and _code_uses_random(c, globals_, depth + 1, seen):
+            return True
+    for name in names:  # helpers it calls, e.g. a wrapper around calc_mean
+        target = globals_.get(name)
+        inner = getattr(target, "__code__", None)
+        if inner is None or id(inner) in seen:
+            continue
+        seen.add(id(inner))
+        mod = getattr(target, "__module__", "") or ""
+        if mod.startswith(_RANDOM_MODULES):
+            return True
+        if _code_uses_random(inner, getattr(target, "__globals__", {}), depth + 1, seen):
+            return True
     return False
 
 
@@ -192,7 +205,8 @@ def is_random_function(func: Any) -> bool:
 
     True for functions of numpy.random, Python's random, shoal.random and
     shoal.array.random, and for Python functions whose code calls
-    ``task_rng`` or ``np.random``-style draws.  Used by ``Client.map`` and
+    ``task_rng`` or ``np.random``-style draws, directly or through module-level
+    helpers they call (a few levels deep).  Used by ``Client.map`` and
     ``submit`` to avoid returning a cached result for a random function.
     """
     import functools
@@ -204,7 +218,10 @@ def is_random_function(func: Any) -> bool:
     if mod.startswith(_RANDOM_MODULES) or mod in ("numpy.random.mtrand", "_random"):
         return True
     owner = getattr(func, "__self__", None)
-    if isinstance(owner, (np.random.Generator, np.random.RandomState)):
+    import random as _pyrandom
+
+    if isinstance(owner, (np.random.Generator, np.random.RandomState, np.random.BitGenerator,
+                          _pyrandom.Random)):
         return True
     code = getattr(func, "__code__", None)
-    return code is not None and _code_uses_random(code)
+    return code is not None and _code_uses_random(code, getattr(func, "__globals__", {}))

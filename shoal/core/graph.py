@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Hashable, Iterable, Mapping
 
-from shoal.core.task import Ref, Task, deps_of
+from shoal.core.task import deps_of
 
 __all__ = ["LayeredGraph", "merge_graphs", "dependencies", "dependents", "cull", "flatten_keys"]
 

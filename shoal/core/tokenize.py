@@ -24,6 +24,7 @@ import enum
 import functools
 import hashlib
 import pathlib
+import threading
 import types
 import uuid
 from typing import Any, Callable
@@ -107,6 +108,9 @@ def _norm_type(x):
     return ("type", x.__module__, x.__qualname__)
 
 
+_in_progress = threading.local()
+
+
 def _norm_function(f: Any) -> Any:
     mod = getattr(f, "__module__", None)
     qual = getattr(f, "__qualname__", None)
@@ -115,17 +119,25 @@ def _norm_function(f: Any) -> Any:
     code = getattr(f, "__code__", None)
     if code is None:
         return _random_token(f)
-    closure = ()
-    if f.__closure__:
-        try:
-            closure = tuple(normalize_token(c.cell_contents) for c in f.__closure__)
-        except ValueError:  # empty cell
-            closure = ("<empty>",)
-    return (
-        "code", qual, code.co_code, normalize_token(code.co_consts_safe)
-        if hasattr(code, "co_consts_safe") else _norm_consts(code.co_consts),
-        code.co_names, normalize_token(f.__defaults__), normalize_token(f.__kwdefaults__), closure,
-    )
+    active = getattr(_in_progress, "ids", None)
+    if active is None:
+        active = _in_progress.ids = set()
+    if id(f) in active:  # a closure that refers to itself (recursion)
+        return ("recursive", qual)
+    active.add(id(f))
+    try:
+        closure = ()
+        if f.__closure__:
+            try:
+                closure = tuple(normalize_token(c.cell_contents) for c in f.__closure__)
+            except ValueError:  # empty cell
+                closure = ("<empty>",)
+        return (
+            "code", qual, code.co_code, _norm_consts(code.co_consts), code.co_names,
+            normalize_token(f.__defaults__), normalize_token(f.__kwdefaults__), closure,
+        )
+    finally:
+        active.discard(id(f))
 
 
 def _norm_consts(consts: tuple) -> tuple:

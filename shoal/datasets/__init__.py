@@ -1,24 +1,12 @@
-"""Synthetic data in real formats: wikistats logs, airline CSVs, timeseries."""
+"""Synthetic data in real formats: wikistats logs, airline CSVs, timeseries.
+
+The generators are imported here, so ``shoal.datasets.wikistats`` is always
+the function (importing a submodule of the same name cannot shadow it).
+"""
 from __future__ import annotations
 
-from typing import Any
+from shoal.datasets.airline import airline
+from shoal.datasets.timeseries import timeseries
+from shoal.datasets.wikistats import wikistats
 
 __all__ = ["wikistats", "airline", "timeseries"]
-
-
-def wikistats(*args: Any, **kwargs: Any):
-    from shoal.datasets.wikistats import wikistats as f
-
-    return f(*args, **kwargs)
-
-
-def airline(*args: Any, **kwargs: Any):
-    from shoal.datasets.airline import airline as f
-
-    return f(*args, **kwargs)
-
-
-def timeseries(*args: Any, **kwargs: Any):
-    from shoal.datasets.timeseries import timeseries as f
-
-    return f(*args, **kwargs)

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import gzip
 import os
-import sys
-import types
-from typing import Any, List
+from typing import List
 
 import numpy as np
 
@@ -147,14 +145,3 @@ def wikistats(path: str, n_files: int = 4, lines_per_file: int = 100_000, seed: 
         out.append(fn)
     return out
 
-
-class _CallableModule(types.ModuleType):
-    """Importing this module rebinds ``shoal.datasets.wikistats`` (the forwarding
-    function) to the module itself; making the module callable keeps
-    ``shoal.datasets.wikistats(path, ...)`` working either way."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> List[str]:
-        return wikistats(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -109,3 +109,12 @@ def test_custom_tokenize_hook():
 
     assert tokenize(Named("x")) == tokenize(Named("x"))
     assert tokenize(Named("x")) != tokenize(Named("y"))
+
+
+def test_recursive_closure_has_a_token():
+    def make():
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        return fib
+
+    assert tokenize(make()) == tokenize(make())
