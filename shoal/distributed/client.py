@@ -420,8 +420,10 @@ class Client(GraphSubmission, DataTransfer):
         return out
 
     # ---- public API: results --------------------------------------------
-    def _gather_keys(self, keys: list, errors: str = "raise") -> list:
-        self._wait_keys(keys, None)
+    def _gather_keys(self, keys: list, errors: str = "raise", timeout: float | None = None) -> list:
+        """Wait for ``keys`` and fetch their values; ``TimeoutError`` after ``timeout`` seconds in all."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._wait_keys(keys, timeout)
         for k in keys:
             st = self._keys.get(k)
             if st is not None and st.status == "error" and errors == "raise":
@@ -430,7 +432,14 @@ class Client(GraphSubmission, DataTransfer):
             if st is not None and st.status in ("cancelled", "lost") and errors == "raise":
                 raise CancelledError(f"future {k!r} was {st.status}")
         want = [k for k in keys if self._keys.get(k) is None or self._keys[k].status == "finished"]
-        values = self._loop.run(self._fetch(list(dict.fromkeys(want))))
+        want = list(dict.fromkeys(want))
+        if deadline is None:
+            values = self._loop.run(self._fetch(want))
+        else:
+            try:
+                values = self._loop.run(self._fetch(want, max(0.0, deadline - time.monotonic())))
+            except TimeoutError as e:
+                raise TimeoutError(f"timeout={timeout}s passed: {e}") from None
         out = []
         for k in keys:
             if k in values:

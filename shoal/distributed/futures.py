@@ -98,13 +98,9 @@ class Future:
             self.client._wait_keys([self.key], timeout)
 
     def result(self, timeout: float | None = None) -> Any:
-        self._wait(timeout)
-        st = self._state
-        if st.status == "error":
-            raise self._exc()
-        if st.status in ("cancelled", "lost"):
-            raise CancelledError(f"future {self.key!r} was {st.status}")
-        return self.client._gather_keys([self.key])[0]
+        """The value; raises the task's error, or ``TimeoutError`` after ``timeout``
+        seconds (waiting for the task and fetching its value together)."""
+        return self.client._gather_keys([self.key], timeout=timeout)[0]
 
     def _exc(self) -> BaseException:
         st = self._state

@@ -20,9 +20,24 @@ class DataTransfer:
     """Worker-to-client data paths of ``Client``."""
 
     async def _fetch(self, keys: list, timeout: float = 120.0) -> dict:
+        """Values of ``keys`` from the workers holding them, within ``timeout`` seconds.
+
+        Raises ``TimeoutError`` past the timeout, and the holder's
+        ``SerializationError`` at once for a value that cannot be pickled.
+        """
         result: dict = {}
+        try:
+            await asyncio.wait_for(self._fetch_into(keys, result), timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            left = [k for k in keys if k not in result]
+            if not left:
+                return result
+            raise TimeoutError(f"could not fetch {len(left)} of {len(keys)} results (e.g. {left[0]!r}) "
+                               f"from the workers within {timeout:g}s") from None
+        return result
+
+    async def _fetch_into(self, keys: list, result: dict) -> None:
         left = list(keys)
-        deadline = time.monotonic() + timeout
         while left:
             who = await self._arequest({"op": "who-has", "keys": left})
             by_worker: dict = {}
@@ -32,15 +47,17 @@ class DataTransfer:
                     by_worker.setdefault(holders[0], []).append(k)
             replies = await asyncio.gather(*[self._get_from(w, ks) for w, ks in by_worker.items()],
                                            return_exceptions=True)
+            errors: dict = {}
             for r in replies:
-                if isinstance(r, dict):
-                    result.update(r)
+                if isinstance(r, tuple):
+                    result.update(r[0])
+                    errors.update(r[1])
+            for k in left:
+                if k in errors:  # the value exists but cannot leave its worker: fetching again won't help
+                    raise deserialize(errors[k])
             left = [k for k in left if k not in result]
             if left:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"could not fetch {len(left)} results (e.g. {left[0]!r}) in {timeout}s")
                 await asyncio.sleep(0.05)  # lost with a worker: being recomputed
-        return result
 
     async def _arequest(self, msg: dict) -> Any:
         rid = next(self._rid)
@@ -65,18 +82,22 @@ class DataTransfer:
             if f is not None and not f.done():
                 f.set_result(msg)
 
-    async def _get_from(self, address: str, keys: list) -> dict:
+    async def _get_from(self, address: str, keys: list) -> tuple:
+        """``({key: value}, {key: serialised error})`` from one worker."""
         comm = await self._peer(address)
         rid = next(self._rid)
         fut = asyncio.get_running_loop().create_future()
         comm.info["waiting"][rid] = fut
         comm.send({"op": "get-data", "rid": rid, "keys": keys})
-        done, _ = await asyncio.wait([fut, comm.closed_future], return_when=asyncio.FIRST_COMPLETED)
+        try:
+            done, _ = await asyncio.wait([fut, comm.closed_future], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            comm.info["waiting"].pop(rid, None)  # also when cancelled by a timeout
         if fut not in done:
             self._peers.pop(address, None)
             raise ConnectionError(f"worker {address} went away")
         msg = fut.result()
-        return {k: deserialize(v) for k, v in msg["data"].items()}
+        return {k: deserialize(v) for k, v in msg["data"].items()}, msg.get("errors") or {}
 
     async def _put(self, plan: dict) -> None:
         async def one(addr, d):

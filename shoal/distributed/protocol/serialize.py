@@ -63,6 +63,40 @@ def serialize(obj: Any) -> "bytes | Serialized":
     return Serialized(data, [b.raw() for b in bufs])
 
 
+class SerializationError(TypeError):
+    """A task's result could not be pickled to leave the worker holding it.
+
+    Raised where the value was needed (``Future.result``, ``gather``, or a
+    dependent task on another worker); ``__cause__`` is the pickling error,
+    which travels with it (plain pickling of exceptions drops ``__cause__``).
+    """
+
+    def __reduce__(self):
+        return (_rebuild_error, (type(self), self.args, self.__cause__))
+
+
+def _rebuild_error(cls: type, args: tuple, cause: Any) -> BaseException:
+    exc = cls(*args)
+    exc.__cause__ = cause
+    return exc
+
+
+def unserialisable(key: Any, where: str, error: BaseException) -> "bytes | Serialized":
+    """The serialised ``SerializationError`` sent in place of ``key``'s value."""
+    cause: BaseException = error
+    try:
+        pickle.dumps(cause, protocol=HIGHEST)
+    except Exception:  # the pickling error itself will not pickle: keep its text
+        cause = RuntimeError(f"{type(error).__name__}: {error}")
+    exc = SerializationError(
+        f"the result of task {key!r} on worker {where} could not be serialised to send it "
+        f"elsewhere ({type(error).__name__}: {error}). Results gathered by the client or used by "
+        "tasks on other workers must be picklable (pickle or cloudpickle): return plain data "
+        "instead, or create the object inside the task that uses it.")
+    exc.__cause__ = cause
+    return serialize(exc)
+
+
 def deserialize(s: Any) -> Any:
     """Inverse of ``serialize``."""
     if type(s) is Serialized:

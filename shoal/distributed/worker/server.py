@@ -30,7 +30,7 @@ from shoal import config
 from shoal.core.context import clear_task, set_task
 from shoal.core.task import resolve
 from shoal.distributed.comm.tcp import Comm, connect, listen
-from shoal.distributed.protocol.serialize import deserialize, loads_function, serialize
+from shoal.distributed.protocol.serialize import deserialize, loads_function, serialize, unserialisable
 from shoal.distributed.worker.spill import SpillBuffer
 from shoal.distributed.worker.state import WorkerState
 
@@ -303,16 +303,22 @@ class WorkerServer:
             if op == "get-data":
                 data = {}
                 missing = []
+                errors = {}
                 for k in msg["keys"]:
                     if k in self.data:
                         try:
                             data[k] = serialize(self.data[k])
                         except Exception as e:
-                            missing.append(k)
-                            logger.error("cannot serialise %r: %s", k, e)
+                            # not "missing": the value is here, refetching or
+                            # recomputing it would fail the same way forever
+                            errors[k] = unserialisable(k, self.address, e)
+                            logger.warning("cannot serialise %r for %s: %s", k, comm.peer, e)
                     else:
                         missing.append(k)
-                comm.send({"op": "data", "rid": msg["rid"], "data": data, "missing": missing})
+                reply = {"op": "data", "rid": msg["rid"], "data": data, "missing": missing}
+                if errors:
+                    reply["errors"] = errors
+                comm.send(reply)
             elif op == "put-data":
                 for k, v in msg["data"].items():
                     self.data[k] = deserialize(v)
@@ -354,7 +360,7 @@ class WorkerServer:
                 self.data[k] = deserialize(v)
                 got.append(k)
             self._stream_event("transfer", got, t_fetch, time.time())
-            self._do(self.state.fetched(peer, got, list(msg["missing"])))
+            self._do(self.state.fetched(peer, got, list(msg["missing"]), msg.get("errors")))
         except Exception as e:
             logger.info("fetch of %d keys from %s failed: %s", len(keys), peer, e)
             self._peer_comms.pop(peer, None)

@@ -5,7 +5,8 @@ Rules
 * A task the scheduler sends (``compute``) is ``fetching`` while some input
   lives on another worker, ``ready`` once every input is local, ``executing``
   on one of ``nthreads`` threads, then ``memory`` or gone (an error is
-  reported and the task forgotten).  ``TRANSITIONS`` lists the legal moves;
+  reported and the task forgotten: its own, or, while ``fetching``, the
+  holder's report that an input cannot be serialised).  ``TRANSITIONS`` lists the legal moves;
   anything else raises ``InvalidTransition`` naming event, state and key.
 * Inputs fetched from peers are counted per local task that needs them;
   once fetched they are kept as replicas (reported with ``add-replicas``) so
@@ -149,9 +150,21 @@ class WorkerState:
             self._start_more(out)
         return out
 
-    def fetched(self, peer: str, got: list, missing: list) -> list:
-        """A fetch from ``peer`` finished: ``got`` keys are now stored, ``missing`` are not."""
+    def fetched(self, peer: str, got: list, missing: list, errors: dict | None = None) -> list:
+        """A fetch from ``peer`` finished: ``got`` keys are now stored, ``missing`` are not.
+
+        ``errors`` maps keys ``peer`` holds but could not serialise to the
+        (serialised) error saying so: the tasks needing them fail with it, since
+        fetching again or recomputing the value would fail the same way.
+        """
         out: list = []
+        for dkey, exc in (errors or {}).items():
+            for t in self.fetch_waiters.pop(dkey, ()):
+                if self.tasks.get(t.key) is not t:
+                    continue  # abandoned already (freed, or another input failed)
+                out.append(("send", {"op": "task-erred", "key": t.key, "exception": exc, "traceback": None}))
+                self._abandon(t, out)
+            self.borrowed.pop(dkey, None)
         kept = []
         for dkey in got:
             self.have.add(dkey)
