@@ -111,7 +111,7 @@ class Demo:
         path = os.path.join(self.workdir, "airline")
         years = list(range(1987, 1987 + self.s["years"]))
         self.timed("generate airline csv.bz2",
-                   lambda: airline(path, years=years, rows_per_year=self.s["rows"], seed=0) or years)
+                   lambda: f"{len(airline(path, years=years, rows_per_year=self.s['rows'], seed=0))} files")
         air = ddf.read_csv(os.path.join(path, "*.csv.bz2"), compression="bz2", encoding="latin1",
                            dtype={"Distance": "float64", "CRSElapsedTime": "float64",
                                   "TailNum": "object", "CancellationCode": "object"})
@@ -129,8 +129,7 @@ class Demo:
 
         path = os.path.join(self.workdir, "wikistats")
         self.timed("generate wikistats .gz",
-                   lambda: wikistats(path, n_files=self.s["files"], lines_per_file=self.s["lines"],
-                                     seed=0) or self.s["files"])
+                   lambda: f"{len(wikistats(path, n_files=self.s['files'], lines_per_file=self.s['lines'], seed=0))} files")
         wiki = db.read_text(os.path.join(path, "part-0000*gz"))
         with self.progress_bar():
             self.timed("wiki.count()", lambda: wiki.count().compute())
@@ -156,8 +155,10 @@ class Demo:
 
 
 def _short(x: Any) -> str:
-    s = repr(x)
-    return s if len(s) <= 60 else s[:57] + "..."
+    if hasattr(x, "shape") and hasattr(x, "dtype") and getattr(x, "ndim", 0) >= 1:
+        return f"{type(x).__name__} shape={x.shape}"  # arrays, Series: not their values
+    s = " ".join(repr(x).split())
+    return s if len(s) <= 40 else s[:37] + "..."
 
 
 PARTS = ["delayed", "array", "dataframe", "bag", "distributed"]
@@ -189,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             getattr(demo, f"part_{part}")()
         total = time.perf_counter() - t0
     print("\nresults")
-    print(f"  {'workload':<48} {'seconds':>8}")
-    for label, _, dt in demo.rows:
-        print(f"  {label:<48} {dt:8.2f}")
+    print(f"  {'workload':<48} {'seconds':>8}   answer")
+    for label, answer, dt in demo.rows:
+        print(f"  {label:<48} {dt:8.2f}   {answer}")
     print(f"  {'total':<48} {total:8.2f}")
     return 0

@@ -20,6 +20,7 @@ import os
 import threading
 import time
 import uuid
+import warnings
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, Iterable
@@ -67,6 +68,32 @@ def _security_for(address: str, security: Any) -> Security:
             "or start the scheduler with --scheduler-file F and use Client(scheduler_file=F)"
         )
     return sec
+
+
+_warned_random: set = set()
+
+
+def _choose_pure(func: Any, pure: bool | None) -> bool:
+    """``pure`` as given, else the configured default (True) unless ``func`` draws
+    random numbers: caching such a call would silently return the first draw
+    again, so it runs as impure and the user is told once how to say so."""
+    if pure is not None:
+        return pure
+    pure = config.get("distributed.client.pure", True)
+    if pure:
+        from shoal.random import is_random_function
+
+        if is_random_function(func):
+            name = _funcname(func)
+            if name not in _warned_random:
+                _warned_random.add(name)
+                warnings.warn(
+                    f"{name} draws random numbers, so identical calls are not cached: each one "
+                    f"runs. Say so to silence this: client.map({name}, ..., pure=False) "
+                    "(or pure=True to cache the first result on purpose).",
+                    UserWarning, stacklevel=3)
+            return False
+    return pure
 
 
 class Client(GraphSubmission, DataTransfer):
@@ -346,16 +373,16 @@ class Client(GraphSubmission, DataTransfer):
                priority: int = 0, resources: dict | None = None, workers: Any = None, **kwargs: Any) -> Future:
         """Run ``func(*args, **kwargs)`` on a worker; return a Future.
 
-        ``pure=True`` names the task by its inputs, so the same call twice
-        returns the same result (computed once); the default ``pure=False``
-        runs every call (right for random functions).  ``workers=`` (addresses
+        ``pure=True`` (the default) names the task by its inputs, so the same
+        call twice returns the same result (computed once); ``pure=False`` runs
+        every call.  Functions that draw random numbers are recognised and
+        run as impure, with a one-time warning (see ``_choose_pure``).  ``workers=`` (addresses
         or names) restricts where it may run; ``resources={"GPU": 1}`` needs
         workers started with those resources.
         """
         if not callable(func):
             raise TypeError(f"submit needs a function first, got {func!r}: client.submit(func, *args)")
-        if pure is None:
-            pure = config.get("distributed.client.pure", False)
+        pure = _choose_pure(func, pure)
         if key is None:
             name = _funcname(func)
             key = f"{name}-{tokenize(func, args, kwargs)}" if pure else f"{name}-{self._uid}{next(self._counter)}"
@@ -396,8 +423,7 @@ class Client(GraphSubmission, DataTransfer):
         if not iterables:
             raise TypeError("map needs at least one iterable: client.map(func, range(10))")
         items = list(zip(*iterables))
-        if pure is None:
-            pure = config.get("distributed.client.pure", False)
+        pure = _choose_pure(func, pure)
         name = _funcname(func)
         if isinstance(key, (list, tuple)):
             keys = list(key)
