@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--parts", default=",".join(PARTS),
                         help=f"comma-separated parts to run (default: all of {','.join(PARTS)})")
-    parser.add_argument("--size", choices=sorted(SIZES), default="small", help="problem size (default small)")
+    parser.add_argument("--size", choices=sorted(SIZES), default="medium", help="problem size (default medium)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--workdir", default=None, help="where generated data goes (default: a temp dir)")
     args = parser.parse_args(argv)
