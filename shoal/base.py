@@ -40,6 +40,7 @@ __all__ = [
     "set_default_client",
     "get_default_client",
     "collections_to_graph",
+    "Collection",
 ]
 
 _client_lock = threading.Lock()
@@ -252,6 +253,43 @@ def visualize(*args: Any, filename: str | None = "mydask", format: str | None = 
         _find(a, collections)
     graph, deps, keys = collections_to_graph(collections, optimize_graph)
     return draw(graph, deps, keys, filename=filename, format=format, color=color, **kwargs)
+
+
+class Collection:
+    """The user-facing methods every collection shares, built on the protocol.
+
+    A collection class inherits ``compute``, ``persist``, ``visualize`` and
+    the ``dask``/``graph`` properties from here and defines only the
+    ``__shoal_*__`` protocol methods.  ``__slots__`` is empty so classes that
+    use slots (Array, Delayed) stay free of a per-instance ``__dict__``.
+    """
+
+    __slots__ = ()
+
+    def compute(self, **kwargs: Any) -> Any:
+        """Run the graph and return the value (see ``shoal.compute``).
+
+        The scheduler defaults to the class's ``__shoal_scheduler__``;
+        ``scheduler=`` and scheduler keywords (``num_workers=``, ``seed=``)
+        may be given.
+        """
+        return compute(self, **kwargs)[0]
+
+    def persist(self, **kwargs: Any) -> Any:
+        """Compute and return the same kind of collection backed by the results
+        (in memory, or on a cluster's workers)."""
+        return persist(self, **kwargs)[0]
+
+    def visualize(self, filename: str | None = "mydask", format: str | None = None, **kwargs: Any) -> Any:
+        """Draw the task graph with graphviz (see ``shoal.visualize``)."""
+        return visualize(self, filename=filename, format=format, **kwargs)
+
+    @property
+    def dask(self) -> Any:
+        """The task graph behind this collection (also as ``.graph``)."""
+        return self.__shoal_graph__()
+
+    graph = dask
 
 
 def key_split(key: Hashable) -> str:

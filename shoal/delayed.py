@@ -24,10 +24,7 @@ import weakref
 from typing import Any, Callable, Hashable
 
 from shoal import config
-from shoal.base import compute as _compute
-from shoal.base import is_lazy
-from shoal.base import persist as _persist
-from shoal.base import visualize as _visualize
+from shoal.base import Collection, is_lazy
 from shoal.core.graph import LayeredGraph, flatten_keys
 from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
@@ -218,7 +215,7 @@ class DelayedFunction:
         return (DelayedFunction, (self.func, self.name, self.pure, self.nout))
 
 
-class Delayed:
+class Delayed(Collection):
     """A lazy value: one key of a task graph.
 
     Build with ``delayed(f)(x)`` or ``@delayed``; run with ``.compute()`` or
@@ -275,23 +272,7 @@ class Delayed:
     def key(self) -> Hashable:
         return self._key
 
-    @property
-    def dask(self) -> LayeredGraph:
-        """The task graph behind this value (also as ``.graph``)."""
-        return self.__shoal_graph__()
-
-    graph = dask
-
-    def compute(self, **kwargs: Any) -> Any:
-        """Run the graph and return this value."""
-        return _compute(self, **kwargs)[0]
-
-    def persist(self, **kwargs: Any) -> "Delayed":
-        return _persist(self, **kwargs)[0]
-
-    def visualize(self, filename: str | None = "mydask", format: str | None = None, **kwargs: Any) -> Any:
-        """Draw this value's task graph (see ``shoal.visualize``)."""
-        return _visualize(self, filename=filename, format=format, **kwargs)
+    # compute, persist, visualize, dask and graph come from Collection
 
     def __repr__(self) -> str:
         return f"Delayed({self._key!r})"

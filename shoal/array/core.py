@@ -23,9 +23,7 @@ from typing import Any, Callable, Hashable
 
 import numpy as np
 
-from shoal.base import compute as _compute
-from shoal.base import persist as _persist
-from shoal.base import visualize as _visualize
+from shoal.base import Collection
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref
 from shoal.core.tokenize import register, tokenize
@@ -88,7 +86,7 @@ def _rebuild_array(graph: dict, name: str, chunks: tuple, dtype: np.dtype) -> "A
     return Array(LayeredGraph({name: dict(graph)}), name, chunks, dtype)
 
 
-class Array:
+class Array(Collection):
     """A lazy n-dimensional array made of numpy blocks.
 
     Build one with ``from_array``, ``random.normal``, ``zeros``, ...; combine
@@ -137,12 +135,7 @@ class Array:
         return ("Array", self.name, self.chunks, str(self.dtype))
 
     # -- metadata ---------------------------------------------------------------
-    @property
-    def dask(self) -> LayeredGraph:
-        return self._graph
-
-    graph = dask
-
+    # (dask and graph, the task graph, come from Collection)
     @property
     def chunks(self) -> tuple:
         return self._chunks
@@ -210,16 +203,7 @@ class Array:
         return (Array, (self._graph, self.name, self.chunks, self.dtype))
 
     # -- running ---------------------------------------------------------------
-    def compute(self, **kwargs: Any) -> np.ndarray:
-        """Run the graph and return a numpy array."""
-        return _compute(self, **kwargs)[0]
-
-    def persist(self, **kwargs: Any) -> "Array":
-        """Compute the blocks and return an Array backed by them."""
-        return _persist(self, **kwargs)[0]
-
-    def visualize(self, filename: str | None = "mydask", format: str | None = None, **kwargs: Any) -> Any:
-        return _visualize(self, filename=filename, format=format, **kwargs)
+    # compute (a numpy array), persist and visualize come from Collection
 
     def to_delayed(self, optimize_graph: bool = True) -> np.ndarray:
         """An object-dtype numpy array of ``Delayed``, one per block."""

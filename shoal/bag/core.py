@@ -30,10 +30,7 @@ import warnings
 from functools import partial
 from typing import Any, Callable, Hashable, Iterator
 
-from shoal.base import compute as _compute
-from shoal.base import is_lazy
-from shoal.base import persist as _persist
-from shoal.base import visualize as _visualize
+from shoal.base import Collection, is_lazy
 from shoal.bag import chunk, pipeline
 from shoal.bag.pipeline import no_default, run_pipeline
 from shoal.core.graph import LayeredGraph
@@ -116,7 +113,7 @@ def bag_optimize(graph: dict, keys: list) -> dict:
     return share_sources(graph, keys)
 
 
-class Item:
+class Item(Collection):
     """One lazy value computed from a bag (``b.count()``, ``b.sum()``, ...).
 
     ``item.compute()`` gives the value; pass an Item to another bag
@@ -145,21 +142,8 @@ class Item:
     def __shoal_tokenize__(self) -> Hashable:
         return self.key
 
-    @property
-    def dask(self) -> LayeredGraph:
-        return self.__shoal_graph__()
-
-    graph = dask
-
-    def compute(self, **kwargs: Any) -> Any:
-        """Run the graph (default: processes scheduler) and return the value."""
-        return _compute(self, **kwargs)[0]
-
-    def persist(self, **kwargs: Any) -> "Item":
-        return _persist(self, **kwargs)[0]
-
-    def visualize(self, filename: str | None = "mydask", format: str | None = None, **kwargs: Any) -> Any:
-        return _visualize(self, filename=filename, format=format, **kwargs)
+    # compute (processes scheduler by default), persist, visualize, dask and
+    # graph come from Collection
 
     def to_delayed(self, optimize_graph: bool = True):
         from shoal.delayed import Delayed
@@ -211,7 +195,7 @@ def _bind_item_operators() -> None:
 _bind_item_operators()
 
 
-class Bag:
+class Bag(Collection):
     """A parallel collection of Python objects, in partitions.
 
     Build one with ``read_text``, ``from_sequence``, ``from_delayed`` or
@@ -267,12 +251,6 @@ class Bag:
     def __shoal_tokenize__(self) -> str:
         return self.name
 
-    @property
-    def dask(self) -> LayeredGraph:
-        return self.__shoal_graph__()
-
-    graph = dask
-
     def __repr__(self) -> str:
         return f"shoal.bag<{self.name.rsplit('-', 1)[0]}, npartitions={self.npartitions}>"
 
@@ -284,17 +262,8 @@ class Bag:
                         "b.count().compute() > 0")
 
     # -- running ---------------------------------------------------------------------
-    def compute(self, **kwargs: Any) -> list:
-        """Run the graph and return all elements as a list (processes scheduler by default)."""
-        return _compute(self, **kwargs)[0]
-
-    def persist(self, **kwargs: Any) -> "Bag":
-        """Compute the partitions and keep them (in memory, or on a cluster's workers)."""
-        return _persist(self, **kwargs)[0]
-
-    def visualize(self, filename: str | None = "mydask", format: str | None = None, **kwargs: Any) -> Any:
-        """Draw the task graph (needs graphviz's ``dot``)."""
-        return _visualize(self, filename=filename, format=format, **kwargs)
+    # compute (all elements as a list; processes scheduler by default), persist,
+    # visualize, dask and graph come from Collection
 
     def to_delayed(self, optimize_graph: bool = True) -> list:
         """One ``Delayed`` per partition, each computing to a list."""

@@ -74,7 +74,7 @@ def new_collection(graph: LayeredGraph, name: str, meta: Any, divisions: Iterabl
     return Scalar(graph, (name, 0), meta)
 
 
-class Scalar:
+class Scalar(base.Collection):
     """A lazy single value (the result of a full reduction)."""
 
     __shoal_scheduler__ = "threads"
@@ -108,14 +108,7 @@ class Scalar:
     def dtype(self) -> Any:
         return getattr(self._meta, "dtype", np.dtype(type(self._meta)) if np.isscalar(self._meta) else object)
 
-    def compute(self, **kwargs: Any) -> Any:
-        return base.compute(self, **kwargs)[0]
-
-    def persist(self, **kwargs: Any) -> "Scalar":
-        return base.persist(self, **kwargs)[0]
-
-    def visualize(self, filename: str | None = "mydask", **kwargs: Any) -> Any:
-        return base.visualize(self, filename=filename, **kwargs)
+    # compute, persist, visualize, dask and graph come from Collection
 
     def to_delayed(self) -> Any:
         from shoal.delayed import Delayed
@@ -260,6 +253,9 @@ class _Frame:
         return self._meta.ndim
 
     # -- running ---------------------------------------------------------------
+    # Not base.Collection: frames keep their graph in the instance attribute
+    # ``dask``, and DataFrame.__getattr__ maps unknown names to columns, which
+    # an inherited ``graph`` property would shadow.
     def compute(self, **kwargs: Any) -> Any:
         return base.compute(self, **kwargs)[0]
 
