@@ -22,19 +22,16 @@ process and its children above the level before the run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import statistics
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-import psutil  # noqa: E402
+from _common import measure_pair, write_results  # noqa: E402
 
 
 def find(line, regex = "Obama", language = "en"):
@@ -46,41 +43,6 @@ def find(line, regex = "Obama", language = "en"):
         return(False)
     else:
         return(True)
-
-
-class PeakRSS:
-    """Highest RSS of this process plus its children, sampled every 5 ms."""
-
-    def __init__(self) -> None:
-        self.proc = psutil.Process()
-        self._stop = threading.Event()
-
-    def _rss(self) -> int:
-        total = self.proc.memory_info().rss
-        for c in self.proc.children(recursive=True):
-            try:
-                total += c.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
-
-    def __enter__(self) -> "PeakRSS":
-        self.base = self.peak = self._rss()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self._rss())
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._t.join()
-
-    @property
-    def mb(self) -> float:
-        return (self.peak - self.base) / 1e6
 
 
 def make_data(lines: int) -> str:
@@ -114,30 +76,6 @@ def workloads(db, pattern):
     return [("count", count), ("filter-count", filter_count), ("one-pass", one_pass)]
 
 
-def _once(fn, cfg):
-    with cfg, PeakRSS() as peak:
-        t0 = time.perf_counter()
-        result = fn()
-        t1 = time.perf_counter()
-    return t1 - t0, peak.mb, result
-
-
-def measure_pair(dfn, dcfg, sfn, scfg, repeat):
-    """Alternate Dask and shoal runs so both see the same (shared, noisy) machine.
-
-    One warm-up run each first (it also starts the process pools).
-    Returns ``((dask median s, peak MB, result), (shoal median s, peak MB, result))``.
-    """
-    _once(dfn, dcfg())
-    _once(sfn, scfg())
-    d, s = [], []
-    for _ in range(repeat):
-        d.append(_once(dfn, dcfg()))
-        s.append(_once(sfn, scfg()))
-    return tuple((statistics.median(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2])
-                 for runs in (d, s))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="4 x 50,000 lines instead of 4 x 500,000")
@@ -161,8 +99,9 @@ def main() -> None:
         if only and name not in only:
             continue
         (dt, dpeak, dres), (st, speak, sres) = measure_pair(
-            dfn, lambda: dask.config.set(scheduler="processes", num_workers=2),
-            sfn, lambda: shoal.config.set(scheduler="processes", num_workers=2), args.repeat)
+            dfn, sfn, args.repeat,
+            dask_cfg=lambda: dask.config.set(scheduler="processes", num_workers=2),
+            shoal_cfg=lambda: shoal.config.set(scheduler="processes", num_workers=2))
         assert dres == sres, f"{name}: dask and shoal disagree"
         label = f"{name} (4x{lines // 1000}k)"
         row = {"workload": label, "dask": round(dt, 3), "shoal": round(st, 3), "unit": "s",
@@ -173,13 +112,11 @@ def main() -> None:
         rows.append(row)
         print(f"{label:28} {dt:9.3f} {st:9.3f} {dt / st:6.1f}x {dpeak:8.1f} {speak:8.1f} "
               f"(load {row['loadavg_1min']})", flush=True)
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     if not args.quick and not only:
-        out = os.path.join(HERE, "results", "bag.json")
-        with open(out, "w") as f:
-            json.dump({"rows": rows, "ratio_means": "dask seconds / shoal seconds (higher is better)",
-                       "data": "shoal.datasets.wikistats 4 files x 500,000 lines, gzip",
-                       "scheduler": "processes, 2 workers"}, f, indent=1)
+        out = write_results("bag", {"rows": rows,
+                                    "ratio_means": "dask seconds / shoal seconds (higher is better)",
+                                    "data": "shoal.datasets.wikistats 4 files x 500,000 lines, gzip",
+                                    "scheduler": "processes, 2 workers"})
         print(f"wrote {out}")
 
 

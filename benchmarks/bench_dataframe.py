@@ -30,13 +30,10 @@ highest RSS of this process above its level before the run.
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
 import os
-import statistics
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,7 +41,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import psutil  # noqa: E402
+import _common  # noqa: E402
 
 # the tutorial's dtype= plus the columns Dask's 10-row sample would guess as int64 (they hold NA
 # further down, and Dask then stops with its dtype-mismatch error); both libraries get the same call
@@ -53,55 +50,10 @@ DTYPES = {"Distance": "float64", "CRSElapsedTime": "float64", "TailNum": "object
           "ArrDelay": "float64", "DepDelay": "float64", "TaxiIn": "float64", "TaxiOut": "float64"}
 
 
-class PeakRSS:
-    """Highest RSS of this process, sampled every 5 ms."""
-
-    def __init__(self) -> None:
-        self.proc = psutil.Process()
-        self._stop = threading.Event()
-
-    def __enter__(self) -> "PeakRSS":
-        self.base = self.peak = self.proc.memory_info().rss
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._t.join()
-
-    @property
-    def mb(self) -> float:
-        return (self.peak - self.base) / 1e6
-
-
-def timed(fn):
-    with PeakRSS() as peak:
-        t0 = time.perf_counter()
-        result = fn()
-        dt = time.perf_counter() - t0
-    return dt, peak.mb, result
-
-
 def measure_pair(dask_fn, shoal_fn, repeat: int):
-    """Warm both up, then alternate Dask and shoal runs so both see the same
-    machine load (this machine is shared); medians of each."""
-    dask_fn()
-    shoal_fn()
-    dts, sts, dpk, spk = [], [], [], []
-    dres = sres = None
-    for _ in range(repeat):
-        dt, dp, dres = timed(dask_fn)
-        st, sp, sres = timed(shoal_fn)
-        dts.append(dt)
-        sts.append(st)
-        dpk.append(dp)
-        spk.append(sp)
-    return (statistics.median(dts), max(dpk), dres), (statistics.median(sts), max(spk), sres)
+    """Dask and shoal alternately (see ``_common.measure_pair``); the threads
+    scheduler starts no child processes, so only this process's RSS counts."""
+    return _common.measure_pair(dask_fn, shoal_fn, repeat, children=False)
 
 
 def airports_table() -> pd.DataFrame:
@@ -226,11 +178,9 @@ def main() -> None:
                          "ratio": round(dt / st, 2), "peak_mb_shoal": round(speak, 1),
                          "peak_mb_dask": round(dpeak, 1), "same_answer": ok})
         print(f"{name:<24} {dt:>9.2f} {st:>10.2f} {dt / st:>6.2f}x {str(ok):>5}", flush=True)
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    out = os.path.join(HERE, "results", "dataframe.json")
-    with open(out, "w") as f:
-        json.dump({"rows": rows_out, "rows_per_file": rows, "files": 4, "repeat": args.repeat,
-                   "scheduler": "threads", "num_workers": 2}, f, indent=2)
+    out = _common.write_results("dataframe", {"rows": rows_out, "rows_per_file": rows, "files": 4,
+                                              "repeat": args.repeat, "scheduler": "threads",
+                                              "num_workers": 2}, indent=2)
     print(f"wrote {out}")
     if tmp is not None:
         tmp.cleanup()

@@ -18,18 +18,16 @@ highest RSS of this process plus its children seen by a 5 ms sampler.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import numpy as np  # noqa: E402
-import psutil  # noqa: E402
+from _common import PeakRSS, write_results  # noqa: E402
 
 
 def inc(x):
@@ -42,45 +40,6 @@ def add(a, b):
 
 def mean_of(x, i):
     return float(x.mean()) + i
-
-
-class PeakRSS:
-    """Samples RSS of this process and its children in a thread."""
-
-    def __init__(self) -> None:
-        self.proc = psutil.Process()
-        self.peak = 0
-        self.base = self._rss()
-        self._stop = threading.Event()
-
-    def _rss(self) -> int:
-        total = self.proc.memory_info().rss
-        for c in self.proc.children(recursive=True):
-            try:
-                total += c.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
-
-    def __enter__(self) -> "PeakRSS":
-        self.base = self._rss()
-        self.peak = self.base
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self._rss())
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._t.join()
-        self.peak = max(self.peak, self._rss())
-
-    @property
-    def mb(self) -> float:
-        return (self.peak - self.base) / 1e6
 
 
 def build_independent(lib, n):
@@ -110,7 +69,7 @@ def measure(lib, build, scheduler, repeat):
         t0 = time.perf_counter()
         args, ntasks = build()
         t1 = time.perf_counter()
-        with PeakRSS() as peak:
+        with PeakRSS(sample_at_exit=True) as peak:
             t2 = time.perf_counter()
             result = lib.compute(*args, scheduler=scheduler)
             t3 = time.perf_counter()
@@ -178,11 +137,9 @@ def main() -> None:
         print(f"{name:42} {dv:12.4g} {sv:12.4g} {unit:>8} {ratio:7.1f}x "
               f"{row['build_s_dask']:11.3f} {row['build_s_shoal']:11.3f} "
               f"{row['peak_mb_dask']:8.1f} {row['peak_mb_shoal']:8.1f}", flush=True)
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    out = os.path.join(HERE, "results", "local.json")
     if not args.quick and not only:
-        with open(out, "w") as f:
-            json.dump({"rows": rows, "ratio_means": "shoal speed / dask speed (higher is better)"}, f, indent=1)
+        out = write_results("local", {"rows": rows,
+                                      "ratio_means": "shoal speed / dask speed (higher is better)"})
         print(f"wrote {out}")
 
 
