@@ -140,9 +140,21 @@ class _Writer:
 
     prefix = "#"
     job_id_var = "JOB_ID"
+    # the flags taking the job name, the queue and the account, in that order
+    name_flags = ("-N", "-q", "-A")
 
     def directives(self, spec: JobSpec) -> list[str]:
         raise NotImplementedError
+
+    def _naming(self, spec: JobSpec) -> list[str]:
+        """The job-name directive, then queue and account where given."""
+        name, queue, account = self.name_flags
+        d = [f"{name} {spec.name}"]
+        if spec.queue:
+            d.append(f"{queue} {spec.queue}")
+        if spec.account:
+            d.append(f"{account} {spec.account}")
+        return d
 
     def script(self, spec: JobSpec, scheduler: str) -> str:
         lines = ["#!/usr/bin/env bash", ""]
@@ -161,13 +173,10 @@ def _mib(n: int) -> int:
 class SLURMScript(_Writer):
     prefix = "#SBATCH"
     job_id_var = "SLURM_JOB_ID"
+    name_flags = ("-J", "-p", "-A")
 
     def directives(self, spec: JobSpec) -> list[str]:
-        d = [f"-J {spec.name}"]
-        if spec.queue:
-            d.append(f"-p {spec.queue}")
-        if spec.account:
-            d.append(f"-A {spec.account}")
+        d = self._naming(spec)
         d += ["-n 1", f"--cpus-per-task={spec.cores}", f"--mem={_mib(spec.memory)}M"]
         if spec.walltime:
             d.append(f"-t {format_walltime(spec.walltime)}")
@@ -179,13 +188,10 @@ class SLURMScript(_Writer):
 class PBSScript(_Writer):
     prefix = "#PBS"
     job_id_var = "PBS_JOBID"
+    name_flags = ("-N", "-q", "-A")
 
     def directives(self, spec: JobSpec) -> list[str]:
-        d = [f"-N {spec.name}"]
-        if spec.queue:
-            d.append(f"-q {spec.queue}")
-        if spec.account:
-            d.append(f"-A {spec.account}")
+        d = self._naming(spec)
         d.append(f"-l select=1:ncpus={spec.cores}:mem={_mib(spec.memory)}mb")
         if spec.walltime:
             d.append(f"-l walltime={format_walltime(spec.walltime)}")
@@ -197,13 +203,10 @@ class PBSScript(_Writer):
 class SGEScript(_Writer):
     prefix = "#$"
     job_id_var = "JOB_ID"
+    name_flags = ("-N", "-q", "-P")
 
     def directives(self, spec: JobSpec) -> list[str]:
-        d = [f"-N {spec.name}"]
-        if spec.queue:
-            d.append(f"-q {spec.queue}")
-        if spec.account:
-            d.append(f"-P {spec.account}")
+        d = self._naming(spec)
         if spec.cores > 1:
             d.append(f"-pe smp {spec.cores}")
         # h_vmem is per slot in most SGE set-ups: divide the job's memory by its cores.
