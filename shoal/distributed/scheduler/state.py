@@ -588,17 +588,22 @@ class SchedulerState:
                     "Raise distributed.scheduler.allowed-failures to retry it more often."))
                 ts.extra["blame"] = ts.key
                 ts.extra["traceback"] = None
-                self._move(ts, ERRED, "killed-worker")
-                for d in ts.deps:
-                    d.nwaiters -= 1
-                self._notify_erred(ts)
-                self._err_from_dependents(ts)
-                for d in ts.deps:
-                    self._maybe_release(d)
+                self._fail(ts, "killed-worker")
             else:
                 self._reschedule(ts, "worker-lost")
         self._fill_all()
         return self._take()
+
+    def _fail(self, ts: TaskState, event: str) -> None:
+        """Mark ``ts`` erred (its ``extra`` already holds exception, traceback
+        and blame): tell its waiters, err its dependents, free unneeded inputs."""
+        self._move(ts, ERRED, event)
+        for d in ts.deps:
+            d.nwaiters -= 1
+        self._notify_erred(ts)
+        self._err_from_dependents(ts)
+        for d in ts.deps:
+            self._maybe_release(d)
 
     def _err_from_dependents(self, ts: TaskState) -> None:
         stack = list(ts.dependents or ())
@@ -725,13 +730,7 @@ class SchedulerState:
         extra["exception"] = exception
         extra["traceback"] = traceback
         extra["blame"] = key
-        self._move(ts, ERRED, "erred")
-        for d in ts.deps:
-            d.nwaiters -= 1
-        self._notify_erred(ts)
-        self._err_from_dependents(ts)
-        for d in ts.deps:
-            self._maybe_release(d)
+        self._fail(ts, "erred")
         self._fill(ws)
         return self._take()
 
