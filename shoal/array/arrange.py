@@ -5,19 +5,10 @@ from typing import Any
 
 import numpy as np
 
-from shoal.array.blockwise import asanyarray_like, map_blocks
+from shoal.array.blockwise import map_blocks, as_array as _as
 from shoal.array.core import Array
 
 __all__ = ["roll", "repeat", "tile", "pad", "triu", "tril", "meshgrid"]
-
-
-def _as(x: Any) -> Array:
-    x = asanyarray_like(x)
-    if not isinstance(x, Array):
-        from shoal.array.creation import asarray
-
-        x = asarray(x)
-    return x
 
 
 def roll(x: Any, shift: Any, axis: Any = None) -> Array:

@@ -23,7 +23,7 @@ from shoal.core.tokenize import normalize_token, tokenize
 from shoal.array.chunks import chunk_bounds, common_blockdim
 from shoal.array.core import Array, _isnan
 
-__all__ = ["blockwise", "elemwise", "map_blocks", "asanyarray_like"]
+__all__ = ["blockwise", "elemwise", "map_blocks", "asanyarray_like", "as_array"]
 
 def asanyarray_like(x: Any) -> Any:
     """numpy arrays and lists become single-block Arrays; others pass through."""
@@ -34,6 +34,17 @@ def asanyarray_like(x: Any) -> Any:
 
         a = np.asarray(x)
         return from_array(a, chunks=a.shape or ())
+    return x
+
+
+def as_array(x: Any) -> Array:
+    """``x`` as an Array: numpy arrays and lists in one block (see
+    ``asanyarray_like``), anything else through ``shoal.array.asarray``."""
+    x = asanyarray_like(x)
+    if not isinstance(x, Array):
+        from shoal.array.creation import asarray
+
+        x = asarray(x)
     return x
 
 

@@ -17,21 +17,12 @@ import numpy as np
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
-from shoal.array.blockwise import asanyarray_like, elemwise
+from shoal.array.blockwise import elemwise, as_array as _as
 from shoal.array.chunks import chunk_bounds
 from shoal.array.core import Array, new_name
 from shoal.array.reductions import reduction
 
 __all__ = ["histogram", "bincount", "unique", "isin", "digitize", "nonzero", "argwhere", "flatnonzero"]
-
-
-def _as(x: Any) -> Array:
-    x = asanyarray_like(x)
-    if not isinstance(x, Array):
-        from shoal.array.creation import asarray
-
-        x = asarray(x)
-    return x
 
 
 class _Hist:

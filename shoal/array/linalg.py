@@ -16,18 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from shoal.array.blockwise import asanyarray_like, blockwise
+from shoal.array.blockwise import blockwise, as_array as _as
 from shoal.array.core import Array
 
 __all__ = ["tensordot", "matmul", "dot", "outer", "inner", "vdot", "einsum", "tsqr", "qr", "svd", "solve",
            "inv", "cholesky", "lstsq", "norm"]
-
-
-def _as(x: Any) -> Array:
-    from shoal.array.creation import asarray
-
-    x = asanyarray_like(x)
-    return x if isinstance(x, Array) else asarray(x)
 
 
 class _TensorDot:

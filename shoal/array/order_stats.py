@@ -12,20 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from shoal.array.blockwise import asanyarray_like, map_blocks
+from shoal.array.blockwise import map_blocks, as_array as _as
 from shoal.array.core import Array
 from shoal.array.reductions import normalize_axis, reduction
 
 __all__ = ["median", "nanmedian", "quantile", "nanquantile", "percentile", "nanpercentile", "topk", "argtopk"]
-
-
-def _as(x: Any) -> Array:
-    x = asanyarray_like(x)
-    if not isinstance(x, Array):
-        from shoal.array.creation import asarray
-
-        x = asarray(x)
-    return x
 
 
 class _Quantile:

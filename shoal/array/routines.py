@@ -20,7 +20,7 @@ import numpy as np
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
-from shoal.array.blockwise import asanyarray_like, blockwise, elemwise
+from shoal.array.blockwise import blockwise, elemwise, as_array as _as
 from shoal.array.core import Array, new_name
 
 __all__ = [
@@ -30,15 +30,6 @@ __all__ = [
     "notnull", "nan_to_num", "apply_along_axis", "take", "append", "hstack", "vstack", "dstack",
     "result_type", "shape", "ndim", "size", "count_nonzero_axis",
 ]
-
-
-def _as(x: Any) -> Array:
-    x = asanyarray_like(x)
-    if not isinstance(x, Array):
-        from shoal.array.creation import asarray
-
-        x = asarray(x)
-    return x
 
 
 def transpose(a: Any, axes: Sequence[int] | None = None) -> Array:
