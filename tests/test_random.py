@@ -146,3 +146,30 @@ def test_is_random_function():
     assert is_random_function(np.random.normal)
     assert not is_random_function(lambda x: x + 1)
     assert not is_random_function(sum)
+
+
+def slow_draw(i):
+    import time
+
+    time.sleep(0.02)
+    return task_rng().normal(size=4)
+
+
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_distributed_same_numbers_with_1_or_2_workers_and_a_killed_worker(n_workers):
+    import os
+    import signal
+    import time
+
+    from shoal.distributed import Client, LocalCluster
+
+    tasks = [shoal.delayed(slow_draw)(i) for i in range(60)]
+    expected = as_matrix(shoal.compute(*tasks, scheduler="sync", seed=5))
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, dashboard_address=None) as cluster, \
+            Client(cluster, set_as_default=False) as c:
+        np.testing.assert_array_equal(as_matrix(c.gather(c.compute(tasks, seed=5))), expected)
+        # again, with a worker killed while the tasks run: lost tasks re-run with the same streams
+        futs = c.compute(tasks, seed=5)
+        time.sleep(0.3)
+        os.kill(cluster.worker_pids()[0], signal.SIGKILL)
+        np.testing.assert_array_equal(as_matrix(c.gather(futs)), expected)

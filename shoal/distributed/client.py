@@ -552,8 +552,14 @@ class Client(GraphSubmission, DataTransfer):
 
     # ---- collections -----------------------------------------------------
     def compute(self, collections: Any, sync: bool = False, optimize_graph: bool = True,
-                priority: int = 0, retries: int = 0, resources: dict | None = None, **kwargs: Any) -> Any:
-        """Start computing lazy objects; return a Future each (results with ``sync=True``)."""
+                priority: int = 0, retries: int = 0, resources: dict | None = None, seed: Any = None,
+                **kwargs: Any) -> Any:
+        """Start computing lazy objects; return a Future each (results with ``sync=True``).
+
+        ``seed=`` is the run-wide random seed of ``shoal.random.task_rng``
+        (default: ``config.get("random_seed")``)."""
+        if seed is None:
+            seed = config.get("random_seed", None)
         single = is_lazy(collections)
         colls = [collections] if single else list(collections)
         lazy = [c for c in colls if is_lazy(c)]
@@ -569,7 +575,7 @@ class Client(GraphSubmission, DataTransfer):
             deps[fkey] = frozenset(flatten_keys(okeys))
             outs.append(fkey)
         keep: list = []
-        futs = iter(self._submit_graph(graph, outs, deps, priority, retries, resources, keep))
+        futs = iter(self._submit_graph(graph, outs, deps, priority, retries, resources, keep, seed))
         result = [next(futs) if is_lazy(c) else c for c in colls]
         if sync:
             result = self.gather(result)
