@@ -634,14 +634,7 @@ class SchedulerState:
                 if d.state == RELEASED:
                     self._compute(d, event)
         else:
-            ws = self._decide(ts)
-            if ws is None:
-                self._move(ts, QUEUED, event)
-                self._seq += 1
-                self.queued.push(ts)
-            else:
-                self._move(ts, PROCESSING, event)
-                self._assign(ts, ws)
+            self._make_ready(ts, event)
 
     def _lose(self, ts: TaskState) -> None:
         """The last copy of a value is gone: recompute it if anyone needs it."""
