@@ -30,6 +30,8 @@ import textwrap
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
+from _common import write_results  # noqa: E402
+
 CHILD = textwrap.dedent("""
     import json, resource, sys, time
     import numpy as np
@@ -113,12 +115,10 @@ def main() -> None:
                "runs": repeats, "n": n}
         rows.append(row)
         print(f"{label:50} {dt:8.2f} {st:8.2f} {dt / st:5.2f}x {dm:8.0f} {sm:8.0f}", flush=True)
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    out = os.path.join(HERE, "results", "array.json")
-    with open(out, "w") as f:
-        json.dump({"rows": rows, "quick": args.quick,
-                   "ratio_means": "dask seconds / shoal seconds (higher is better)",
-                   "scheduler": "threads, 2 workers", "peak": "ru_maxrss of a fresh process per run"}, f, indent=1)
+    out = write_results("array", {"rows": rows, "quick": args.quick,
+                                  "ratio_means": "dask seconds / shoal seconds (higher is better)",
+                                  "scheduler": "threads, 2 workers",
+                                  "peak": "ru_maxrss of a fresh process per run"})
     print(f"wrote {out}")
 
 

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import threading
 import time
 import urllib.request
+
+from _common import write_results
 
 
 def inc(x):
@@ -200,9 +201,7 @@ def main() -> None:
           f"{overhead['feed_messages']} feed updates read; feed work on the scheduler loop: "
           f"{100 * overhead['loop_share_watched']:.2f}% of the watched runs' wall time "
           f"({100 * overhead['loop_cpu_share_watched']:.2f}% in CPU time)")
-    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    with open(os.path.join(os.path.dirname(__file__), "results", "dashboard.json"), "w") as f:
-        json.dump({"rows": rows, "overhead": overhead}, f, indent=1)
+    write_results("dashboard", {"rows": rows, "overhead": overhead})
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "scripts", "services"))
 
+from _common import write_results  # noqa: E402
+
 CHILD = r'''
 import json, os, resource, subprocess, sys, threading, time
 lib, P, N, cap, logs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
@@ -125,9 +127,7 @@ def main(argv=None) -> int:
         if r["note"]:
             print(f"    ({r['note']})")
     print(f"(median of {a.repeat} run(s); a library that did not finish is shown at the cap)")
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "deploy.json"), "w") as f:
-        json.dump({"rows": rows}, f, indent=2)
+    write_results("deploy", {"rows": rows}, indent=2)
     return 0
 
 

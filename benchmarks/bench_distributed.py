@@ -36,6 +36,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
+from _common import write_results  # noqa: E402
+
 
 def inc(x):
     return x + 1
@@ -262,9 +264,7 @@ def main(argv=None) -> int:
         d = "-" if r["dask"] is None else r["dask"]
         ra = "-" if r["ratio"] is None else f"{r['ratio']}x"
         print(f"{r['workload']:<58} {d:>12} {r['shoal']:>12} {r['unit']:>8} {ra:>7}")
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "distributed.json"), "w") as f:
-        json.dump({"rows": rows, "quick": a.quick, "repeat": reps}, f, indent=1)
+    write_results("distributed", {"rows": rows, "quick": a.quick, "repeat": reps})
     return 0
 
 
