@@ -66,9 +66,20 @@ def fmt(v, unit: str) -> str:
     return f"{v:.3g} {unit}"
 
 
+HIGHER_IS_BETTER = {"tasks/s", "lines/s", "MB/s", "rows/s"}
+
+
 def fmt_ratio(row: dict) -> str:
-    r = row.get("ratio")
-    return "-" if r is None else f"{r:.1f}x"
+    """How many times better shoal is than Dask, whatever the unit's direction.
+
+    Recomputed from the two figures so every row reads the same way: for
+    throughput units shoal/Dask, for times, memory and counts Dask/shoal.
+    """
+    d, s = row.get("dask"), row.get("shoal")
+    if not isinstance(d, (int, float)) or not isinstance(s, (int, float)) or not d or not s:
+        return "-"
+    r = s / d if row.get("unit") in HIGHER_IS_BETTER else d / s
+    return f"{r:.2f}x" if r < 10 else f"{r:.0f}x"
 
 
 def fmt_mem(row: dict) -> str:
@@ -85,7 +96,8 @@ def write_report(all_rows: dict, path_md: Path, path_json: Path) -> str:
         f"Machine: {machine()}.  ",
         f"Versions: {versions()}.  ",
         f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Medians of several runs; "
-        "ratio = how many times faster shoal is than Dask in the same run (throughput ratio or time ratio).",
+        "ratio = how many times better shoal is than Dask in the same run (shoal/Dask for throughput, "
+        "Dask/shoal for times, memory and job counts; above 1 means shoal is better).",
         "",
         "| area | workload | Dask | shoal | ratio | peak memory shoal / Dask |",
         "|---|---|---|---|---|---|",
