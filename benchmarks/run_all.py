@@ -99,7 +99,7 @@ def write_report(all_rows: dict, path_md: Path, path_json: Path) -> str:
         "ratio = how many times better shoal is than Dask in the same run (shoal/Dask for throughput, "
         "Dask/shoal for times, memory and job counts; above 1 means shoal is better).",
         "",
-        "| area | workload | Dask | shoal | ratio | peak memory shoal / Dask |",
+        "| area | workload | Dask | shoal | ratio | peak memory added, shoal / Dask |",
         "|---|---|---|---|---|---|",
     ]
     for area, rows in all_rows.items():
