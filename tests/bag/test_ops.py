@@ -269,7 +269,8 @@ def test_public_api():
 
 
 def test_to_dataframe_matches_pandas():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     recs = [{"name": f"n{i % 4}", "amount": i * 1.5} for i in range(30)]
     b = db.from_sequence(recs, npartitions=4)
     df = b.to_dataframe()

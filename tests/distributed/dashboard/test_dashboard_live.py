@@ -279,7 +279,7 @@ def test_distributed_progress_ctrl_c_finishes_the_line(cluster_client):
 
 
 def test_progress_widget_tracks_the_graph(cluster_client):
-    pytest.importorskip("ipywidgets")
+    import ipywidgets  # noqa: F401 - part of the diagnostics extra
     from shoal.diagnostics.distributed_progress import DistributedProgress
     from shoal.diagnostics.widget import ProgressWidget
 
