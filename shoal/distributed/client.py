@@ -89,8 +89,8 @@ def _choose_pure(func: Any, pure: bool | None) -> bool:
                 _warned_random.add(name)
                 warnings.warn(
                     f"{name} draws random numbers, so identical calls are not cached: each one "
-                    f"runs. Say so to silence this: client.map({name}, ..., pure=False) "
-                    "(or pure=True to cache the first result on purpose).",
+                    f"runs. Say so to silence this: client.map({name}, ..., pure=False) or "
+                    f"client.submit({name}, ..., pure=False) (pure=True caches the first result).",
                     UserWarning, stacklevel=3)
             return False
     return pure
