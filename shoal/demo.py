@@ -148,10 +148,13 @@ class Demo:
             print(f"distributed: LocalCluster with 2 workers, dashboard at {c.dashboard_link}")
             tasks = [shoal.delayed(calc_mean)(i, n) for i in range(p)]
             self.timed(f"delayed calc_mean x{p}, distributed", lambda: shoal.compute(*tasks, seed=1))
-            futures = c.map(calc_mean, range(p), [n] * p, pure=False)
-            if self.progress:
-                progress(futures)
-            self.timed(f"client.map(calc_mean) x{p} + gather", lambda: c.gather(futures))
+            def map_and_gather():
+                futures = c.map(calc_mean, range(p), [n] * p, pure=False)
+                if self.progress:
+                    progress(futures)  # returns when they are done
+                return c.gather(futures)
+
+            self.timed(f"client.map(calc_mean) x{p} + gather", map_and_gather)
 
 
 def _short(x: Any) -> str:
