@@ -47,3 +47,13 @@ def test_demo_delayed_part_runs():
     assert out.returncode == 0, out.stderr
     assert "same numbers on every scheduler: True" in out.stdout
     assert "results" in out.stdout
+
+
+def test_scheduler_modules_the_tutorial_imports():
+    import shoal.multiprocessing
+    import shoal.threaded
+    from shoal.core.task import Task
+
+    graph = {"a": 1, "b": Task(abs, -2)}
+    assert shoal.multiprocessing.get(graph, ["a", "b"]) == [1, 2]
+    assert shoal.threaded.get(graph, ["b"]) == [2]
