@@ -162,8 +162,12 @@ class Client(GraphSubmission, DataTransfer):
             raise
         self.status = "running"
         self._set_default = set_as_default
+        self._scheduler_setting = None
         if set_as_default:
             set_default_client(self)
+            # like naming it in config: beats a scheduler chosen earlier (the tutorial sets
+            # 'processes' and then opens a Client), while a later config.set(...) beats it
+            self._scheduler_setting = config.set(scheduler="distributed")
         with _open_lock:
             _open_clients.append(self)
 
@@ -680,6 +684,9 @@ class Client(GraphSubmission, DataTransfer):
         self.status = "closed"
         if get_default_client() is self:
             set_default_client(None)
+        if self._scheduler_setting is not None and config.get("scheduler", None) == "distributed":
+            self._scheduler_setting.__exit__(None, None, None)  # back to the choice before
+        self._scheduler_setting = None
         with _open_lock:
             if self in _open_clients:
                 _open_clients.remove(self)

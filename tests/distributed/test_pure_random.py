@@ -70,3 +70,22 @@ def test_explicit_pure_wins(client):
         w = client.submit(inc, 1, pure=False)
         assert z.key != w.key
         assert z.result() == w.result() == 2
+
+
+def test_a_new_client_beats_an_earlier_config_and_a_later_config_beats_it():
+    import os
+
+    import shoal
+    from shoal.distributed import Client, LocalCluster
+
+    def where(_):
+        return os.getpid()
+
+    with shoal.config.set(scheduler="sync"):
+        with LocalCluster(n_workers=1, dashboard_address=None) as cluster, Client(cluster) as c:
+            worker_pids = set(c.run(os.getpid).values())
+            assert shoal.delayed(where)(1).compute() in worker_pids  # the Client, not sync
+            with shoal.config.set(scheduler="sync"):
+                assert shoal.delayed(where)(2).compute() == os.getpid()
+        assert shoal.config.get("scheduler") == "sync"  # restored on close
+        assert shoal.delayed(where)(3).compute() == os.getpid()
