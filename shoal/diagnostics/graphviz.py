@@ -21,6 +21,7 @@ from typing import Any, Hashable, Mapping
 
 from shoal.base import key_split
 from shoal.core.task import Ref, Task
+from shoal.diagnostics.notebook import in_notebook as _in_notebook
 
 __all__ = ["draw", "to_graphviz", "GraphvizNotInstalled", "FORMATS"]
 
@@ -161,15 +162,6 @@ def to_graphviz(graph: Mapping, deps: Mapping | None = None, keys: list | None =
             if d in graph:
                 g.edge(_node_id(d, "d"), target)
     return g
-
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython  # type: ignore[import-not-found]
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def _split_filename(filename: str, format: str | None) -> tuple[str, str]:

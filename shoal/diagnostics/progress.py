@@ -21,6 +21,7 @@ import time
 from typing import IO, Any, Callable, Iterable, Mapping
 
 from shoal.base import key_split
+from shoal.diagnostics.notebook import in_notebook as _in_notebook
 from shoal.local.callbacks import Callback
 
 __all__ = ["ProgressBar", "progress", "format_bar", "format_time"]
@@ -227,12 +228,3 @@ def _collect_futures(objs: Iterable[Any]) -> list:
     for o in objs:
         visit(o)
     return out
-
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython  # type: ignore[import-not-found]
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
