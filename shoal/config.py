@@ -30,7 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "array": {"chunk_size": "128MiB"},
     "distributed": {
         "comm": {"timeout": 30, "max_frame_bytes": 2**31},
-        "scheduler": {"allowed_failures": 3, "worker_ttl": 60, "port": 8786},
+        "scheduler": {"allowed_failures": 3, "worker_ttl": 60, "port": 8786,
+                      "work_stealing": True, "work_stealing_interval": 0.1},
         "worker": {
             "heartbeat_interval": 1.0,
             "memory": {"target": 0.6, "spill": 0.7, "pause": 0.8, "terminate": 0.95},

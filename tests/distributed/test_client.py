@@ -319,3 +319,26 @@ def test_workers_restriction(c):
     fs = c.map(lambda i: __import__("os").getpid(), range(6), workers=[addrs[1]])
     pids = set(c.gather(fs))
     assert pids == {c.run(__import__("os").getpid)[addrs[1]]}
+
+
+def _slow_where(x, i, delay=0.15):
+    import os
+
+    time.sleep(delay)
+    return (os.getpid(), x + i)
+
+
+def test_work_piled_behind_data_is_stolen_by_the_idle_worker(c):
+    """All 16 tasks need data held by one worker, so they are first placed
+    there; the other worker steals the not-yet-started ones."""
+    import os
+
+    pids = set(c.run(os.getpid).values())
+    assert len(pids) == 2
+    addr = sorted(c.scheduler_info()["workers"])[0]
+    [x] = c.scatter([1000], workers=[addr])
+    fs = [c.submit(_slow_where, x, i, pure=False) for i in range(16)]
+    out = c.gather(fs)
+    assert [v for _, v in out] == [1000 + i for i in range(16)]
+    ran = {p: sum(1 for q, _ in out if q == p) for p in pids}
+    assert min(ran.values()) >= 4, ran  # without stealing the second worker runs one or two

@@ -184,3 +184,83 @@ def test_per_event_cost_does_not_scan_all_tasks():
 
     small, big = per_task(3000), per_task(60000)
     assert big < small * 5  # O(1) per event: 20x more tasks, not 20x slower
+
+
+def _piled_on_holder(n=10):
+    """Two 1-thread workers; ``n`` tasks all needing ``x``, which only w1 holds."""
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1, now=0.0)
+    s.add_worker("w2", "w2", 1, now=0.0)
+    s.update_graph("c", ["x"], [b"s"], ["f"], [None], wanted=["x"], funcs={"f": b"F"})
+    holder = s.tasks["x"].processing_on.address
+    other = "w2" if holder == "w1" else "w1"
+    s.task_finished(holder, "x", 1000, 0.001)
+    keys = [f"y{i}" for i in range(n)]
+    s.update_graph("c", keys, [b"s"] * n, ["g"] * n, [["x"]] * n, wanted=keys, funcs={"g": b"G"})
+    return s, holder, other, keys
+
+
+def test_stealing_moves_unstarted_work_to_an_idle_worker():
+    s, holder, other, keys = _piled_on_holder()
+    on = lambda w: [ts.key for ts in s.workers[w].processing]  # noqa: E731
+    assert len(on(holder)) >= 8  # no worker had room: they queue behind the data
+    (k_other,) = on(other)
+    s.task_finished(other, k_other, 8, 0.3)
+    assert on(other) == []
+    out = s.balance()
+    ((victim, m),) = msgs(out, op="steal")
+    assert victim == holder and len(m["keys"]) == 1
+    stolen = m["keys"][0]
+    # the last task the victim would run is the one asked for
+    assert s.tasks[stolen].priority == max(s.tasks[k].priority for k in on(holder))
+    assert s.balance() == []  # already asked: no second request for the same thread
+    out = s.steal_response(holder, [stolen], [])
+    ((target, comp),) = msgs(out, op="compute")
+    assert target == other and comp["key"] == stolen
+    assert comp["deps"] == [("x", [holder], 1000)]  # the thief fetches the input
+    assert s.tasks[stolen].processing_on is s.workers[other]
+    assert stolen not in on(holder)
+    assert s.n_stolen == 1 and not s.stealing
+
+
+def test_refused_or_overtaken_steals_leave_tasks_where_they_are():
+    s, holder, other, keys = _piled_on_holder()
+    (k_other,) = [ts.key for ts in s.workers[other].processing]
+    s.task_finished(other, k_other, 8, 0.3)
+    ((_, m),) = msgs(s.balance(), op="steal")
+    stolen = m["keys"][0]
+    # the victim had started it: it stays, and may be asked for again later
+    assert s.steal_response(holder, [], [stolen]) == []
+    assert s.tasks[stolen].processing_on is s.workers[holder] and not s.stealing
+    ((_, m),) = msgs(s.balance(), op="steal")
+    stolen = m["keys"][0]
+    # it finished on the victim before the answer came: the late "given" changes nothing
+    s.task_finished(holder, stolen, 8, 0.3)
+    assert s.tasks[stolen].state == MEMORY
+    assert s.steal_response(holder, [stolen], []) == []
+    assert s.tasks[stolen].who_has == [s.workers[holder]]
+
+
+def test_no_stealing_when_balanced_or_inputs_too_big_to_move():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1, now=0.0)
+    s.add_worker("w2", "w2", 1, now=0.0)
+    keys = [f"r{i}" for i in range(6)]
+    s.update_graph("c", keys, [b"s"] * 6, ["f"] * 6, [None] * 6, wanted=keys, funcs={"f": b"F"})
+    assert s.balance() == []  # both busy, the rest queued centrally
+    s, holder, other, keys = _piled_on_holder()
+    s.tasks["x"].nbytes = 10**12  # moving 1 TB takes longer than any wait here
+    (k_other,) = [ts.key for ts in s.workers[other].processing]
+    s.task_finished(other, k_other, 8, 0.3)
+    assert msgs(s.balance(), op="steal") == []
+
+
+def test_paused_worker_gives_away_all_unstarted_work():
+    s, holder, other, keys = _piled_on_holder()
+    (k_other,) = [ts.key for ts in s.workers[other].processing]
+    s.task_finished(other, k_other, 8, 0.3)
+    s.set_worker_status(holder, "paused")
+    ((_, m),) = msgs(s.balance(), op="steal")
+    assert len(m["keys"]) == 1  # one per idle thread of the thief

@@ -83,3 +83,18 @@ def test_bad_transition_is_named():
     w.compute("x", b"", "f", None, 0)
     with pytest.raises(InvalidTransition, match="'x' cannot go from 'executing' to 'ready'"):
         w._move(w.tasks["x"], "ready", "oops")
+
+
+def test_steal_gives_up_unstarted_tasks_only():
+    w = WorkerState(nthreads=1)
+    assert w.compute("a", b"", "f", None, prio=0) == [("execute", "a")]
+    w.compute("b", b"", "f", None, prio=1)
+    w.compute("c", b"", "f", [("x", ["peer"], 8)], prio=2)  # still fetching its input
+    out = w.steal(["a", "b", "c", "gone"])
+    assert out[-1] == ("send", {"op": "steal-response", "given": ["b", "c"], "refused": ["a", "gone"]})
+    assert set(w.tasks) == {"a"} and "x" not in w.borrowed
+    # the fetch for c arrives after the steal: nothing runs, the value is dropped
+    out = w.fetched("peer", ["x"], [])
+    assert ("drop", "x") in out and kinds(out, "execute") == []
+    out = w.finished("a", 8, 0.1)
+    assert kinds(out, "execute") == []  # b was given away, never runs here

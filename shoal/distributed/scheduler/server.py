@@ -65,6 +65,7 @@ class SchedulerServer:
             "worker-status": self._worker_status,
             "worker-threads": self._worker_threads,
             "add-replicas": self._add_replicas,
+            "steal-response": self._steal_response,
             "run-result": self._run_result,
             "update-graph": self._update_graph,
             "release-keys": self._release_keys,
@@ -87,6 +88,9 @@ class SchedulerServer:
         self.address = self.listener.address
         self.state.add_client(FAF)
         self._tasks.append(asyncio.get_running_loop().create_task(self._watch_heartbeats()))
+        if config.get("distributed.scheduler.work-stealing", True):
+            interval = float(config.get("distributed.scheduler.work-stealing-interval", 0.1))
+            self._tasks.append(asyncio.get_running_loop().create_task(self._balance(interval)))
         if self.dashboard_address is not None:
             await self._start_dashboard()
         logger.info("scheduler at %s", self.address)
@@ -229,6 +233,16 @@ class SchedulerServer:
         addr = comm.info.get("worker")
         if addr is not None:
             self._route(self.state.add_replicas(addr, msg["keys"]))
+
+    def _steal_response(self, comm: Comm, msg: dict) -> None:
+        addr = comm.info.get("worker")
+        if addr is not None:
+            self._route(self.state.steal_response(addr, msg["given"], msg["refused"]))
+
+    async def _balance(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            self._route(self.state.balance())
 
     def _worker_threads(self, comm: Comm, msg: dict) -> None:
         addr = comm.info.get("worker")

@@ -22,6 +22,12 @@ Rules
   futures).  A value is freed when ``nwaiters == wanted == 0``; a task is
   forgotten when it is also unreferenced by any dependent.  Every event costs
   O(edges touched), never O(all tasks).
+* Work stealing: ``balance()`` (called periodically by the server) finds
+  workers with idle threads and workers holding more assigned tasks than
+  threads, and asks the busiest to give up their last-to-run tasks (``steal``)
+  when moving those tasks' inputs takes less time than they would wait there.
+  The victim answers with the tasks it had not started (``steal_response``);
+  only those move, so a task never runs twice because of a steal.
 * Nothing here touches sockets or clocks: ``now`` arrives as an argument.
 
 Instructions are tuples ``("w", worker_address, msg)`` or
@@ -71,6 +77,7 @@ SATURATION_S = 0.02   # seconds of known-short work queued per thread
 MAX_DEPTH = 2000      # hard cap of tasks assigned to one worker at once
 UNKNOWN_DURATION = 0.5
 BANDWIDTH = 100e6     # bytes/s assumed for moving task inputs between workers
+MIN_STEAL_WAIT = 0.01  # seconds: a victim's backlog shorter than this is not worth a round trip
 
 
 class SchedulerState:
@@ -92,6 +99,8 @@ class SchedulerState:
         self.n_finished = 0
         self.validate = validate
         self.out: list = []            # instructions produced by the current event
+        self.stealing: dict = {}       # TaskState -> (victim, thief) while a steal is asked
+        self.n_stolen = 0
 
     # ---- helpers -------------------------------------------------------
     def _take(self) -> list:
@@ -192,6 +201,8 @@ class SchedulerState:
     def _unassign(self, ts: TaskState) -> WorkerState:
         ws = ts.processing_on
         ts.processing_on = None
+        if self.stealing:
+            self.stealing.pop(ts, None)
         est = ws.processing.pop(ts, 0.0)
         ws.occupancy = ws.occupancy - est if len(ws.processing) else 0.0
         res = ts.extra.get("resources") if ts.extra else None
@@ -222,6 +233,89 @@ class SchedulerState:
                 self._fill(ws)
                 if not self.queued:
                     break
+
+    # ---- work stealing -------------------------------------------------
+    def balance(self) -> list:
+        """Ask overloaded workers to hand not-yet-started tasks to idle ones."""
+        if len(self.workers) < 2:
+            return []
+        if self.queued:
+            self._fill_all()
+        thieves = []
+        for ws in self.workers.values():
+            if ws.status == "running" and len(ws.processing) < ws.nthreads:
+                thieves.append(ws)
+        if not thieves:
+            return []
+        victims = [ws for ws in self.workers.values()
+                   if len(ws.processing) > (ws.nthreads if ws.status == "running" else 0)
+                   and ws.occupancy / ws.nthreads >= MIN_STEAL_WAIT]
+        if not victims:
+            return []
+        victims.sort(key=lambda w: w.occupancy / w.nthreads, reverse=True)
+        asked_of: dict = {}       # victim -> tasks already being asked of it
+        asked_for: dict = {}      # thief -> tasks already on their way to it
+        for victim, thief in self.stealing.values():
+            asked_of[victim] = asked_of.get(victim, 0) + 1
+            asked_for[thief] = asked_for.get(thief, 0) + 1
+        requests: dict = {}
+        for thief in thieves:
+            want = thief.nthreads - len(thief.processing) - asked_for.get(thief, 0)
+            for victim in victims:
+                if want <= 0:
+                    break
+                if victim is thief:
+                    continue
+                keep = victim.nthreads if victim.status == "running" else 0
+                spare = len(victim.processing) - keep - asked_of.get(victim, 0)
+                if spare <= 0:
+                    continue
+                wait = victim.occupancy / victim.nthreads
+                picked = []
+                # the victim runs in priority order: its last tasks wait longest
+                for ts in sorted(victim.processing, key=lambda t: t.priority, reverse=True):
+                    if len(picked) >= min(want, spare):
+                        break
+                    if ts in self.stealing or not self._fits(ts, thief):
+                        continue
+                    move = sum(d.nbytes for d in ts.deps if thief not in (d.who_has or ())) / BANDWIDTH
+                    if move < wait:
+                        picked.append(ts)
+                for ts in picked:
+                    self.stealing[ts] = (victim, thief)
+                if picked:
+                    want -= len(picked)
+                    asked_of[victim] = asked_of.get(victim, 0) + len(picked)
+                    requests.setdefault(victim.address, []).extend(ts.key for ts in picked)
+        for address, keys in requests.items():
+            self.out.append(("w", address, {"op": "steal", "keys": keys}))
+        return self._take()
+
+    def steal_response(self, address: str, given: list, refused: list) -> list:
+        """The victim gave up ``given`` (never started) and kept ``refused``."""
+        stealing = self.stealing
+        for key in refused:
+            ts = self.tasks.get(key)
+            if ts is not None:
+                stealing.pop(ts, None)
+        for key in given:
+            ts = self.tasks.get(key)
+            if ts is None:
+                continue
+            pair = stealing.pop(ts, None)
+            if pair is None or ts.state != PROCESSING or ts.processing_on is not pair[0] \
+                    or pair[0].address != address:
+                continue  # the task moved on meanwhile; the victim dropped its copy
+            self._unassign(ts)
+            self.n_stolen += 1
+            thief = pair[1]
+            if self.workers.get(thief.address) is thief and thief.status == "running" \
+                    and self._fits(ts, thief):
+                self._move(ts, PROCESSING, "steal")
+                self._assign(ts, thief)
+            else:
+                self._reschedule(ts, "steal")
+        return self._take()
 
     # ---- computing -----------------------------------------------------
     def _compute(self, ts: TaskState, event: str) -> None:

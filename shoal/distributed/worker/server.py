@@ -177,6 +177,8 @@ class WorkerServer:
                 out.extend(st.compute(msg["key"], msg["spec"], msg["fid"], msg.get("deps"), msg["prio"]))
             elif op == "free":
                 out.extend(st.free(msg["keys"]))
+            elif op == "steal":
+                out.extend(st.steal(msg["keys"]))
             elif op == "heartbeat-ack" or op == "registered":
                 pass
             elif op == "worker-gone":

@@ -16,6 +16,8 @@ Rules
   per thread, plus up to ``SHORT_PREFETCH`` queued when their function is
   known (from reported durations) to take under ``SHORT_TASK_S``.
 * While ``paused`` (memory pressure) nothing new starts.
+* ``steal`` gives up tasks not yet started (fetching or ready) so the
+  scheduler can run them elsewhere; executing ones are refused.
 * Nothing here does IO or reads a clock.  Instructions are tuples:
   ``("execute", key)``, ``("fetch", peer, [keys])``, ``("send", msg)`` (to the
   scheduler), ``("drop", key)`` (free a value from the data store).
@@ -265,6 +267,20 @@ class WorkerState:
                 if key not in self.borrowed:
                     self.have.discard(key)
                     out.append(("drop", key))
+        return out
+
+    def steal(self, keys: list) -> list:
+        """The scheduler moves these tasks elsewhere: give up those not yet started."""
+        out: list = []
+        given, refused = [], []
+        for key in keys:
+            t = self.tasks.get(key)
+            if t is None or t.state == EXECUTING:
+                refused.append(key)
+            else:
+                self._abandon(t, out)
+                given.append(key)
+        out.append(("send", {"op": "steal-response", "given": given, "refused": refused}))
         return out
 
     def set_paused(self, paused: bool) -> list:
