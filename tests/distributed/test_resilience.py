@@ -110,3 +110,50 @@ def test_nanny_restarts_worker_past_its_memory_limit():
         _wait_workers(cluster, 1)
         assert cluster.worker_pids()[0] != pid
         assert c.submit(add, 2, 3).result(timeout=30) == 5
+
+
+_BALLAST: list = []
+
+
+def fill_to(fraction):
+    """Hold memory outside the worker's data store until RSS is ``fraction`` of its limit."""
+    import numpy as np
+    import psutil
+
+    from shoal.distributed.worker.server import get_worker
+
+    limit = get_worker().memory_limit
+    need = int(fraction * limit) - psutil.Process().memory_info().rss
+    if need > 0:
+        _BALLAST.append(np.ones(need // 8))  # touched, so resident
+    return psutil.Process().memory_info().rss / limit
+
+
+def drop_ballast():
+    _BALLAST.clear()
+    return True
+
+
+def test_worker_pauses_past_the_pause_fraction_and_resumes_below_it():
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
+                           memory_limit="600MB")
+    with cluster, Client(cluster, set_as_default=False) as c:
+        pid = cluster.worker_pids()[0]
+        # 87%: past pause (80%), below terminate (95%); not managed data, so spilling cannot help
+        frac = c.submit(fill_to, 0.87, pure=False).result(timeout=30)
+        assert 0.8 < frac < 0.95
+
+        def status():
+            return next(iter(c.scheduler_info()["workers"].values()))["status"]
+
+        deadline = time.time() + 20
+        while status() != "paused":
+            assert time.time() < deadline, "worker never reported itself paused"
+            time.sleep(0.1)
+        f = c.submit(add, 1, 2)
+        time.sleep(1.0)
+        assert not f.done()  # a paused worker starts nothing
+        c.run(drop_ballast)
+        assert f.result(timeout=30) == 3  # memory back under the threshold: it resumes
+        assert status() == "running"
+        assert cluster.worker_pids()[0] == pid  # paused, not restarted
