@@ -204,42 +204,43 @@ def _piled_on_holder(n=10):
 def test_stealing_moves_unstarted_work_to_an_idle_worker():
     s, holder, other, keys = _piled_on_holder()
     on = lambda w: [ts.key for ts in s.workers[w].processing]  # noqa: E731
-    assert len(on(holder)) >= 8  # no worker had room: they queue behind the data
+    assert len(on(holder)) == 9  # no worker had room: they queue behind the data
     (k_other,) = on(other)
-    s.task_finished(other, k_other, 8, 0.3)
-    assert on(other) == []
-    out = s.balance()
+    # the other worker drains: it asks for work at once, enough to even out the wait
+    out = s.task_finished(other, k_other, 8, 0.3)
     ((victim, m),) = msgs(out, op="steal")
-    assert victim == holder and len(m["keys"]) == 1
-    stolen = m["keys"][0]
-    # the last task the victim would run is the one asked for
-    assert s.tasks[stolen].priority == max(s.tasks[k].priority for k in on(holder))
-    assert s.balance() == []  # already asked: no second request for the same thread
-    out = s.steal_response(holder, [stolen], [])
-    ((target, comp),) = msgs(out, op="compute")
-    assert target == other and comp["key"] == stolen
-    assert comp["deps"] == [("x", [holder], 1000)]  # the thief fetches the input
-    assert s.tasks[stolen].processing_on is s.workers[other]
-    assert stolen not in on(holder)
-    assert s.n_stolen == 1 and not s.stealing
+    assert victim == holder and len(m["keys"]) == 4
+    # the last tasks the victim would run are the ones asked for
+    prios = sorted((s.tasks[k].priority for k in on(holder)), reverse=True)
+    assert sorted((s.tasks[k].priority for k in m["keys"]), reverse=True) == prios[:4]
+    assert msgs(s.balance(), op="steal") == []  # already asked: no second request
+    out = s.steal_response(holder, m["keys"], [])
+    comps = msgs(out, op="compute")
+    assert {t for t, _ in comps} == {other} and {c["key"] for _, c in comps} == set(m["keys"])
+    assert comps[0][1]["deps"] == [("x", [holder], 1000)]  # the thief fetches the input
+    assert sorted(on(other)) == sorted(m["keys"]) and len(on(holder)) == 5
+    assert s.n_stolen == 4 and not s.stealing
+    assert s.balance() == []  # balanced now
 
 
 def test_refused_or_overtaken_steals_leave_tasks_where_they_are():
     s, holder, other, keys = _piled_on_holder()
     (k_other,) = [ts.key for ts in s.workers[other].processing]
-    s.task_finished(other, k_other, 8, 0.3)
+    ((_, m),) = msgs(s.task_finished(other, k_other, 8, 0.3), op="steal")
+    asked = m["keys"]
+    # the victim had started them: they stay, and may be asked for again later
+    assert s.steal_response(holder, [], asked) == []
+    assert all(s.tasks[k].processing_on is s.workers[holder] for k in asked) and not s.stealing
     ((_, m),) = msgs(s.balance(), op="steal")
-    stolen = m["keys"][0]
-    # the victim had started it: it stays, and may be asked for again later
-    assert s.steal_response(holder, [], [stolen]) == []
-    assert s.tasks[stolen].processing_on is s.workers[holder] and not s.stealing
-    ((_, m),) = msgs(s.balance(), op="steal")
-    stolen = m["keys"][0]
-    # it finished on the victim before the answer came: the late "given" changes nothing
-    s.task_finished(holder, stolen, 8, 0.3)
-    assert s.tasks[stolen].state == MEMORY
-    assert s.steal_response(holder, [stolen], []) == []
-    assert s.tasks[stolen].who_has == [s.workers[holder]]
+    assert sorted(m["keys"]) == sorted(asked)
+    # one finished on the victim before the answer came: the late "given" changes nothing for it
+    done = asked[0]
+    s.task_finished(holder, done, 8, 0.3)
+    assert s.tasks[done].state == MEMORY
+    out = s.steal_response(holder, asked, [])
+    assert done not in [c["key"] for _, c in msgs(out, op="compute")]
+    assert s.tasks[done].who_has == [s.workers[holder]]
+    assert s.n_stolen == 3
 
 
 def test_no_stealing_when_balanced_or_inputs_too_big_to_move():
@@ -253,14 +254,28 @@ def test_no_stealing_when_balanced_or_inputs_too_big_to_move():
     s, holder, other, keys = _piled_on_holder()
     s.tasks["x"].nbytes = 10**12  # moving 1 TB takes longer than any wait here
     (k_other,) = [ts.key for ts in s.workers[other].processing]
-    s.task_finished(other, k_other, 8, 0.3)
+    assert msgs(s.task_finished(other, k_other, 8, 0.3), op="steal") == []
     assert msgs(s.balance(), op="steal") == []
+
+
+def test_inputs_move_faster_between_processes_of_one_host():
+    s = SchedulerState()
+    s.add_worker("tcp://10.0.0.1:1", "a", 1)
+    s.add_client("c")
+    s.update_graph("c", ["x"], [b"s"], ["f"], [None], wanted=["x"], funcs={"f": b"F"})
+    s.task_finished("tcp://10.0.0.1:1", "x", 10**9, 0.1)
+    s.add_worker("tcp://10.0.0.1:2", "b", 1)
+    s.add_worker("tcp://10.0.0.2:1", "c", 1)
+    ws = {w.name: w for w in s.workers.values()}
+    s.update_graph("c", ["y"], [b"s"], ["f"], [["x"]], wanted=["y"])
+    y = s.tasks["y"]
+    assert s._move_cost(y, ws["a"]) == 0
+    assert s._move_cost(y, ws["b"]) * 10 == pytest.approx(s._move_cost(y, ws["c"]))
 
 
 def test_paused_worker_gives_away_all_unstarted_work():
     s, holder, other, keys = _piled_on_holder()
-    (k_other,) = [ts.key for ts in s.workers[other].processing]
-    s.task_finished(other, k_other, 8, 0.3)
     s.set_worker_status(holder, "paused")
-    ((_, m),) = msgs(s.balance(), op="steal")
-    assert len(m["keys"]) == 1  # one per idle thread of the thief
+    (k_other,) = [ts.key for ts in s.workers[other].processing]
+    ((_, m),) = msgs(s.task_finished(other, k_other, 8, 0.3), op="steal")
+    assert len(m["keys"]) == 9  # it runs nothing more: everything it has not started may go

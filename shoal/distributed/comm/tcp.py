@@ -5,6 +5,12 @@ Data flow for one connection::
     send(msg) -> outgoing list -> (one call_soon per loop turn) -> pickle the
     whole list -> frames -> transport.writelines      [no per-message syscalls]
 
+    a frame of _BIG_WRITE bytes or more is written in _SLICE pieces, each only
+    once the transport's buffer is empty (write limits high=low=0 make asyncio
+    report that through pause/resume_writing), so a large array goes from its
+    own memory to the socket instead of being copied whole into asyncio's
+    write buffer first; later messages queue behind it, keeping order.
+
     socket -> BufferedProtocol.get_buffer (64 KiB scratch, or a dedicated
     bytearray for a large payload, read into directly) -> frames (memoryview
     slices, no copies) -> on_messages(comm, [msg, ...])
@@ -30,6 +36,8 @@ from shoal.distributed.protocol.serialize import dumps_messages, loads_messages
 logger = logging.getLogger("shoal.distributed.comm")
 
 _SCRATCH = 1 << 16
+_BIG_WRITE = 1 << 20
+_SLICE = 1 << 20
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -77,6 +85,9 @@ class Comm(asyncio.BufferedProtocol):
         self._on_messages: Callable | None = None
         self._out: list = []
         self._flush_pending = False
+        self._wq: collections.deque = collections.deque()  # writes waiting behind a large frame
+        self._paused = False
+        self._close_when_drained = False
         self._close_callbacks: list = []
         self.closed_future: asyncio.Future = self.loop.create_future()
         self.info: dict = {}  # free slot for servers (client id, worker address)
@@ -84,11 +95,21 @@ class Comm(asyncio.BufferedProtocol):
     # ---- asyncio protocol -------------------------------------------
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        if transport.get_extra_info("sslcontext") is None:
+            # plain TCP: pause_writing as soon as anything is buffered (TLS copies to encrypt anyway)
+            transport.set_write_buffer_limits(high=0)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._mark_closed()
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        self._pump()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if self._big is not None:
@@ -188,23 +209,47 @@ class Comm(asyncio.BufferedProtocol):
             return
         bufs = pack_frames(frames)
         if len(bufs) == 1:
-            self.transport.write(bufs[0])  # the common small batch: one write
+            self._write(bufs[0])  # the common small batch: one write
             return
-        # write frame by frame: transport.writelines would join (copy) large buffers
         small = []
         for b in bufs:
-            if memoryview(b).nbytes < _SCRATCH:
+            mv = memoryview(b)
+            if mv.nbytes < _BIG_WRITE:
                 small.append(b)
                 continue
             if small:
-                self.transport.write(b"".join(small))
+                self._write(b"".join(small))
                 small = []
-            self.transport.write(b)
+            self._wq.append(mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv)
         if small:
-            self.transport.write(b"".join(small))
+            self._write(b"".join(small))
+        self._pump()
+
+    def _write(self, b: Any) -> None:
+        if self._wq or self._paused:
+            self._wq.append(b)
+        else:
+            self.transport.write(b)
+
+    def _pump(self) -> None:
+        """Write queued buffers, a slice at a time, while the transport keeps up."""
+        wq = self._wq
+        tr = self.transport
+        if tr is None:
+            return
+        while wq and not self._paused and not tr.is_closing():
+            b = wq[0]
+            if len(b) > _SLICE:
+                wq[0] = b[_SLICE:]
+                b = b[:_SLICE]
+            else:
+                wq.popleft()
+            tr.write(b)
+        if not wq and self._close_when_drained and not tr.is_closing():
+            tr.close()
 
     def _send_raw(self, payload: bytes) -> None:
-        self.transport.write(PREFIX.pack(len(payload)) + payload)
+        self._write(PREFIX.pack(len(payload)) + payload)
 
     # ---- handshake -----------------------------------------------------
     async def _next_hs(self, op: str) -> dict:
@@ -290,7 +335,10 @@ class Comm(asyncio.BufferedProtocol):
         if self._out:
             self._flush()
         if self.transport is not None:
-            self.transport.close()
+            if self._wq:
+                self._close_when_drained = True  # _pump closes it after the last slice
+            else:
+                self.transport.close()
         self._mark_closed()
 
     def abort(self) -> None:

@@ -86,12 +86,13 @@ class TaskState:
 
 
 class WorkerState:
-    __slots__ = ("address", "name", "nthreads", "memory_limit", "processing", "has_what",
+    __slots__ = ("address", "host", "name", "nthreads", "memory_limit", "processing", "has_what",
                  "occupancy", "last_seen", "status", "fids", "resources", "used", "nbytes", "metrics")
 
     def __init__(self, address: str, name: Any, nthreads: int, memory_limit: int,
                  resources: dict | None, now: float):
         self.address = address
+        self.host = address.split("://")[-1].rsplit(":", 1)[0]
         self.name = name
         self.nthreads = nthreads
         self.memory_limit = memory_limit

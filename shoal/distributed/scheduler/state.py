@@ -12,7 +12,8 @@ Rules
 * A ready task goes to the worker holding most of its input bytes if that
   worker has room, else to the least loaded worker with room, else to the
   ``queued`` heap (ordered by priority).  A task whose inputs are large
-  stays queued on their holder when moving them (at ``BANDWIDTH``) would take
+  stays queued on their holder when moving them (at ``BANDWIDTH`` between
+  hosts, ``LOCAL_BANDWIDTH`` between processes of one host) would take
   longer than waiting for the holder's current work.  "Room" is ``nthreads`` tasks plus,
   once a task group's duration is known, enough short tasks to cover
   ``SATURATION_S`` seconds: root tasks are only handed out as threads free up
@@ -76,7 +77,8 @@ TRANSITIONS = {
 SATURATION_S = 0.02   # seconds of known-short work queued per thread
 MAX_DEPTH = 2000      # hard cap of tasks assigned to one worker at once
 UNKNOWN_DURATION = 0.5
-BANDWIDTH = 100e6     # bytes/s assumed for moving task inputs between workers
+BANDWIDTH = 100e6     # bytes/s assumed for moving task inputs between hosts
+LOCAL_BANDWIDTH = 1e9  # ... and between worker processes on one host (loopback)
 MIN_STEAL_WAIT = 0.01  # seconds: a victim's backlog shorter than this is not worth a round trip
 
 
@@ -165,8 +167,7 @@ class SchedulerState:
         if holder is not None and holder.status == "running" and self._fits(ts, holder) \
                 and len(holder.processing) < MAX_DEPTH:
             # moving the inputs elsewhere vs. queueing behind the holder's work
-            total = sum(d.nbytes for d in ts.deps)
-            move = (total - (score.get(best, 0) if best is not None else 0)) / BANDWIDTH
+            move = self._move_cost(ts, best) if best is not None else 0.0
             if best is None or move > holder.occupancy / holder.nthreads:
                 return holder
         return best
@@ -235,61 +236,69 @@ class SchedulerState:
                     break
 
     # ---- work stealing -------------------------------------------------
+    def _move_cost(self, ts: TaskState, ws: WorkerState) -> float:
+        """Seconds to bring the inputs of ``ts`` that ``ws`` lacks to ``ws``."""
+        cost = 0.0
+        for d in ts.deps:
+            holders = d.who_has
+            if holders and ws not in holders:
+                cost += d.nbytes / (LOCAL_BANDWIDTH if holders[0].host == ws.host else BANDWIDTH)
+        return cost
+
     def balance(self) -> list:
         """Ask overloaded workers to hand not-yet-started tasks to idle ones."""
         if len(self.workers) < 2:
             return []
         if self.queued:
             self._fill_all()
-        thieves = []
-        for ws in self.workers.values():
+        for ws in list(self.workers.values()):
             if ws.status == "running" and len(ws.processing) < ws.nthreads:
-                thieves.append(ws)
-        if not thieves:
-            return []
+                self._steal_for(ws)
+        return self._take()
+
+    def _steal_for(self, thief: WorkerState) -> None:
         victims = [ws for ws in self.workers.values()
-                   if len(ws.processing) > (ws.nthreads if ws.status == "running" else 0)
+                   if ws is not thief and len(ws.processing) > (ws.nthreads if ws.status == "running" else 0)
                    and ws.occupancy / ws.nthreads >= MIN_STEAL_WAIT]
         if not victims:
-            return []
+            return
         victims.sort(key=lambda w: w.occupancy / w.nthreads, reverse=True)
-        asked_of: dict = {}       # victim -> tasks already being asked of it
-        asked_for: dict = {}      # thief -> tasks already on their way to it
-        for victim, thief in self.stealing.values():
-            asked_of[victim] = asked_of.get(victim, 0) + 1
-            asked_for[thief] = asked_for.get(thief, 0) + 1
-        requests: dict = {}
-        for thief in thieves:
-            want = thief.nthreads - len(thief.processing) - asked_for.get(thief, 0)
-            for victim in victims:
-                if want <= 0:
-                    break
-                if victim is thief:
-                    continue
-                keep = victim.nthreads if victim.status == "running" else 0
-                spare = len(victim.processing) - keep - asked_of.get(victim, 0)
+        asked_of: dict = {}       # victim -> [number, seconds] already being asked of it
+        load = thief.occupancy
+        for ts, (victim, to) in self.stealing.items():
+            est = victim.processing.get(ts, 0.0)
+            if to is thief:
+                load += est
+            a = asked_of.setdefault(victim, [0, 0.0])
+            a[0] += 1
+            a[1] += est
+        load /= thief.nthreads
+        for victim in victims:
+            a = asked_of.get(victim, (0, 0.0))
+            spare = len(victim.processing) - (victim.nthreads if victim.status == "running" else 0) - a[0]
+            vload = (victim.occupancy - a[1]) / victim.nthreads
+            if victim.status != "running":
+                vload = float("inf")  # a paused worker runs nothing: take all it has not started
+            picked = []
+            # the victim runs in priority order: its last tasks wait longest
+            for ts in sorted(victim.processing, key=lambda t: t.priority, reverse=True):
                 if spare <= 0:
+                    break
+                if ts in self.stealing or not self._fits(ts, thief):
                     continue
-                wait = victim.occupancy / victim.nthreads
-                picked = []
-                # the victim runs in priority order: its last tasks wait longest
-                for ts in sorted(victim.processing, key=lambda t: t.priority, reverse=True):
-                    if len(picked) >= min(want, spare):
-                        break
-                    if ts in self.stealing or not self._fits(ts, thief):
-                        continue
-                    move = sum(d.nbytes for d in ts.deps if thief not in (d.who_has or ())) / BANDWIDTH
-                    if move < wait:
-                        picked.append(ts)
+                est = victim.processing[ts]
+                if load + est / thief.nthreads > vload - est / victim.nthreads:
+                    break  # balanced: moving more would only shift the wait
+                if self._move_cost(ts, thief) >= vload:
+                    continue
+                picked.append(ts)
+                load += est / thief.nthreads
+                vload -= est / victim.nthreads
+                spare -= 1
+            if picked:
                 for ts in picked:
                     self.stealing[ts] = (victim, thief)
-                if picked:
-                    want -= len(picked)
-                    asked_of[victim] = asked_of.get(victim, 0) + len(picked)
-                    requests.setdefault(victim.address, []).extend(ts.key for ts in picked)
-        for address, keys in requests.items():
-            self.out.append(("w", address, {"op": "steal", "keys": keys}))
-        return self._take()
+                self.out.append(("w", victim.address, {"op": "steal", "keys": [ts.key for ts in picked]}))
 
     def steal_response(self, address: str, given: list, refused: list) -> list:
         """The victim gave up ``given`` (never started) and kept ``refused``."""
@@ -799,6 +808,8 @@ class SchedulerState:
             self._maybe_release(dep)
         self._maybe_release(ts)
         self._fill(ws)
+        if not ws.processing and len(self.workers) > 1:
+            self._steal_for(ws)  # drained: take work now rather than at the next balance
         return self._take()
 
     def task_erred(self, address: str, key: Any, exception: Any, traceback: Any) -> list:
