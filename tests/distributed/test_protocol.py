@@ -213,3 +213,46 @@ def test_tls_with_temporary_certificates():
         with pytest.raises(Exception):
             Client(cluster.scheduler_address.replace("tls://", "tcp://"), security=Security(token=sec.token),
                    set_as_default=False, timeout=3)
+
+
+def test_large_frames_keep_message_order_and_arrive_whole_before_close():
+    """A big array is written in slices behind which later messages wait;
+    closing right after sending still delivers everything, in order."""
+    import asyncio
+
+    from shoal.distributed.comm.tcp import connect, listen
+
+    sec = Security().with_token("t" * 32)
+    big = np.arange(3_000_000, dtype="f8")  # 24 MB: many slices
+
+    async def main():
+        got: list = []
+        done = asyncio.get_running_loop().create_future()
+
+        def on_comm(comm):
+            def on_msgs(c, msgs):
+                got.extend(msgs)
+                if got and got[-1].get("last") and not done.done():
+                    done.set_result(None)
+            comm.start(on_msgs)
+
+        lst = await listen("tcp://127.0.0.1:0", on_comm, sec)
+        comm = await connect(lst.address, sec)
+        comm.start(lambda c, m: None)
+        comm.send({"op": "first"})
+        await asyncio.sleep(0)
+        comm.send({"op": "big", "x": big})
+        await asyncio.sleep(0)
+        for i in range(50):
+            comm.send({"op": "small", "i": i})
+            await asyncio.sleep(0)
+        comm.send({"op": "end", "last": True})
+        comm.close()
+        await asyncio.wait_for(done, 30)
+        lst.close()
+        return got
+
+    got = asyncio.run(main())
+    assert [m["op"] for m in got] == ["first", "big"] + ["small"] * 50 + ["end"]
+    assert [m["i"] for m in got if m["op"] == "small"] == list(range(50))
+    np.testing.assert_array_equal(got[1]["x"], big)
