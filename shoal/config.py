@@ -27,7 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "random_seed": None,
     "optimization": {"fuse": {"active": True}},
     "processes": {"batch_target_seconds": 0.02},
-    "array": {"chunk_size": "128MiB"},
+    "array": {"chunk_size": "128MiB", "random": {"bit_generator": "SFC64"}},
     "distributed": {
         "comm": {"timeout": 30, "max_frame_bytes": 2**31},
         "scheduler": {"allowed_failures": 3, "worker_ttl": 60, "port": 8786,

@@ -4,7 +4,7 @@ Modules: ``core`` (the Array collection, blockwise, map_blocks),
 ``chunks`` (chunk normalisation), ``creation``, ``reductions`` (tree
 reductions), ``slicing``, ``rechunk``, ``routines`` (shape routines),
 ``linalg`` (products), ``overlap`` (map_overlap), ``random`` (per-block
-PCG64 streams), ``io`` (store, npy stacks), ``ufunc`` (numpy ufuncs).
+SFC64/PCG64 streams), ``io`` (store, npy stacks), ``ufunc`` (numpy ufuncs).
 """
 from __future__ import annotations
 

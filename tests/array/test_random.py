@@ -21,14 +21,31 @@ def test_seeded_generator_is_reproducible_and_advances():
     assert not np.array_equal(a, c(da.random.default_rng(43).normal(size=(50, 40), chunks=(20, 15))))
 
 
-def test_block_streams_follow_seedsequence_spawning():
-    x = da.random.default_rng(7).standard_normal(size=(6, 4), chunks=(3, 2))
+@pytest.mark.parametrize("name, kind", [(None, np.random.SFC64), ("PCG64", np.random.PCG64),
+                                        (np.random.Philox, np.random.Philox)])
+def test_block_streams_follow_seedsequence_spawning(name, kind):
+    x = da.random.default_rng(7, bit_generator=name).standard_normal(size=(6, 4), chunks=(3, 2))
     got = c(x)
     ss = np.random.SeedSequence(7)
-    for k, (i, j) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)][:4]):
+    for k, (i, j) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):  # blocks in C order
         child = np.random.SeedSequence(ss.entropy, spawn_key=(0, k))
-        expect = np.random.Generator(np.random.PCG64(child)).standard_normal((3, 2))
+        expect = np.random.Generator(kind(child)).standard_normal((3, 2))
         np.testing.assert_array_equal(got[i * 3:(i + 1) * 3, j * 2:(j + 1) * 2], expect)
+
+
+def test_bit_generator_from_config_travels_with_the_graph_and_bad_names_teach():
+    import shoal
+
+    with shoal.config.set({"array.random.bit-generator": "PCG64"}):
+        x = da.random.default_rng(3).random(8, chunks=4)
+        assert "PCG64" in repr(da.random.default_rng(3))
+    # computed outside the config block: the graph already names its bit generator
+    expect = np.random.Generator(np.random.PCG64(np.random.SeedSequence(3, spawn_key=(0, 0)))).random(4)
+    np.testing.assert_array_equal(c(x)[:4], expect)
+    # a numpy Generator passed as the seed keeps its kind
+    assert "Philox" in repr(da.random.default_rng(np.random.Generator(np.random.Philox(1))))
+    with pytest.raises(ValueError, match="bit_generator='MT1' is not one of .*default_rng\\(seed, bit_generator='PCG64'\\)"):
+        da.random.default_rng(1, bit_generator="MT1")
 
 
 def test_blocks_are_not_copies_of_each_other():
