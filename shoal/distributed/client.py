@@ -32,15 +32,15 @@ from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
 from shoal.distributed.comm.security import Security, resolve_security
 from shoal.distributed.comm.tcp import Comm, connect
-from shoal.distributed.futures import CancelledError, Future, _KeyState, _flatten, wait
+from shoal.distributed.futures import CancelledError, Future, _flatten, wait
 from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
 from shoal.distributed.graphs import GraphSubmission, _finalize, _funcname, _refs
+from shoal.distributed.refs import FutureRefs
 from shoal.distributed.transfer import DataTransfer
 from shoal.distributed.utils import io_loop
 
 logger = logging.getLogger("shoal.distributed.client")
 
-_DONE = ("finished", "error", "cancelled", "lost")
 _open_clients: list = []
 _open_lock = threading.Lock()
 
@@ -96,7 +96,7 @@ def _choose_pure(func: Any, pure: bool | None) -> bool:
     return pure
 
 
-class Client(GraphSubmission, DataTransfer):
+class Client(FutureRefs, GraphSubmission, DataTransfer):
     """Connect to a scheduler (or start a LocalCluster) and run work on it.
 
     >>> client = Client()                                 # a LocalCluster on this machine
@@ -253,124 +253,6 @@ class Client(GraphSubmission, DataTransfer):
         msg["rid"] = rid
         self._send(msg)
         return fut.result(timeout)
-
-    # ---- key states and references --------------------------------------
-    def _key_state(self, key: Any) -> _KeyState:
-        st = self._keys.get(key)
-        if st is None:
-            st = self._keys[key] = _KeyState()
-        return st
-
-    def _inc_ref(self, key: Any) -> None:
-        with self._ref_lock:
-            refs = self._refs
-            refs[key] = refs.get(key, 0) + 1
-
-    def _acquire(self, keys: list) -> list:
-        """Count one reference to each key (one lock for all); their states, in order."""
-        refs, states = self._refs, self._keys
-        out = []
-        with self._ref_lock:
-            for k in keys:
-                refs[k] = refs.get(k, 0) + 1
-                st = states.get(k)
-                if st is None:
-                    st = states[k] = _KeyState()
-                out.append(st)
-        return out
-
-    def _futures(self, keys: list) -> list:
-        return [Future(k, self, st, True) for k, st in zip(keys, self._acquire(keys))]
-
-    def _release(self, keys: list) -> None:
-        """Drop one reference to each key; tell the scheduler once about those now unused."""
-        refs = self._refs
-        with self._ref_lock:
-            gone = []
-            for k in keys:
-                n = refs.get(k, 0) - 1
-                if n > 0:
-                    refs[k] = n
-                else:
-                    refs.pop(k, None)
-                    self._keys.pop(k, None)
-                    gone.append(k)
-            if not gone or self.status != "running":
-                return
-            self._release_buf.extend(gone)
-            if self._release_pending:
-                return
-            self._release_pending = True
-        self._loop.call(self._flush_releases)
-
-    def _dec_ref(self, key: Any) -> None:
-        with self._ref_lock:
-            n = self._refs.get(key, 0) - 1
-            if n > 0:
-                self._refs[key] = n
-                return
-            self._refs.pop(key, None)
-            self._keys.pop(key, None)
-            if self.status != "running":
-                return
-            self._release_buf.append(key)
-            if self._release_pending:
-                return
-            self._release_pending = True
-        self._loop.call(self._flush_releases)
-
-    def _flush_releases(self) -> None:
-        with self._ref_lock:
-            keys, self._release_buf = self._release_buf, []
-            self._release_pending = False
-        if keys and self._comm is not None and not self._comm.closed:
-            self._comm.send({"op": "release-keys", "keys": keys})
-
-    def _add_callback(self, fut: Future, fn: Any) -> None:
-        def add():
-            st = fut._state
-            if st.status in _DONE:
-                fn(fut)
-            else:
-                if st.callbacks is None:
-                    st.callbacks = []
-                st.callbacks.append((fn, fut))
-        self._loop.call(add)
-
-    def _wait_keys(self, keys: list, timeout: float | None) -> None:
-        states = [self._key_state(k) for k in keys]
-        deadline = None if timeout is None else time.monotonic() + timeout
-        i = 0
-        n = len(states)
-        with self._cond:
-            while i < n:
-                if states[i].status in _DONE:
-                    i += 1
-                    continue
-                if deadline is not None:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise TimeoutError(f"{n - i} of {n} futures not finished after {timeout}s")
-                    self._cond.wait(left)
-                else:
-                    self._cond.wait(1.0)
-
-    def _wait_futures(self, futures: list, timeout: float | None, return_when: str) -> None:
-        if return_when == "ALL_COMPLETED":
-            self._wait_keys([f.key for f in futures], timeout)
-            return
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
-            while True:
-                if return_when == "FIRST_COMPLETED" and any(f.done() for f in futures):
-                    return
-                if return_when == "FIRST_EXCEPTION" and (any(f.status == "error" for f in futures)
-                                                         or all(f.done() for f in futures)):
-                    return
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return
-                self._cond.wait(left if left is not None else 1.0)
 
     # ---- public API: tasks ----------------------------------------------
     def submit(self, func: Any, *args: Any, key: Any = None, pure: bool | None = None, retries: int = 0,
