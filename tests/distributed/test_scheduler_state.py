@@ -214,7 +214,7 @@ def test_stealing_moves_unstarted_work_to_an_idle_worker():
     prios = sorted((s.tasks[k].priority for k in on(holder)), reverse=True)
     assert sorted((s.tasks[k].priority for k in m["keys"]), reverse=True) == prios[:4]
     assert msgs(s.balance(), op="steal") == []  # already asked: no second request
-    out = s.steal_response(holder, m["keys"], [])
+    out = s.steal_response(holder, m["keys"], [], m["sid"])
     comps = msgs(out, op="compute")
     assert {t for t, _ in comps} == {other} and {c["key"] for _, c in comps} == set(m["keys"])
     assert comps[0][1]["deps"] == [("x", [holder], 1000)]  # the thief fetches the input
@@ -229,7 +229,7 @@ def test_refused_or_overtaken_steals_leave_tasks_where_they_are():
     ((_, m),) = msgs(s.task_finished(other, k_other, 8, 0.3), op="steal")
     asked = m["keys"]
     # the victim had started them: they stay, and may be asked for again later
-    assert s.steal_response(holder, [], asked) == []
+    assert s.steal_response(holder, [], asked, m["sid"]) == []
     assert all(s.tasks[k].processing_on is s.workers[holder] for k in asked) and not s.stealing
     ((_, m),) = msgs(s.balance(), op="steal")
     assert sorted(m["keys"]) == sorted(asked)
@@ -237,7 +237,7 @@ def test_refused_or_overtaken_steals_leave_tasks_where_they_are():
     done = asked[0]
     s.task_finished(holder, done, 8, 0.3)
     assert s.tasks[done].state == MEMORY
-    out = s.steal_response(holder, asked, [])
+    out = s.steal_response(holder, asked, [], m["sid"])
     assert done not in [c["key"] for _, c in msgs(out, op="compute")]
     assert s.tasks[done].who_has == [s.workers[holder]]
     assert s.n_stolen == 3
@@ -279,3 +279,36 @@ def test_paused_worker_gives_away_all_unstarted_work():
     (k_other,) = [ts.key for ts in s.workers[other].processing]
     ((_, m),) = msgs(s.task_finished(other, k_other, 8, 0.3), op="steal")
     assert len(m["keys"]) == 9  # it runs nothing more: everything it has not started may go
+
+
+def test_a_late_answer_to_an_older_steal_request_changes_nothing():
+    s, holder, other, keys = _piled_on_holder()
+    (k_other,) = [ts.key for ts in s.workers[other].processing]
+    ((_, old),) = msgs(s.task_finished(other, k_other, 8, 0.3), op="steal")
+    # the task erred on the victim (retries left) and was placed again, then asked for again
+    k = old["keys"][0]
+    s.tasks[k].extra = {"retries": 1}
+    s.task_erred(holder, k, b"E", None)
+    assert s.tasks[k].state == PROCESSING and k not in [t.key for t in s.stealing]
+    where = s.tasks[k].processing_on
+    s.stealing[s.tasks[k]] = (where, s.workers[other], 999)  # a newer request for it
+    # the victim's answer to the OLD request arrives now: it must not cancel the new one
+    s.steal_response(holder, [], [k], old["sid"])
+    assert s.stealing[s.tasks[k]][2] == 999
+    s.steal_response(holder, [k], [], old["sid"])
+    assert s.tasks[k].processing_on is where  # not moved by a stale "given"
+
+
+def test_tasks_whose_inputs_were_lost_are_not_stolen_and_given_ones_are_rescheduled():
+    s, holder, other, keys = _piled_on_holder()
+    (k_other,) = [ts.key for ts in s.workers[other].processing]
+    ((_, m),) = msgs(s.task_finished(other, k_other, 8, 0.3), op="steal")
+    # the only copy of x vanishes before the victim answers (it could not be fetched)
+    x = s.tasks["x"]
+    s.missing_data(other, m["keys"][0], "x", holder)
+    assert x.state != MEMORY
+    out = s.steal_response(holder, m["keys"], [], m["sid"])  # must not crash
+    assert all(s.tasks[k].state in (WAITING, PROCESSING) for k in m["keys"])
+    assert not msgs(out, op="compute") or all(c["deps"][0][1] for _, c in msgs(out, op="compute"))
+    # nothing that waits on a lost input is asked for
+    assert msgs(s.balance(), op="steal") == []

@@ -90,11 +90,31 @@ def test_steal_gives_up_unstarted_tasks_only():
     assert w.compute("a", b"", "f", None, prio=0) == [("execute", "a")]
     w.compute("b", b"", "f", None, prio=1)
     w.compute("c", b"", "f", [("x", ["peer"], 8)], prio=2)  # still fetching its input
-    out = w.steal(["a", "b", "c", "gone"])
-    assert out[-1] == ("send", {"op": "steal-response", "given": ["b", "c"], "refused": ["a", "gone"]})
+    out = w.steal(["a", "b", "c", "gone"], sid=7)
+    assert out[-1] == ("send", {"op": "steal-response", "given": ["b", "c"], "refused": ["a", "gone"],
+                                "sid": 7})
     assert set(w.tasks) == {"a"} and "x" not in w.borrowed
     # the fetch for c arrives after the steal: nothing runs, the value is dropped
     out = w.fetched("peer", ["x"], [])
     assert ("drop", "x") in out and kinds(out, "execute") == []
     out = w.finished("a", 8, 0.1)
     assert kinds(out, "execute") == []  # b was given away, never runs here
+
+
+def test_cancelled_while_running_then_wanted_again_reports_its_result():
+    w = WorkerState(nthreads=1)
+    assert w.compute("a", b"", "f", None, prio=0) == [("execute", "a")]
+    w.free(["a"])              # cancelled while running: its result would be dropped
+    assert w.compute("a", b"", "f", None, prio=0) == []  # wanted again: the running copy counts
+    out = w.finished("a", 8, 0.1)
+    assert out[0] == ("send", {"op": "task-finished", "key": "a", "nbytes": 8, "duration": 0.1})
+
+
+def test_a_failed_fetch_for_a_stolen_task_spares_its_newer_copy():
+    w = WorkerState(nthreads=1)
+    w.compute("c", b"", "f", [("x", ["peer"], 8)], prio=0)
+    w.steal(["c"])
+    w.compute("c", b"", "f", [("x", ["peer"], 8)], prio=0)  # sent back here later
+    out = w.fetched("peer", [], ["x"])
+    sends = [m for k, m in out if k == "send"]
+    assert [m["op"] for m in sends] == ["missing-data"] and "c" not in w.tasks  # the new copy reports once

@@ -102,6 +102,7 @@ class Comm(asyncio.BufferedProtocol):
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._wq.clear()  # nothing more can be sent: let large buffers go
         self._mark_closed()
 
     def pause_writing(self) -> None:
@@ -211,15 +212,21 @@ class Comm(asyncio.BufferedProtocol):
         if len(bufs) == 1:
             self._write(bufs[0])  # the common small batch: one write
             return
-        small = []
+        small: list = []
+        size = 0
         for b in bufs:
             mv = memoryview(b)
-            if mv.nbytes < _BIG_WRITE:
+            n = mv.nbytes
+            if n < _BIG_WRITE:
                 small.append(b)
+                size += n
+                if size >= _BIG_WRITE:  # join small frames in bounded pieces, never one huge copy
+                    self._write(b"".join(small))
+                    small, size = [], 0
                 continue
             if small:
                 self._write(b"".join(small))
-                small = []
+                small, size = [], 0
             self._wq.append(mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv)
         if small:
             self._write(b"".join(small))
@@ -227,7 +234,7 @@ class Comm(asyncio.BufferedProtocol):
 
     def _write(self, b: Any) -> None:
         if self._wq or self._paused:
-            self._wq.append(b)
+            self._wq.append(memoryview(b))  # sliced later without copying
         else:
             self.transport.write(b)
 
@@ -245,8 +252,14 @@ class Comm(asyncio.BufferedProtocol):
             else:
                 wq.popleft()
             tr.write(b)
-        if not wq and self._close_when_drained and not tr.is_closing():
-            tr.close()
+        if not wq and self._close_when_drained:
+            self._close_when_drained = False
+            # not from inside resume_writing: asyncio is still finishing its write there
+            self.loop.call_soon(self._close_transport)
+
+    def _close_transport(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
 
     def _send_raw(self, payload: bytes) -> None:
         self._write(PREFIX.pack(len(payload)) + payload)

@@ -11,6 +11,7 @@ import heapq
 from typing import Any
 
 RELEASED, WAITING, QUEUED, PROCESSING, MEMORY, ERRED = range(6)
+MAX_DEPTH = 2000      # hard cap of tasks assigned to one worker at once
 STATE_NAMES = ("released", "waiting", "queued", "processing", "memory", "erred")
 
 

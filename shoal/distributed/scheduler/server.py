@@ -237,7 +237,7 @@ class SchedulerServer:
     def _steal_response(self, comm: Comm, msg: dict) -> None:
         addr = comm.info.get("worker")
         if addr is not None:
-            self._route(self.state.steal_response(addr, msg["given"], msg["refused"]))
+            self._route(self.state.steal_response(addr, msg["given"], msg["refused"], msg.get("sid")))
 
     async def _balance(self, interval: float) -> None:
         while True:

@@ -38,7 +38,7 @@ from shoal import config
 from shoal.distributed.protocol.serialize import serialize
 
 from shoal.distributed.scheduler.model import (  # noqa: F401 - re-exported
-    ERRED, MEMORY, PROCESSING, QUEUED, RELEASED, STATE_NAMES, WAITING,
+    ERRED, MAX_DEPTH, MEMORY, PROCESSING, QUEUED, RELEASED, STATE_NAMES, WAITING,
     InvalidTransition, KilledWorker, ReadyQueue, TaskState, WorkerState,
 )
 from shoal.distributed.scheduler.recovery import Recovery
@@ -73,7 +73,6 @@ TRANSITIONS = {
 }
 
 SATURATION_S = 0.02   # seconds of known-short work queued per thread
-MAX_DEPTH = 2000      # hard cap of tasks assigned to one worker at once
 UNKNOWN_DURATION = 0.5
 
 
@@ -96,7 +95,8 @@ class SchedulerState(Recovery, WorkStealing):
         self.n_finished = 0
         self.validate = validate
         self.out: list = []            # instructions produced by the current event
-        self.stealing: dict = {}       # TaskState -> (victim, thief) while a steal is asked
+        self.stealing: dict = {}       # TaskState -> (victim, thief, request id) while a steal is asked
+        self._steal_seq = 0
         self.n_stolen = 0
 
     # ---- helpers -------------------------------------------------------
@@ -600,7 +600,7 @@ class SchedulerState(Recovery, WorkStealing):
             self._maybe_release(dep)
         self._maybe_release(ts)
         self._fill(ws)
-        if not ws.processing and len(self.workers) > 1:
+        if not ws.processing and len(self.workers) > 1 and ws.status == "running":
             self._steal_for(ws)  # drained: take work now rather than at the next balance
         return self._take()
 

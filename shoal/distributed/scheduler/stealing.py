@@ -15,7 +15,9 @@ would start on the victim.  A worker that drains completely asks at once
 """
 from __future__ import annotations
 
-from shoal.distributed.scheduler.model import PROCESSING, TaskState, WorkerState
+import heapq
+
+from shoal.distributed.scheduler.model import MAX_DEPTH, MEMORY, PROCESSING, TaskState, WorkerState
 
 BANDWIDTH = 100e6      # bytes/s assumed for moving task inputs between hosts
 LOCAL_BANDWIDTH = 1e9  # ... and between worker processes on one host (loopback)
@@ -27,9 +29,10 @@ class WorkStealing:
     ``_fits``, ``_assign``, ``_unassign``, ``_move``, ``_reschedule``."""
 
     workers: dict
-    stealing: dict
+    stealing: dict             # TaskState -> (victim, thief, request id) while a steal is asked
     out: list
     tasks: dict
+    _steal_seq: int
 
     def _move_cost(self, ts: TaskState, ws: WorkerState) -> float:
         """Seconds to bring the inputs of ``ts`` that ``ws`` lacks to ``ws``."""
@@ -46,40 +49,71 @@ class WorkStealing:
             return []
         if self.queued:
             self._fill_all()
+        plan = None
         for ws in list(self.workers.values()):
             if ws.status == "running" and len(ws.processing) < ws.nthreads:
-                self._steal_for(ws)
+                if plan is None:
+                    plan = self._steal_plan()
+                    if not plan[0]:
+                        break
+                self._steal_for(ws, plan)
         return self._take()
 
-    def _steal_for(self, thief: WorkerState) -> None:
+    def _steal_plan(self) -> tuple:
+        """Victims (busiest first) and what is already being asked, computed once per sweep."""
         victims = [ws for ws in self.workers.values()
-                   if ws is not thief and len(ws.processing) > (ws.nthreads if ws.status == "running" else 0)
+                   if len(ws.processing) > (ws.nthreads if ws.status == "running" else 0)
                    and ws.occupancy / ws.nthreads >= MIN_STEAL_WAIT]
-        if not victims:
-            return
         victims.sort(key=lambda w: w.occupancy / w.nthreads, reverse=True)
         asked_of: dict = {}       # victim -> [number, seconds] already being asked of it
-        load = thief.occupancy
-        for ts, (victim, to) in self.stealing.items():
+        asked_for: dict = {}      # thief -> [number, seconds] already on their way to it
+        for ts, (victim, thief, _sid) in self.stealing.items():
             est = victim.processing.get(ts, 0.0)
-            if to is thief:
-                load += est
-            a = asked_of.setdefault(victim, [0, 0.0])
-            a[0] += 1
-            a[1] += est
-        load /= thief.nthreads
+            for d, w in ((asked_of, victim), (asked_for, thief)):
+                a = d.get(w)
+                if a is None:
+                    d[w] = [1, est]
+                else:
+                    a[0] += 1
+                    a[1] += est
+        return victims, asked_of, asked_for
+
+    def _stealable(self, ts: TaskState, thief: WorkerState) -> bool:
+        if ts in self.stealing or not self._fits(ts, thief):
+            return False
+        for d in ts.deps:
+            if d.state != MEMORY:
+                return False  # an input was lost: the task is about to be rescheduled anyway
+        return True
+
+    def _steal_for(self, thief: WorkerState, plan: tuple | None = None) -> None:
+        victims, asked_of, asked_for = plan if plan is not None else self._steal_plan()
+        if not victims:
+            return
+        mine = asked_for.get(thief, (0, 0.0))
+        room = MAX_DEPTH - len(thief.processing) - mine[0]
+        load = (thief.occupancy + mine[1]) / thief.nthreads
         for victim in victims:
-            a = asked_of.get(victim, (0, 0.0))
-            spare = len(victim.processing) - (victim.nthreads if victim.status == "running" else 0) - a[0]
-            vload = (victim.occupancy - a[1]) / victim.nthreads
-            if victim.status != "running":
-                vload = float("inf")  # a paused worker runs nothing: take all it has not started
+            if room <= 0:
+                break
+            if victim is thief:
+                continue
+            running = victim.status == "running"
+            a = asked_of.get(victim)
+            if a is None:
+                a = asked_of[victim] = [0, 0.0]
+            spare = min(room, len(victim.processing) - (victim.nthreads if running else 0) - a[0])
+            # a paused worker starts nothing: all it has not started may go
+            vload = (victim.occupancy - a[1]) / victim.nthreads if running else float("inf")
+            if spare <= 0 or load >= vload:
+                continue
             picked = []
             # the victim runs in priority order: its last tasks wait longest
-            for ts in sorted(victim.processing, key=lambda t: t.priority, reverse=True):
-                if spare <= 0:
+            candidates = heapq.nlargest(spare + a[0] + 16, victim.processing, key=lambda t: t.priority)
+            for ts in candidates:
+                if len(picked) >= spare:
                     break
-                if ts in self.stealing or not self._fits(ts, thief):
+                if not self._stealable(ts, thief):
                     continue
                 est = victim.processing[ts]
                 if load + est / thief.nthreads > vload - est / victim.nthreads:
@@ -89,35 +123,45 @@ class WorkStealing:
                 picked.append(ts)
                 load += est / thief.nthreads
                 vload -= est / victim.nthreads
-                spare -= 1
+                a[0] += 1
+                a[1] += est
             if picked:
+                room -= len(picked)
+                self._steal_seq += 1
+                sid = self._steal_seq
                 for ts in picked:
-                    self.stealing[ts] = (victim, thief)
-                self.out.append(("w", victim.address, {"op": "steal", "keys": [ts.key for ts in picked]}))
+                    self.stealing[ts] = (victim, thief, sid)
+                self.out.append(("w", victim.address,
+                                 {"op": "steal", "keys": [ts.key for ts in picked], "sid": sid}))
 
-    def steal_response(self, address: str, given: list, refused: list) -> list:
-        """The victim gave up ``given`` (never started) and kept ``refused``."""
+    def steal_response(self, address: str, given: list, refused: list, sid: int | None = None) -> list:
+        """The victim gave up ``given`` (never started) and kept ``refused``.
+
+        Only entries of the request ``sid`` count: an answer that arrives after
+        the task moved on (and perhaps was asked for again) changes nothing.
+        """
         stealing = self.stealing
         for key in refused:
             ts = self.tasks.get(key)
-            if ts is not None:
-                stealing.pop(ts, None)
+            entry = stealing.get(ts) if ts is not None else None
+            if entry is not None and entry[2] == sid:
+                del stealing[ts]
         for key in given:
             ts = self.tasks.get(key)
-            if ts is None:
-                continue
-            pair = stealing.pop(ts, None)
-            if pair is None or ts.state != PROCESSING or ts.processing_on is not pair[0] \
-                    or pair[0].address != address:
+            entry = stealing.get(ts) if ts is not None else None
+            if entry is None or entry[2] != sid:
                 continue  # the task moved on meanwhile; the victim dropped its copy
+            del stealing[ts]
+            victim, thief, _ = entry
+            if ts.state != PROCESSING or ts.processing_on is not victim or victim.address != address:
+                continue
             self._unassign(ts)
             self.n_stolen += 1
-            thief = pair[1]
-            if self.workers.get(thief.address) is thief and thief.status == "running" \
+            inputs_ready = all(d.state == MEMORY for d in ts.deps)
+            if inputs_ready and self.workers.get(thief.address) is thief and thief.status == "running" \
                     and self._fits(ts, thief):
                 self._move(ts, PROCESSING, "steal")
                 self._assign(ts, thief)
             else:
                 self._reschedule(ts, "steal")
         return self._take()
-

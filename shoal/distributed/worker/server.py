@@ -178,7 +178,7 @@ class WorkerServer:
             elif op == "free":
                 out.extend(st.free(msg["keys"]))
             elif op == "steal":
-                out.extend(st.steal(msg["keys"]))
+                out.extend(st.steal(msg["keys"], msg.get("sid")))
             elif op == "heartbeat-ack" or op == "registered":
                 pass
             elif op == "worker-gone":

@@ -113,6 +113,9 @@ class WorkerState:
         """The scheduler assigns ``key``; ``deps`` is ``[(dep_key, holders, nbytes)]``."""
         out: list = []
         if key in self.tasks or key in self.have:
+            if key in self.cancelled:
+                # cancelled while running, now wanted again: report the running copy's result
+                self.cancelled.discard(key)
             if key in self.have:  # already computed here (e.g. after a reschedule)
                 out.append(("send", {"op": "task-finished", "key": key, "nbytes": 0, "duration": 0.0}))
             return out
@@ -189,8 +192,8 @@ class WorkerState:
             out.append(("send", {"op": "add-replicas", "keys": kept}))
         for dkey in missing:
             for t in self.fetch_waiters.pop(dkey, ()):
-                if t.key not in self.tasks:
-                    continue
+                if self.tasks.get(t.key) is not t:
+                    continue  # abandoned (freed or stolen); a newer copy is not this fetch's
                 out.append(("send", {"op": "missing-data", "key": t.key, "dep": dkey, "holder": peer}))
                 self._abandon(t, out)
             self.borrowed.pop(dkey, None)
@@ -269,8 +272,11 @@ class WorkerState:
                     out.append(("drop", key))
         return out
 
-    def steal(self, keys: list) -> list:
-        """The scheduler moves these tasks elsewhere: give up those not yet started."""
+    def steal(self, keys: list, sid: Any = None) -> list:
+        """The scheduler moves these tasks elsewhere: give up those not yet started.
+
+        The answer echoes the request id ``sid`` so the scheduler can tell it
+        from an answer to an older request for the same task."""
         out: list = []
         given, refused = [], []
         for key in keys:
@@ -280,7 +286,7 @@ class WorkerState:
             else:
                 self._abandon(t, out)
                 given.append(key)
-        out.append(("send", {"op": "steal-response", "given": given, "refused": refused}))
+        out.append(("send", {"op": "steal-response", "given": given, "refused": refused, "sid": sid}))
         return out
 
     def set_paused(self, paused: bool) -> list:
