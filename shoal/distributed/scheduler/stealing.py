@@ -61,9 +61,12 @@ class WorkStealing:
 
     def _steal_plan(self) -> tuple:
         """Victims (busiest first) and what is already being asked, computed once per sweep."""
-        victims = [ws for ws in self.workers.values()
-                   if len(ws.processing) > (ws.nthreads if ws.status == "running" else 0)
-                   and ws.occupancy / ws.nthreads >= MIN_STEAL_WAIT]
+        victims = []
+        for ws in self.workers.values():
+            if len(ws.processing) > (ws.nthreads if ws.status == "running" else 0):
+                self._refresh_occupancy(ws)
+                if ws.occupancy / ws.nthreads >= MIN_STEAL_WAIT:
+                    victims.append(ws)
         victims.sort(key=lambda w: w.occupancy / w.nthreads, reverse=True)
         asked_of: dict = {}       # victim -> [number, seconds] already being asked of it
         asked_for: dict = {}      # thief -> [number, seconds] already on their way to it
@@ -78,6 +81,18 @@ class WorkStealing:
                     a[1] += est
         return victims, asked_of, asked_for
 
+    def _refresh_occupancy(self, ws: WorkerState) -> None:
+        """Re-estimate a worker's queued work with today's task durations: tasks
+        assigned while their group's duration was unknown (or measured on tiny
+        inputs) would otherwise hide a long backlog from the thieves."""
+        proc = ws.processing
+        total = 0.0
+        for ts in proc:
+            est = self._duration(ts)
+            proc[ts] = est
+            total += est
+        ws.occupancy = total
+
     def _stealable(self, ts: TaskState, thief: WorkerState) -> bool:
         if ts in self.stealing or not self._fits(ts, thief):
             return False
@@ -90,6 +105,7 @@ class WorkStealing:
         victims, asked_of, asked_for = plan if plan is not None else self._steal_plan()
         if not victims:
             return
+        self._refresh_occupancy(thief)
         mine = asked_for.get(thief, (0, 0.0))
         room = MAX_DEPTH - len(thief.processing) - mine[0]
         load = (thief.occupancy + mine[1]) / thief.nthreads
