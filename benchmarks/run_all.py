@@ -89,13 +89,24 @@ def fmt_mem(row: dict) -> str:
     return f"{'-' if s is None else f'{s:.0f}'} MB / {'-' if d is None else f'{d:.0f}'} MB"
 
 
+def finished_at(all_rows: dict) -> str:
+    """When each area's results file was written (areas may come from separate runs)."""
+    out = []
+    for area in all_rows:
+        f = RESULTS / f"{area}.json"
+        if f.exists():
+            out.append(f"{area} {time.strftime('%H:%M', time.gmtime(f.stat().st_mtime))}")
+    return ", ".join(out) + " UTC" if out else "unknown times"
+
+
 def write_report(all_rows: dict, path_md: Path, path_json: Path) -> str:
     lines = [
         "# Benchmark results",
         "",
         f"Machine: {machine()}.  ",
         f"Versions: {versions()}.  ",
-        f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Medians of several runs; "
+        f"Written: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; each area's results "
+        f"finished at {finished_at(all_rows)}. Medians of several runs; "
         "ratio = how many times better shoal is than Dask in the same run (shoal/Dask for throughput, "
         "Dask/shoal for times, memory and job counts; above 1 means shoal is better).",
         "",
