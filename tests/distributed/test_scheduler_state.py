@@ -182,7 +182,9 @@ def test_per_event_cost_does_not_scan_all_tasks():
             s.task_finished("w", ts.key, 1, 0.5)
         return time.perf_counter() - t
 
-    small, big = per_task(3000), per_task(60000)
+    # best of three for each size: a busy machine slows single runs, never the best one by 5x
+    small = min(per_task(3000) for _ in range(3))
+    big = min(per_task(60000) for _ in range(3))
     assert big < small * 5  # O(1) per event: 20x more tasks, not 20x slower
 
 

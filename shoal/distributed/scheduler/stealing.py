@@ -59,12 +59,17 @@ class WorkStealing:
                 self._steal_for(ws, plan)
         return self._take()
 
-    def _steal_plan(self) -> tuple:
-        """Victims (busiest first) and what is already being asked, computed once per sweep."""
+    def _steal_plan(self, refresh: bool = True) -> tuple:
+        """Victims (busiest first) and what is already being asked, computed once per sweep.
+
+        ``refresh`` re-estimates every candidate's backlog (the periodic sweep);
+        the drain path skips that, costing O(workers), and refreshes only the
+        victims it actually takes from."""
         victims = []
         for ws in self.workers.values():
             if len(ws.processing) > (ws.nthreads if ws.status == "running" else 0):
-                self._refresh_occupancy(ws)
+                if refresh:
+                    self._refresh_occupancy(ws)
                 if ws.occupancy / ws.nthreads >= MIN_STEAL_WAIT:
                     victims.append(ws)
         victims.sort(key=lambda w: w.occupancy / w.nthreads, reverse=True)
@@ -102,7 +107,7 @@ class WorkStealing:
         return True
 
     def _steal_for(self, thief: WorkerState, plan: tuple | None = None) -> None:
-        victims, asked_of, asked_for = plan if plan is not None else self._steal_plan()
+        victims, asked_of, asked_for = plan if plan is not None else self._steal_plan(refresh=False)
         if not victims:
             return
         self._refresh_occupancy(thief)
@@ -114,6 +119,8 @@ class WorkStealing:
                 break
             if victim is thief:
                 continue
+            if plan is None:
+                self._refresh_occupancy(victim)
             running = victim.status == "running"
             a = asked_of.get(victim)
             if a is None:
