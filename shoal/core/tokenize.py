@@ -135,9 +135,38 @@ def _norm_function(f: Any) -> Any:
         return (
             "code", qual, code.co_code, _norm_consts(code.co_consts), code.co_names,
             normalize_token(f.__defaults__), normalize_token(f.__kwdefaults__), closure,
+            _norm_globals(f, code),
         )
     finally:
         active.discard(id(f))
+
+
+_PLAIN = (int, float, complex, str, bytes, bool, type(None))
+
+
+def _norm_globals(f: Any, code: Any) -> tuple:
+    """The globals a ``__main__`` function or lambda reads, so that ``K = 10`` after
+    ``K = 1`` gives the function a new token (and a pure task a new key).  Plain
+    values by value; modules, functions and classes by name or code; anything
+    else by identity, which is cheap (a big array is not hashed on every call)
+    and stays the same while the object lives."""
+    g = getattr(f, "__globals__", None)
+    if not g:
+        return ()
+    out = []
+    for name in code.co_names:
+        if name not in g:
+            continue  # an attribute name or a builtin
+        v = g[name]
+        if isinstance(v, _PLAIN) or (isinstance(v, tuple) and len(v) < 64 and all(isinstance(i, _PLAIN) for i in v)):
+            out.append((name, normalize_token(v)))
+        elif isinstance(v, types.ModuleType):
+            out.append((name, "module", v.__name__))
+        elif isinstance(v, (type, types.FunctionType, types.BuiltinFunctionType, functools.partial)):
+            out.append((name, normalize_token(v)))
+        else:
+            out.append((name, "object", type(v).__qualname__, id(v)))
+    return tuple(out)
 
 
 def _norm_consts(consts: tuple) -> tuple:

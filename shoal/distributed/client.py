@@ -23,7 +23,7 @@ import uuid
 import warnings
 from contextlib import contextmanager
 from functools import partial
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from shoal import config
 from shoal.base import collections_to_graph, is_lazy, set_default_client, get_default_client
@@ -32,7 +32,7 @@ from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
 from shoal.distributed.comm.security import Security, resolve_security
 from shoal.distributed.comm.tcp import Comm, connect
-from shoal.distributed.futures import CancelledError, Future, _flatten, wait
+from shoal.distributed.futures import CancelledError, Future, _collect, _flatten, wait
 from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
 from shoal.distributed.graphs import GraphSubmission, _finalize, _funcname, _refs
 from shoal.distributed.refs import FutureRefs
@@ -143,9 +143,12 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         self._cond = threading.Condition()
         self._keys: dict = {}
         self._refs: dict = {}
-        self._ref_lock = threading.Lock()
-        self._release_buf: list = []
-        self._release_pending = False
+        # re-entrant: a Future dropped by the garbage collector while this thread
+        # holds the lock (any allocation may run a collection) takes it again
+        self._ref_lock = threading.RLock()
+        self._outbox: list = []          # ("m", msg) or ("r", key), sent in this order
+        self._out_pending = False
+        self._callback_pool: Any = None
         self._rid = itertools.count(1)
         self._replies: dict = {}
         self._sent_fids: set = set()
@@ -187,11 +190,14 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         if self.status == "running":
             logger.warning("client lost its connection to the scheduler %s", self.scheduler_address)
             self.status = "closed"
+        changed = []
         with self._cond:
-            for st in self._keys.values():
+            for k, st in list(self._keys.items()):
                 if st.status == "pending":
                     st.status = "lost"
+                    changed.append((k, st))
             self._cond.notify_all()
+        self._run_callbacks(changed)
         for f in self._replies.values():
             if not f.done():
                 f.set_exception(ConnectionError(f"lost the connection to the scheduler {self.scheduler_address}"))
@@ -225,26 +231,64 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
                 if peer is not None:
                     peer.abort()  # a gather waiting on it retries elsewhere
             elif op == "restarted":
-                for k, st in keys.items():
+                for k, st in list(keys.items()):
                     if st.status not in ("cancelled",):
                         st.status = "cancelled"
                         changed.append((k, st))
         if changed:
             with self._cond:
                 self._cond.notify_all()
-            for key, st in changed:
-                if st.callbacks:
-                    cbs, st.callbacks = st.callbacks, None
-                    for fn, fut in cbs:
-                        try:
-                            fn(fut)
-                        except Exception:
-                            logger.exception("future callback failed")
+            self._run_callbacks(changed)
+
+    def _run_callbacks(self, changed: list) -> None:
+        """Done-callbacks of keys that just finished, on a thread of their own: a
+        callback may block (call ``result()``, wait on another future) without
+        stopping the IO loop that would deliver what it waits for."""
+        todo = []
+        for _key, st in changed:
+            if st.callbacks:
+                cbs, st.callbacks = st.callbacks, None
+                todo.extend(cbs)
+        if not todo:
+            return
+        if self._callback_pool is None:
+            self._callback_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="shoal-callbacks")
+        for fn, fut in todo:
+            self._callback_pool.submit(_call_back, fn, fut)
 
     def _send(self, msg: dict) -> None:
         if self.status != "running" and msg.get("op") != "register-client":
             raise RuntimeError(f"this Client is {self.status}; start a new Client to keep working")
-        self._loop.call(self._comm.send, msg)
+        self._post([("m", msg)])
+
+    def _post(self, items: list) -> None:
+        """Queue messages and key releases; one loop callback sends them in order, so a
+        key dropped after a graph that needs it is released after that graph arrives."""
+        with self._ref_lock:
+            self._outbox.extend(items)
+            if self._out_pending:
+                return
+            self._out_pending = True
+        self._loop.call(self._flush_out)
+
+    def _flush_out(self) -> None:
+        with self._ref_lock:
+            box, self._outbox = self._outbox, []
+            self._out_pending = False
+        comm = self._comm
+        if comm is None or comm.closed:
+            return
+        keys: list = []
+        for kind, item in box:
+            if kind == "r":
+                keys.append(item)
+                continue
+            if keys:
+                comm.send({"op": "release-keys", "keys": keys})
+                keys = []
+            comm.send(item)
+        if keys:
+            comm.send({"op": "release-keys", "keys": keys})
 
     def _request(self, msg: dict, timeout: float | None = 60.0) -> Any:
         rid = next(self._rid)
@@ -284,14 +328,21 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         kw_has = bool(kwargs) and self._has_future(kwargs)
         kdeps: set = set()
         kw = self._unfuture(kwargs, kdeps) if kw_has else kwargs
-        for args in argss:
-            if self._has_future(args):
-                ds = set(kdeps)
-                args = self._unfuture(args, ds)
-                dlist.append(list(ds))
-            else:
-                dlist.append(list(kdeps) if kdeps else None)
-            specs.append(serialize((args, kw)))
+        _collect.keys = found = set()  # Futures met while pickling (inside sets, objects...)
+        try:
+            for args in argss:
+                if self._has_future(args):
+                    ds = set(kdeps)
+                    args = self._unfuture(args, ds)
+                else:
+                    ds = kdeps
+                specs.append(serialize((args, kw)))
+                if found:
+                    ds = set(ds) | found
+                    found.clear()
+                dlist.append(list(ds) if ds else None)
+        finally:
+            _collect.keys = None
         futures = self._futures(keys)
         self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": [fid] * len(keys),
                     "deps": dlist, "wanted": keys, "funcs": funcs, "fnames": fnames, "priority": priority,
@@ -365,7 +416,12 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         """Results of futures, in the same structure (list, dict, nested, single)."""
         if errors not in ("raise", "skip"):
             raise ValueError(f"errors={errors!r}; use 'raise' or 'skip'")
+        if isinstance(futures, Iterator):
+            futures = list(futures)  # an iterator is read once: gather what it yields, as a list
         fs = _flatten(futures)
+        for f in fs:
+            if f.client is not self:
+                raise ValueError(f"{f!r} belongs to another Client ({f.client!r}); gather it with that one")
         values = self._gather_keys([f.key for f in fs], errors)
         by_key = dict(zip([f.key for f in fs], values))
         return self._rebuild(futures, by_key, errors)
@@ -374,10 +430,13 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         if isinstance(obj, Future):
             return by_key[obj.key]
         if isinstance(obj, dict):
-            return {k: self._rebuild(v, by_key, errors) for k, v in obj.items()}
+            return {k: self._rebuild(v, by_key, errors) for k, v in obj.items()
+                    if not (errors == "skip" and isinstance(v, Future) and v.status == "error")}
         if isinstance(obj, (list, tuple, set)):
             out = [self._rebuild(o, by_key, errors) for o in obj
                    if not (errors == "skip" and isinstance(o, Future) and o.status == "error")]
+            if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+                return type(obj)(*out)  # a namedtuple
             return type(obj)(out)
         return obj
 
@@ -423,14 +482,19 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         return fl[0]
 
     def cancel(self, futures: Any) -> None:
-        """Stop computing these futures (if nothing else needs them) and mark them cancelled."""
+        """Stop computing these futures (if nothing else needs them) and mark them cancelled.
+
+        A finished future is cancelled too: the scheduler may free its value."""
         fs = _flatten(futures)
         keys = [f.key for f in fs]
+        changed = []
         with self._cond:
             for f in fs:
-                if f._state.status == "pending":
+                if f._state.status != "cancelled":
                     f._state.status = "cancelled"
+                    changed.append((f.key, f._state))
             self._cond.notify_all()
+        self._run_callbacks(changed)
         self._send({"op": "release-keys", "keys": keys})
 
     def _fire_and_forget(self, keys: list) -> None:
@@ -596,6 +660,13 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
 
     def __repr__(self) -> str:
         return f"<Client {self.scheduler_address!r} {self.status}>"
+
+
+def _call_back(fn: Any, fut: Future) -> None:
+    try:
+        fn(fut)
+    except Exception:
+        logger.exception("future callback %r failed", fn)
 
 
 def scheduler_snapshot(address: str, security: Any) -> dict:

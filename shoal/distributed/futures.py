@@ -54,11 +54,12 @@ class RemoteTraceback(Exception):
 class Future:
     """A remote result; ``result()`` blocks until it is ready."""
 
-    __slots__ = ("key", "client", "_state", "__weakref__")
+    __slots__ = ("key", "client", "_state", "_released", "__weakref__")
 
     def __init__(self, key: Any, client: Any, _state: _KeyState | None = None, _acquired: bool = False):
         self.key = key
         self.client = client
+        self._released = False
         if _acquired:  # the client already counted this reference (bulk path)
             self._state = _state
             return
@@ -66,6 +67,8 @@ class Future:
         client._inc_ref(key)
 
     def __del__(self) -> None:
+        if self._released:
+            return
         try:
             self.client._dec_ref(self.key)
         except Exception:
@@ -124,10 +127,13 @@ class Future:
         self.client.cancel([self])
 
     def release(self) -> None:
-        self.client._dec_ref(self.key)
+        """Drop this future's hold on its value now (once; later calls do nothing)."""
+        if not self._released:
+            self._released = True
+            self.client._dec_ref(self.key)
 
     def add_done_callback(self, fn: Any) -> None:
-        """Call ``fn(future)`` when done (from the client's IO thread)."""
+        """Call ``fn(future)`` when done, on the client's callback thread (``fn`` may block)."""
         self.client._add_callback(self, fn)
 
 
@@ -137,6 +143,8 @@ def _flatten(fs: Any) -> list:
         return [fs]
     if isinstance(fs, dict):
         fs = fs.values()
+    elif not isinstance(fs, (list, tuple, set, frozenset)):
+        return []  # a plain value: nothing to wait for (gather(5) is 5)
     out = []
     for f in fs:
         if isinstance(f, Future):

@@ -27,6 +27,12 @@ def _identity(x: Any) -> Any:
     return x
 
 
+def _forget_literal(literals: dict, key: Any, ref: Any) -> None:
+    entry = literals.get(key)
+    if entry is not None and entry[0] is ref:  # not a newer object's upload under the same key
+        del literals[key]
+
+
 def _finalize(values: Any, func: Any, extra: tuple) -> Any:
     return func(values, *extra)
 
@@ -122,9 +128,11 @@ class GraphSubmission:
         held = []
         cached = set()
         for i in big:
-            f = self._literals.get(keys[i])
-            if f is not None and f.status == "finished":
-                held.append(f)
+            entry = self._literals.get(keys[i])
+            # the same object, not just the same key: a graph may reuse a key for new data
+            if entry is not None and entry[0]() is self._literal_objs.get(keys[i]) \
+                    and entry[1].status == "finished":
+                held.append(entry[1])
                 cached.add(i)
         if cached:
             big = [i for i in big if i not in cached]
@@ -151,8 +159,9 @@ class GraphSubmission:
             obj = self._literal_objs.get(keys[i])
             if obj is not None:
                 try:  # keep it on the cluster exactly as long as the caller keeps the object
-                    weakref.finalize(obj, self._literals.pop, keys[i], None)
-                    self._literals[keys[i]] = f
+                    ref = weakref.ref(obj)
+                    weakref.finalize(obj, _forget_literal, self._literals, keys[i], ref)
+                    self._literals[keys[i]] = (ref, f)
                 except TypeError:
                     pass  # not weak-referenceable: upload again next time
         self._drop_rows(set(big), keys, specs, fids, dlist)

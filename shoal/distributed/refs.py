@@ -20,12 +20,10 @@ _DONE = ("finished", "error", "cancelled", "lost")
 
 class FutureRefs:
     """Mixin of ``Client``: uses its ``_keys``, ``_refs``, ``_ref_lock``, ``_cond``,
-    ``_release_buf``, ``_release_pending``, ``_loop``, ``_comm`` and ``status``."""
+    ``_post``, ``_loop``, ``_comm`` and ``status``."""
 
     _keys: dict
     _refs: dict
-    _release_buf: list
-    _release_pending: bool
     status: str
 
     def _key_state(self, key: Any) -> _KeyState:
@@ -40,7 +38,10 @@ class FutureRefs:
             refs[key] = refs.get(key, 0) + 1
 
     def _acquire(self, keys: list) -> list:
-        """Count one reference to each key (one lock for all); their states, in order."""
+        """Count one reference to each key (one lock for all); their states, in order.
+
+        Called as keys are (re)submitted: a key whose earlier run was cancelled
+        or lost is pending again, since the scheduler is about to run it anew."""
         refs, states = self._refs, self._keys
         out = []
         with self._ref_lock:
@@ -49,6 +50,9 @@ class FutureRefs:
                 st = states.get(k)
                 if st is None:
                     st = states[k] = _KeyState()
+                elif st.status == "cancelled" or st.status == "lost":
+                    st.status = "pending"
+                    st.exception = st.traceback = st.blame = None
                 out.append(st)
         return out
 
@@ -67,14 +71,10 @@ class FutureRefs:
                 else:
                     refs.pop(k, None)
                     self._keys.pop(k, None)
-                    gone.append(k)
+                    gone.append(("r", k))
             if not gone or self.status != "running":
                 return
-            self._release_buf.extend(gone)
-            if self._release_pending:
-                return
-            self._release_pending = True
-        self._loop.call(self._flush_releases)
+            self._post(gone)
 
     def _dec_ref(self, key: Any) -> None:
         with self._ref_lock:
@@ -86,28 +86,16 @@ class FutureRefs:
             self._keys.pop(key, None)
             if self.status != "running":
                 return
-            self._release_buf.append(key)
-            if self._release_pending:
-                return
-            self._release_pending = True
-        self._loop.call(self._flush_releases)
-
-    def _flush_releases(self) -> None:
-        with self._ref_lock:
-            keys, self._release_buf = self._release_buf, []
-            self._release_pending = False
-        if keys and self._comm is not None and not self._comm.closed:
-            self._comm.send({"op": "release-keys", "keys": keys})
+            self._post([("r", key)])
 
     def _add_callback(self, fut: Future, fn: Any) -> None:
         def add():
             st = fut._state
+            if st.callbacks is None:
+                st.callbacks = []
+            st.callbacks.append((fn, fut))
             if st.status in _DONE:
-                fn(fut)
-            else:
-                if st.callbacks is None:
-                    st.callbacks = []
-                st.callbacks.append((fn, fut))
+                self._run_callbacks([(fut.key, st)])
         self._loop.call(add)
 
     def _wait_keys(self, keys: list, timeout: float | None) -> None:

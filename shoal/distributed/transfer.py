@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import time
 from typing import Any
 
 from shoal.distributed.comm.tcp import Comm, connect
@@ -19,13 +18,18 @@ from shoal.distributed.protocol.serialize import deserialize
 class DataTransfer:
     """Worker-to-client data paths of ``Client``."""
 
-    async def _fetch(self, keys: list, timeout: float = 120.0) -> dict:
-        """Values of ``keys`` from the workers holding them, within ``timeout`` seconds.
+    async def _fetch(self, keys: list, timeout: float | None = None) -> dict:
+        """Values of ``keys`` from the workers holding them, within ``timeout`` seconds
+        (None: as long as it takes; a value lost with its worker is recomputed meanwhile).
 
-        Raises ``TimeoutError`` past the timeout, and the holder's
-        ``SerializationError`` at once for a value that cannot be pickled.
+        Raises ``TimeoutError`` past the timeout, the holder's
+        ``SerializationError`` at once for a value that cannot be pickled, and
+        any other error from reading a value (one that cannot be unpickled here).
         """
         result: dict = {}
+        if timeout is None:
+            await self._fetch_into(keys, result)
+            return result
         try:
             await asyncio.wait_for(self._fetch_into(keys, result), timeout)
         except (asyncio.TimeoutError, TimeoutError):
@@ -52,6 +56,8 @@ class DataTransfer:
                 if isinstance(r, tuple):
                     result.update(r[0])
                     errors.update(r[1])
+                elif not isinstance(r, (OSError, asyncio.TimeoutError, TimeoutError, asyncio.CancelledError)):
+                    raise r  # not a lost worker (OSError covers connection errors): retrying won't help
             for k in left:
                 if k in errors:  # the value exists but cannot leave its worker: fetching again won't help
                     raise deserialize(errors[k])
@@ -64,6 +70,8 @@ class DataTransfer:
         fut: concurrent.futures.Future = concurrent.futures.Future()
         self._replies[rid] = fut
         msg["rid"] = rid
+        if self._comm is None or self._comm.closed:
+            raise RuntimeError(f"this Client is {self.status}; start a new Client to keep working")
         self._comm.send(msg)
         return await asyncio.wrap_future(fut)
 
