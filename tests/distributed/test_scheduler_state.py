@@ -314,3 +314,98 @@ def test_tasks_whose_inputs_were_lost_are_not_stolen_and_given_ones_are_reschedu
     assert not msgs(out, op="compute") or all(c["deps"][0][1] for _, c in msgs(out, op="compute"))
     # nothing that waits on a lost input is asked for
     assert msgs(s.balance(), op="steal") == []
+
+
+def _scattered(s, key="d", worker="w1"):
+    s.scatter("c", [key], [8], [worker])
+    return s.tasks[key]
+
+
+def test_scattered_data_lost_then_scattered_again_is_in_memory():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1)
+    s.add_worker("w2", "w2", 1)
+    d = _scattered(s)
+    out = s.remove_worker("w1")
+    assert d.state == ERRED and msgs(out, "c")[0][1]["op"] == "key-erred"
+    s.scatter("c", ["d"], [8], ["w2"])  # as the error says: no crash, back in memory
+    assert d.state == MEMORY and d.who_has == [s.workers["w2"]]
+
+
+def test_released_scattered_input_needed_again_errs_instead_of_running_nothing():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1)
+    s.add_worker("w2", "w2", 1)
+    _scattered(s, "d", "w1")
+    s.update_graph("c", ["y"], [b"s"], ["f"], [["d"]], wanted=["y"], funcs={"f": b"F"})
+    s.task_finished(s.tasks["y"].processing_on.address, "y", 8, 0.1)
+    holder_y = s.tasks["y"].who_has[0].address
+    s.release_keys("c", ["d"])            # d kept only as y's lineage
+    out = s.remove_worker(holder_y)       # y lost: recomputing it needs d, which has no lineage
+    assert not [m for _, m in msgs(out, op="compute") if m["key"] == "d"]
+    assert s.tasks["y"].state == ERRED
+
+
+def test_scatter_over_a_task_in_flight_frees_its_inputs_later():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1)
+    graph(s, "c", {"a": [], "b": ["a"]})
+    s.task_finished("w1", "a", 8, 0.1)           # b is processing now
+    s.scatter("c", ["b"], [8], ["w1"])           # ... and arrives by scatter instead
+    assert s.tasks["a"].nwaiters == 0 and s.tasks["a"].state == RELEASED
+    s.release_keys("c", ["b"])
+    assert s.tasks == {}
+
+
+def test_errors_free_the_other_inputs_of_failed_dependents():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1)
+    graph(s, "c", {"a": [], "bad": [], "c": ["a", "bad"]})
+    s.task_finished("w1", "a", 8, 0.1)
+    s.task_erred("w1", "bad", b"E", None)
+    assert s.tasks["c"].state == ERRED
+    assert s.tasks["a"].state == RELEASED  # nobody needs it any more: freed now, not at release
+
+
+def test_stealing_off_means_no_steals():
+    from shoal import config
+
+    with config.set({"distributed.scheduler.work-stealing": False}):
+        s, holder, other, keys = _piled_on_holder()
+    (k_other,) = [ts.key for ts in s.workers[other].processing]
+    assert msgs(s.task_finished(other, k_other, 8, 0.3), op="steal") == []
+    assert s.balance() == []
+
+
+def test_a_dead_workers_values_are_all_released_before_any_recompute():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1)
+    s.update_graph("c", ["a"], [b"s"], ["f"], [None], wanted=["a"], funcs={"f": b"F"})
+    s.task_finished("w1", "a", 8, 0.1)
+    # l is more urgent than a, so it comes first among the dead worker's values
+    s.update_graph("c", ["l"], [b"s"], ["f"], [["a"]], wanted=["l"], priority=1)
+    s.task_finished("w1", "l", 8, 0.1)
+    assert s.tasks["l"].priority < s.tasks["a"].priority
+    s.add_worker("w2", "w2", 1)
+    out = s.remove_worker("w1")
+    for _, m in msgs(out, op="compute"):
+        assert all(holders for _, holders, _ in (m.get("deps") or ())), m  # never an empty holder list
+    assert s.tasks["l"].state == WAITING and s.tasks["a"].state == PROCESSING
+
+
+def test_a_copy_that_could_not_be_fetched_is_freed_on_its_holder():
+    s = SchedulerState()
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1)
+    s.add_worker("w2", "w2", 1)
+    graph(s, "c", {"a": [], "b": ["a"]})
+    holder = s.tasks["a"].processing_on.address
+    s.task_finished(holder, "a", 8, 0.1)
+    where = s.tasks["b"].processing_on.address
+    out = s.missing_data(where, "b", "a", holder)
+    assert (holder, {"op": "free", "keys": ["a"]}) in msgs(out)

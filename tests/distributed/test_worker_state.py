@@ -118,3 +118,32 @@ def test_a_failed_fetch_for_a_stolen_task_spares_its_newer_copy():
     out = w.fetched("peer", [], ["x"])
     sends = [m for k, m in out if k == "send"]
     assert [m["op"] for m in sends] == ["missing-data"] and "c" not in w.tasks  # the new copy reports once
+
+
+def test_a_task_given_up_for_a_missing_input_leaves_no_fetch_behind():
+    w = WorkerState(nthreads=1)
+    out = w.compute("r", b"", "f", [("s", ["w3"], 8), ("gone", [], 8)], prio=0)
+    assert [m["op"] for k, m in out if k == "send"] == ["missing-data"] and kinds(out, "fetch") == []
+    # the next task needing "s" must fetch it, not wait for a fetch that was never sent
+    out = w.compute("r", b"", "f", [("s", ["w3"], 8), ("l", ["w2"], 8)], prio=0)
+    assert sorted(p for _, p, _ in kinds(out, "fetch")) == ["w2", "w3"]
+
+
+def test_an_announced_copy_is_kept_when_a_second_fetch_of_it_lands():
+    w = WorkerState(nthreads=1)
+    w.compute("a", b"", "f", [("x", ["peer"], 8)], prio=0)
+    w.steal(["a"])                                         # first fetch still in flight
+    w.compute("b", b"", "f", [("x", ["peer"], 8)], prio=1)  # fetches x again
+    out = w.fetched("peer", ["x"], [])                     # the first lands: b runs, x kept
+    assert ("execute", "b") in out
+    w.finished("b", 8, 0.1)
+    out = w.fetched("peer", ["x"], [])                     # the second lands
+    assert ("drop", "x") not in out and "x" in w.have
+
+
+def test_a_stale_finish_for_a_copy_that_has_not_started_is_ignored():
+    w = WorkerState(nthreads=1)
+    w.compute("a", b"", "f", None, prio=0)                  # executing
+    w.compute("k", b"", "f", [("x", ["peer"], 8)], prio=1)  # fetching
+    assert w.finished("k", 8, 0.1) == []                    # not its result
+    assert w.tasks["k"].state == "fetching"

@@ -54,8 +54,9 @@ class Recovery:
             if not ts.who_has:
                 lost.append(ts)
         ws.has_what = set()
-        for ts in sorted(lost, key=lambda t: t.priority):
-            self._lose(ts)
+        lost = [ts for ts in sorted(lost, key=lambda t: t.priority) if self._lose_mark(ts)]
+        for ts in lost:
+            self._lose_recompute(ts)
         for ts in sorted(ws.processing, key=lambda t: t.priority):  # copy: _unassign mutates
             if ts.state != PROCESSING:
                 continue
@@ -100,6 +101,7 @@ class Recovery:
                 if was != RELEASED:
                     for d in t.deps:
                         d.nwaiters -= 1
+                        self._maybe_release(d)  # an input only this dependent needed is freed
                 t.extra = t.extra or {}
                 t.extra.update(exception=ts.extra["exception"], traceback=ts.extra.get("traceback"),
                                blame=ts.extra.get("blame"))
@@ -121,21 +123,19 @@ class Recovery:
 
     def _lose(self, ts: TaskState) -> None:
         """The last copy of a value is gone: recompute it if anyone needs it."""
+        if self._lose_mark(ts):
+            self._lose_recompute(ts)
+
+    def _lose_mark(self, ts: TaskState) -> bool:
+        """First half of ``_lose``: the value is released and its dependents wait for it.
+        A worker's death marks all its values first, so no recompute is placed while
+        another of its values still looks held (by nobody)."""
         if ts.state != MEMORY:
-            return
+            return False
         self._move(ts, RELEASED, "free")
         ts.who_has = None
         if ts.spec is None and ts.fid is None:
-            # scattered data has no lineage: its futures err, honestly
-            ts.extra = ts.extra or {}
-            ts.extra["exception"] = serialize(KilledWorker(
-                f"scattered data {ts.key!r} was lost with its worker and cannot be recomputed; "
-                "scatter it again (or scatter with broadcast=True to keep copies)"))
-            ts.extra["blame"] = ts.key
-            self._move(ts, ERRED, "lost")
-            self._notify_erred(ts)
-            self._err_from_dependents(ts)
-            return
+            return True
         # dependents waiting for it now wait one more input
         for t in ts.dependents or ():
             if t.state == WAITING:
@@ -143,8 +143,28 @@ class Recovery:
             elif t.state == QUEUED:
                 t.nwaiting = 1
                 self._move(t, WAITING, "input-lost")
-        if ts.wanted or ts.nwaiters:
+        return True
+
+    def _lose_recompute(self, ts: TaskState) -> None:
+        if ts.state != RELEASED:
+            return
+        if ts.spec is None and ts.fid is None:
+            self._no_lineage(ts)
+        elif ts.wanted or ts.nwaiters:
             self._compute(ts, "recompute")
+
+    def _no_lineage(self, ts: TaskState, why: str = "was lost with its worker") -> None:
+        """A released value without a spec (scattered data) is needed: its futures
+        and dependents err, honestly, saying how to get it back."""
+        ts.extra = ts.extra or {}
+        ts.extra["exception"] = serialize(KilledWorker(
+            f"scattered data {ts.key!r} {why} and cannot be recomputed; "
+            "scatter it again (or scatter with broadcast=True to keep copies)"))
+        ts.extra["blame"] = ts.key
+        ts.extra["traceback"] = None
+        self._move(ts, ERRED, "lost")
+        self._notify_erred(ts)
+        self._err_from_dependents(ts)
 
     def missing_data(self, address: str, key: Any, dep_key: Any, holder: str) -> list:
         """A worker could not fetch ``dep_key`` from ``holder`` for ``key``."""
@@ -153,6 +173,9 @@ class Recovery:
         if dep is not None and dep.state == MEMORY and hws is not None and hws in dep.who_has:
             dep.who_has.remove(hws)
             hws.has_what.discard(dep)
+            hws.nbytes -= dep.nbytes
+            # the holder may still have it (a passing network error): it is not counted any more
+            self.out.append(("w", hws.address, {"op": "free", "keys": [dep_key]}))
             if not dep.who_has:
                 self._lose(dep)
         ts = self.tasks.get(key)

@@ -95,6 +95,7 @@ class SchedulerState(Recovery, WorkStealing):
         self.n_finished = 0
         self.validate = validate
         self.out: list = []            # instructions produced by the current event
+        self.work_stealing = bool(config.get("distributed.scheduler.work-stealing", True))
         self.stealing: dict = {}       # TaskState -> (victim, thief, request id) while a steal is asked
         self._steal_seq = 0
         self.n_stolen = 0
@@ -248,6 +249,9 @@ class SchedulerState(Recovery, WorkStealing):
         # inputs first (reverse discovery order), so nwaiting counts are right
         for t in reversed(order):
             if t.state != RELEASED:
+                continue
+            if t.spec is None and t.fid is None:
+                self._no_lineage(t)  # scattered data, freed or lost: nothing to recompute it from
                 continue
             erred = None
             n = 0
@@ -483,7 +487,15 @@ class SchedulerState(Recovery, WorkStealing):
                 self.counts[RELEASED] += 1
             holders = [self.workers[a] for a in workers if a in self.workers]
             if not holders:
+                if ts.state == RELEASED and ts.spec is None and ts.fid is None:
+                    self._no_lineage(ts, "its worker left while it was being scattered")
+                    if ts not in wants:
+                        wants.add(ts)
+                        ts.wanted += 1
                 continue
+            if ts.state == ERRED:
+                self._move(ts, RELEASED, "retry")  # scattered again, as the error said to
+                ts.extra = None
             if ts.state == MEMORY:
                 for ws in holders:
                     if ws not in ts.who_has:
@@ -492,7 +504,11 @@ class SchedulerState(Recovery, WorkStealing):
                         ws.nbytes += nb
             else:
                 if ts.state == PROCESSING:
-                    self._unassign(ts)
+                    ws0 = self._unassign(ts)
+                    self.out.append(("w", ws0.address, {"op": "free", "keys": [ts.key]}))
+                if ts.state in (WAITING, QUEUED, PROCESSING):
+                    for d in ts.deps:  # its inputs are not needed for it any more
+                        d.nwaiters -= 1
                 self._move(ts, MEMORY, "scatter")
                 ts.nbytes = nb
                 ts.who_has = holders
@@ -500,6 +516,9 @@ class SchedulerState(Recovery, WorkStealing):
                     ws.has_what.add(ts)
                     ws.nbytes += nb
                 self._dependents_ready(ts)
+                if ts.deps:
+                    for d in ts.deps:
+                        self._maybe_release(d)
             if ts not in wants:
                 wants.add(ts)
                 ts.wanted += 1
@@ -600,7 +619,7 @@ class SchedulerState(Recovery, WorkStealing):
             self._maybe_release(dep)
         self._maybe_release(ts)
         self._fill(ws)
-        if not ws.processing and len(self.workers) > 1 and ws.status == "running":
+        if not ws.processing and len(self.workers) > 1 and ws.status == "running" and self.work_stealing:
             self._steal_for(ws)  # drained: take work now rather than at the next balance
         return self._take()
 

@@ -33,6 +33,7 @@ class WorkStealing:
     out: list
     tasks: dict
     _steal_seq: int
+    work_stealing: bool
 
     def _move_cost(self, ts: TaskState, ws: WorkerState) -> float:
         """Seconds to bring the inputs of ``ts`` that ``ws`` lacks to ``ws``."""
@@ -45,7 +46,7 @@ class WorkStealing:
 
     def balance(self) -> list:
         """Ask overloaded workers to hand not-yet-started tasks to idle ones."""
-        if len(self.workers) < 2:
+        if len(self.workers) < 2 or not self.work_stealing:
             return []
         if self.queued:
             self._fill_all()
@@ -187,4 +188,7 @@ class WorkStealing:
                 self._assign(ts, thief)
             else:
                 self._reschedule(ts, "steal")
+        ws = self.workers.get(address)
+        if ws is not None:
+            self._fill(ws)  # it may have emptied meanwhile, with work queued that only it fits
         return self._take()

@@ -32,7 +32,7 @@ from shoal.core.task import resolve
 from shoal.distributed.comm.tcp import Comm, connect, listen
 from shoal.distributed.protocol.serialize import deserialize, loads_function, serialize, unserialisable
 from shoal.distributed.worker.spill import SpillBuffer
-from shoal.distributed.worker.state import WorkerState
+from shoal.distributed.worker.state import EXECUTING, WorkerState
 
 logger = logging.getLogger("shoal.distributed.worker")
 
@@ -79,6 +79,7 @@ class WorkerServer:
         self.listener: Any = None
         self.address: str | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._epoch = 0  # scheduler sessions: results of an older one are dropped
         self._done: list = []
         self._done_lock = threading.Lock()
         self._wake_pending = False
@@ -138,6 +139,15 @@ class WorkerServer:
         # a fresh registration: the scheduler forgot us, so forget everything too
         self.data.clear()
         self.state = WorkerState(self.nthreads)
+        self._epoch += 1
+        while True:  # tasks queued for the old session are not run
+            try:
+                item = self._queue.get_nowait()
+            except Exception:
+                break
+            if item is _Stop:
+                self._queue.put(item)
+                break
         try:
             await self._connect()
         except Exception as e:
@@ -202,7 +212,7 @@ class WorkerServer:
             kind = ins[0]
             if kind == "execute":
                 t = self.state.tasks[ins[1]]
-                self._queue.put((t.key, t.spec, t.fid))
+                self._queue.put((t.key, t.spec, t.fid, self._epoch))
             elif kind == "send":
                 send(ins[1])
             elif kind == "drop":
@@ -232,7 +242,7 @@ class WorkerServer:
                 if batch:
                     self._publish(batch)
                 return
-            key, spec, fid = item
+            key, spec, fid, epoch = item
             start = time.time()
             try:
                 if fid is None:
@@ -257,7 +267,7 @@ class WorkerServer:
                 ok = False
                 result = (e, tb_mod.format_exc())
             stop = time.time()
-            batch.append((key, ok, result, start, stop))
+            batch.append((key, ok, result, start, stop, epoch))
             # long tasks report at once; tiny ones are grouped (bounded latency)
             if stop - batch[0][3] > 0.005 or len(batch) >= 1000:
                 self._publish(batch)
@@ -277,9 +287,12 @@ class WorkerServer:
             self._wake_pending = False
         st = self.state
         out: list = []
-        for key, ok, result, start, stop in done:
+        for key, ok, result, start, stop, epoch in done:
+            if epoch != self._epoch:
+                continue  # run for a scheduler session that is gone: its state was forgotten
             if ok:
-                if key in st.tasks and key not in st.cancelled:
+                t = st.tasks.get(key)
+                if t is not None and t.state == EXECUTING and key not in st.cancelled:
                     self.data[key] = result
                 instrs = st.finished(key, self.data.nbytes(key), stop - start)
                 for ins in instrs:

@@ -136,7 +136,8 @@ class WorkerState:
                 continue
             if not holders:
                 out.append(("send", {"op": "missing-data", "key": key, "dep": dkey, "holder": None}))
-                del self.tasks[key]
+                # undo what the inputs before this one registered (their fetches are never sent)
+                self._abandon_unsent(t, requests, out)
                 return out
             self.borrowed[dkey] = 1
             self.fetch_waiters[dkey] = [t]
@@ -181,8 +182,9 @@ class WorkerState:
                     self._move(t, READY, "inputs-arrived")
                     self._push_ready(t)
             if dkey not in self.borrowed:  # nobody needs it any more
-                self.have.discard(dkey)
-                out.append(("drop", dkey))
+                if dkey not in self.own:  # (a copy announced earlier stays until the scheduler frees it)
+                    self.have.discard(dkey)
+                    out.append(("drop", dkey))
             elif dkey not in self.own:
                 # keep it as a replica the scheduler knows of: later tasks that
                 # need it here do not fetch it again, and it is freed with the original
@@ -199,6 +201,21 @@ class WorkerState:
             self.borrowed.pop(dkey, None)
         self._start_more(out)
         return out
+
+    def _abandon_unsent(self, t: WTask, requests: dict, out: list) -> None:
+        """Forget ``t`` before any of its fetches (``requests``) went out."""
+        unsent = {k for keys in requests.values() for k in keys}
+        for dkey in unsent:
+            waiters = self.fetch_waiters.get(dkey)
+            if waiters is not None:
+                waiters[:] = [w for w in waiters if w is not t]
+                if not waiters:
+                    del self.fetch_waiters[dkey]
+        self._abandon(t, out)
+        for dkey in unsent:
+            # nobody fetches it now: a later task must ask for it afresh
+            if dkey not in self.fetch_waiters:
+                self.borrowed.pop(dkey, None)
 
     def _release_inputs(self, t: WTask, out: list) -> None:
         for dkey in t.deps:
@@ -220,7 +237,10 @@ class WorkerState:
     def finished(self, key: Any, nbytes: int, duration: float) -> list:
         """A thread finished ``key``; the value is already in the data store."""
         out: list = []
-        t = self.tasks.pop(key, None)
+        t = self.tasks.get(key)
+        if t is not None and t.state != EXECUTING:
+            return out  # a stale report for a newer copy that has not started: not its result
+        self.tasks.pop(key, None)
         self.executing.discard(key)
         if t is None or key in self.cancelled:
             self.cancelled.discard(key)
@@ -244,7 +264,10 @@ class WorkerState:
 
     def failed(self, key: Any, exception: Any, traceback: Any) -> list:
         out: list = []
-        t = self.tasks.pop(key, None)
+        t = self.tasks.get(key)
+        if t is not None and t.state != EXECUTING:
+            return out
+        self.tasks.pop(key, None)
         self.executing.discard(key)
         if t is not None and key not in self.cancelled:
             out.append(("send", {"op": "task-erred", "key": key, "exception": exception, "traceback": traceback}))
