@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "processes": {"batch_target_seconds": 0.02},
     "array": {"chunk_size": "128MiB", "random": {"bit_generator": "SFC64"}},
     "distributed": {
-        "comm": {"timeout": 30, "max_frame_bytes": 2**31},
+        "comm": {"timeout": 30, "max_frame_bytes": 4 << 30},
         "scheduler": {"allowed_failures": 3, "worker_ttl": 60, "port": 8786,
                       "work_stealing": True, "work_stealing_interval": 0.1},
         "worker": {

@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import os
+import tempfile
 import signal
 import sys
 import threading
@@ -34,11 +35,19 @@ def _write_private(path: str, text: str) -> None:
     d = os.path.dirname(path)
     if d:
         os.makedirs(d, exist_ok=True)
-    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path + ".tmp", 0o600)
-    os.replace(path + ".tmp", path)
+    # a fresh file only we can read (mkstemp: O_EXCL, mode 0600, never a planted
+    # symlink), renamed over the target in one step
+    fd, tmp = tempfile.mkstemp(dir=d or ".", prefix=os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _tls_args(p: argparse.ArgumentParser) -> None:

@@ -105,6 +105,24 @@ def test_worker_exits_after_death_timeout_when_scheduler_vanishes(scheduler):
         _stop(worker, signal.SIGKILL)
 
 
+def test_worker_exits_after_death_timeout_when_scheduler_freezes(scheduler):
+    proc, sf, tf = scheduler
+    worker = subprocess.Popen([PY, "-m", "shoal", "worker", "--scheduler-file", sf, "--nthreads", "1",
+                               "--death-timeout", "2"], stderr=subprocess.DEVNULL)
+    try:
+        with Client(scheduler_file=sf, set_as_default=False) as c:
+            c.wait_for_workers(1, timeout=60)
+        proc.send_signal(signal.SIGSTOP)  # alive, connection open, but silent
+        try:
+            # heartbeats go unanswered: after the silence limit (here 10 heartbeats, 5 s)
+            # the worker drops the connection, then gives up reconnecting after 2 s
+            assert worker.wait(60) != 0  # it gave up (it would have hung before)
+        finally:
+            proc.send_signal(signal.SIGCONT)
+    finally:
+        _stop(worker, signal.SIGKILL)
+
+
 def test_worker_without_token_is_refused(scheduler, tmp_path):
     proc, sf, tf = scheduler
     info = json.load(open(sf))

@@ -157,3 +157,23 @@ def test_worker_pauses_past_the_pause_fraction_and_resumes_below_it():
         assert f.result(timeout=30) == 3  # memory back under the threshold: it resumes
         assert status() == "running"
         assert cluster.worker_pids()[0] == pid  # paused, not restarted
+
+
+def test_worker_directories_are_removed_even_after_a_sigkill(tmp_path):
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
+                           local_directory=str(tmp_path))
+    with cluster, Client(cluster, set_as_default=False) as c:
+        assert c.submit(add, 1, 2).result(timeout=30) == 3
+        assert len(os.listdir(tmp_path)) == 1  # one directory for the one worker
+        pid = cluster.worker_pids()[0]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + 60
+        while True:  # the nanny starts a new one, in a new directory
+            pids = cluster.worker_pids()
+            if pids and pids[0] not in (None, pid):
+                break
+            assert time.time() < deadline, "the killed worker was not replaced"
+            time.sleep(0.05)
+        assert c.submit(add, 2, 3, pure=False).result(timeout=30) == 5
+        assert len(os.listdir(tmp_path)) == 1  # the killed worker's directory is gone
+    assert os.listdir(tmp_path) == []

@@ -42,7 +42,7 @@ HANDSHAKE_TIMEOUT = 10.0
 
 
 def max_payload() -> int:
-    return int(config.get("distributed.comm.max-frame-size", 4 << 30))
+    return int(config.get("distributed.comm.max-frame-bytes", 4 << 30))
 
 
 def parse_address(address: str, default_port: int = 8786) -> tuple[str, str, int]:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any
@@ -49,6 +51,7 @@ class Nanny:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.done = threading.Event()
+        self._child_dir: str | None = None
 
     def _cmd(self) -> list:
         cmd = [sys.executable, "-m", "shoal.distributed.worker.main", "--scheduler", self.scheduler_address,
@@ -56,8 +59,8 @@ class Nanny:
                "--memory-limit", str(self.memory_limit)]
         if self.name is not None:
             cmd += ["--name", str(self.name)]
-        if self.local_directory:
-            cmd += ["--local-directory", self.local_directory]
+        if self._child_dir:
+            cmd += ["--local-directory", self._child_dir]
         if self.death_timeout:
             cmd += ["--death-timeout", str(self.death_timeout)]
         if self.resources:
@@ -70,6 +73,10 @@ class Nanny:
         return cmd
 
     def _spawn(self) -> None:
+        # each child works in a directory of its own that the nanny removes when the
+        # child is gone, even after a SIGKILL (spilled files included)
+        self._remove_child_dir()
+        self._child_dir = tempfile.mkdtemp(prefix="shoal-worker-", dir=self.local_directory)
         env = dict(os.environ)
         env.update(self.extra_env)
         if self.security is not None and self.security.token:
@@ -112,6 +119,7 @@ class Nanny:
             with self._lock:
                 if (self._closing or code in (0, SCHEDULER_GONE_EXIT_CODE)
                         or (code != RESTART_EXIT_CODE and not self.restart_on_crash)):
+                    self._remove_child_dir()
                     self.done.set()
                     return
                 if code != RESTART_EXIT_CODE:
@@ -119,6 +127,11 @@ class Nanny:
                 self.restarts += 1
                 time.sleep(0.05)
                 self._spawn()
+
+    def _remove_child_dir(self) -> None:
+        if self._child_dir is not None:
+            shutil.rmtree(self._child_dir, ignore_errors=True)
+            self._child_dir = None
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the worker (SIGTERM, then SIGKILL) and stop restarting it."""
@@ -138,3 +151,5 @@ class Nanny:
                 pass
         if self._thread is not None:
             self._thread.join(timeout=2)
+        with self._lock:
+            self._remove_child_dir()

@@ -20,6 +20,7 @@ import collections
 import logging
 import os
 import queue
+import shutil
 import tempfile
 import threading
 import time
@@ -67,7 +68,8 @@ class WorkerServer:
         self.resources = resources or {}
         self.heartbeat_interval = float(heartbeat_interval if heartbeat_interval is not None
                                         else config.get("distributed.worker.heartbeat-interval", 0.5))
-        self.local_directory = local_directory or tempfile.mkdtemp(prefix="shoal-worker-")
+        # a directory of its own (inside --local-directory when given), removed on close
+        self.local_directory = tempfile.mkdtemp(prefix="shoal-worker-", dir=local_directory)
         target = config.get("distributed.worker.memory.target", 0.6)
         self.spill_fraction = config.get("distributed.worker.memory.spill", 0.7)
         self.pause_fraction = config.get("distributed.worker.memory.pause", 0.8)
@@ -80,6 +82,7 @@ class WorkerServer:
         self.address: str | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._epoch = 0  # scheduler sessions: results of an older one are dropped
+        self._last_heard = time.monotonic()
         self._done: list = []
         self._done_lock = threading.Lock()
         self._wake_pending = False
@@ -123,6 +126,7 @@ class WorkerServer:
         timeout = self.death_timeout if self.death_timeout else 60.0
         comm = await connect(self.scheduler_address, self.security, name="worker->scheduler", timeout=timeout)
         self.scomm = comm
+        self._last_heard = time.monotonic()
         comm.start(self._on_scheduler)
         comm.on_close(self._scheduler_lost)
         comm.send({"op": "register-worker", "address": self.address, "name": self.name,
@@ -172,10 +176,13 @@ class WorkerServer:
             c.close()
         for _ in self._threads:
             self._queue.put(_Stop)
+        self.data.clear()
+        shutil.rmtree(self.local_directory, ignore_errors=True)
         self.finished.set()
 
     # ---- scheduler messages -------------------------------------------
     def _on_scheduler(self, comm: Comm, msgs: list) -> None:
+        self._last_heard = time.monotonic()
         st = self.state
         out: list = []
         for msg in msgs:
@@ -410,6 +417,13 @@ class WorkerServer:
             if spilled > last_spilled:  # spilled since the last beat (also by SpillBuffer itself)
                 self._stream_event("spill", [f"{spilled - last_spilled} bytes to disk"], last_t, now)
             last_t, last_spilled = now, spilled
+            silence = max(float(self.death_timeout or 60.0), 10 * self.heartbeat_interval)
+            if self.scomm is not None and not self.scomm.closed \
+                    and time.monotonic() - self._last_heard > silence:
+                # every heartbeat is acknowledged: a scheduler this quiet is frozen or cut off
+                logger.warning("no word from the scheduler for %.0fs: dropping the connection", silence)
+                self.scomm.abort()
+                continue
             if self.scomm is not None and not self.scomm.closed:
                 self.scomm.send({"op": "heartbeat", "metrics": {
                     "rss": proc.memory_info().rss, "managed": self.data.fast_bytes,
