@@ -311,7 +311,7 @@ class ProcessExecutor(Executor):
                 except (EOFError, OSError):
                     self._died(w)
                 msg = loads(frames)
-                if msg[1] != run.id:
+                if msg[1] != run.id and msg[0] != "load-error":
                     continue
                 batch = w.inflight.pop(0)
                 if msg[0] == "done":
@@ -320,6 +320,12 @@ class ProcessExecutor(Executor):
                 _, _, ndone, key, exc, tb = msg
                 if key is None:
                     key = batch[0]
+                if msg[0] == "load-error":
+                    raise RuntimeError(
+                        f"a worker process could not unpickle the tasks starting with {key!r}: "
+                        f"{type(exc).__name__}: {exc}. Objects sent to worker processes must be "
+                        "importable there (define classes in a module on sys.path when the pool "
+                        "started, or in the script itself)") from RemoteTraceback(tb)
                 if isinstance(exc, BaseException):
                     raise exc from RemoteTraceback(f"(while running task {key!r})\n{tb}")
                 raise RuntimeError(f"task {key!r} failed in a worker process:\n{tb}")  # pragma: no cover

@@ -79,7 +79,9 @@ def main(argv: list) -> None:
         try:
             msg = loads(frames)
         except BaseException as e:
-            send(sock, dumps(("error", run_id, 0, None, _picklable(e), traceback.format_exc())))
+            # its run id is inside what could not be read: the parent pins the error on
+            # the oldest batch it has in flight here (replies come back in order)
+            send(sock, dumps(("load-error", None, 0, None, _picklable(e), traceback.format_exc())))
             continue
         del frames
         kind = msg[0]

@@ -332,3 +332,21 @@ def test_keyboard_interrupt_in_process_kills_busy_workers_and_recovers():
     timer.join()
     assert not [p for p in busy if _alive(p)]
     assert shoal.compute(delayed(inc)(1), scheduler="processes") == (2,)
+
+
+def test_tasks_a_worker_cannot_unpickle_raise_instead_of_hanging(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    shoal.compute(delayed(abs)(-1), scheduler="processes")  # the pool is running
+    (tmp_path / "late_module_xyz.py").write_text("class Thing:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # added after the workers started
+    mod = importlib.import_module("late_module_xyz")
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(RuntimeError, match="could not unpickle"):
+            shoal.compute(delayed(type)(mod.Thing()), scheduler="processes")
+        assert time.monotonic() - t0 < 30
+        assert shoal.compute(delayed(abs)(-2), scheduler="processes") == (2,)  # still works after
+    finally:
+        sys.modules.pop("late_module_xyz", None)
