@@ -54,6 +54,13 @@ def _nbytes(x: Any) -> int:
         return n
     if isinstance(x, (bytes, bytearray)):
         return len(x)
+    usage = getattr(x, "memory_usage", None)  # pandas frames and series have no .nbytes
+    if usage is not None and type(x).__module__.startswith("pandas"):
+        try:
+            n = usage(index=True)
+            return int(n.sum()) if hasattr(n, "sum") else int(n)
+        except Exception:
+            return 0
     return 0
 
 
@@ -169,7 +176,7 @@ def _call(func: Any, args: tuple, kwargs: dict, *, name: str | None, pure: bool 
           nout: int | None, key: Hashable | None, parents: tuple = ()) -> "Delayed":
     deps = _Deps()
     deps.parents.extend(parents)
-    fn = _unpack(func, deps) if parents else func
+    fn = _unpack(func, deps) if parents or isinstance(func, Delayed) else func
     a = tuple(_unpack(x, deps) for x in args) if args else ()
     kw = _unpack(kwargs, deps) if kwargs else {}
     if key is None:
@@ -201,8 +208,8 @@ class DelayedFunction:
         pure = kwargs.pop("pure", self.pure)
         key = kwargs.pop("dask_key_name", None)
         key = kwargs.pop("shoal_key", key)
-        nout = kwargs.pop("nout", self.nout)
-        return _call(self.func, args, kwargs, name=self.name, pure=pure, nout=nout, key=key)
+        # like dask, ``nout`` is fixed by delayed(f, nout=...): a ``nout=`` here is f's argument
+        return _call(self.func, args, kwargs, name=self.name, pure=pure, nout=self.nout, key=key)
 
     @property
     def __name__(self) -> str:  # type: ignore[override]

@@ -207,3 +207,14 @@ def test_lambdas_and_closures(scheduler):
 def test_config_set_scheduler(scheduler):
     with shoal.config.set(scheduler=scheduler):
         assert delayed(inc)(1).compute() == 2
+
+
+def test_calling_a_delayed_function_value_and_nout_as_an_argument(scheduler):
+    def make_adder(n):
+        return lambda x: x + n
+
+    def needs_nout(nout):
+        return nout * 2
+
+    assert delayed(make_adder)(1)(2).compute(scheduler=scheduler) == 3
+    assert delayed(needs_nout)(nout=3).compute(scheduler=scheduler) == 6

@@ -18,6 +18,7 @@ tree's canonical encoding is hashed.  Rules:
 from __future__ import annotations
 
 import dataclasses
+import collections
 import datetime
 import decimal
 import enum
@@ -74,7 +75,11 @@ def _norm_seq(x):
 @register(dict)
 def _norm_dict(x):
     items = [(normalize_token(k), normalize_token(v)) for k, v in x.items()]
-    return ("dict", tuple(sorted(items, key=repr)))
+    if type(x) is dict:
+        return ("dict", tuple(sorted(items, key=repr)))
+    # subclasses (OrderedDict, defaultdict, Counter, ...): their type, and order where it counts
+    extra = normalize_token(x.default_factory) if isinstance(x, collections.defaultdict) else None
+    return ("dict-subclass", type(x).__module__, type(x).__qualname__, extra, tuple(items))
 
 
 @register(set, frozenset)
@@ -229,7 +234,12 @@ def _register_numpy() -> None:
         return ("ndarray", str(a.dtype), a.shape, bool(a.flags.f_contiguous and not a.flags.c_contiguous),
                 _hash_buffer(memoryview(data)))
 
+    def norm_masked(a: Any) -> Any:
+        return ("masked", norm_array(np.asarray(a.data)), norm_array(np.ma.getmaskarray(a)),
+                normalize_token(a.fill_value))
+
     _dispatch[np.ndarray] = norm_array
+    _dispatch[np.ma.MaskedArray] = norm_masked
     _dispatch[np.dtype] = lambda d: ("dtype", str(d))
     for t in (np.generic,):
         _dispatch[t] = lambda x: ("npscalar", str(x.dtype), x.tobytes())
@@ -243,17 +253,24 @@ def _register_numpy() -> None:
 def _register_pandas() -> None:
     import pandas as pd
 
+    def norm_dtype(d: Any) -> Any:
+        if isinstance(d, pd.CategoricalDtype):  # categories and order are part of the values
+            return ("category", _pd_values(d.categories) if d.categories is not None else None,
+                    bool(d.ordered))
+        return str(d)
+
     def norm_index(i: Any) -> Any:
-        return ("index", type(i).__name__, normalize_token(i.name), _pd_values(i))
+        if isinstance(i, pd.MultiIndex):
+            return ("multiindex", normalize_token(list(i.names)),
+                    tuple(norm_index(lv) for lv in i.levels), tuple(normalize_token(c) for c in i.codes))
+        return ("index", type(i).__name__, normalize_token(i.name), norm_dtype(i.dtype), _pd_values(i))
 
     def norm_series(s: Any) -> Any:
-        return ("series", normalize_token(s.name), str(s.dtype), norm_index(s.index), _pd_values(s))
+        return ("series", normalize_token(s.name), norm_dtype(s.dtype), norm_index(s.index), _pd_values(s))
 
     def norm_frame(df: Any) -> Any:
-        cols = [normalize_token(c) for c in df.columns]
-        data = [(str(df[c].dtype) if df.columns.is_unique else "", _pd_values(df.iloc[:, i]))
-                for i, c in enumerate(df.columns)]
-        return ("frame", tuple(cols), norm_index(df.index), tuple(data))
+        data = [(norm_dtype(df.dtypes.iloc[i]), _pd_values(df.iloc[:, i])) for i in range(df.shape[1])]
+        return ("frame", norm_index(df.columns), norm_index(df.index), tuple(data))
 
     _dispatch[pd.Index] = norm_index
     _dispatch[pd.Series] = norm_series
@@ -265,13 +282,23 @@ def _register_pandas() -> None:
 def _pd_values(obj: Any) -> Any:
     import numpy as np
 
-    values = obj.array if hasattr(obj, "array") else obj.values
     try:
+        values = obj.array if hasattr(obj, "array") else obj.values
+        if hasattr(values, "codes") and hasattr(values, "categories"):  # categorical: codes + categories
+            return ("cat", normalize_token(np.asarray(values.codes)), _pd_values(values.categories))
         arr = np.asarray(values)
     except Exception:
         return _random_token(obj)
     if arr.dtype.hasobject:
-        return ("obj", _hash_buffer(memoryview(repr(arr.tolist()).encode())))
+        items = arr.ravel().tolist()
+        if all(type(v) is str for v in items):
+            # the common case, fast: every length, then the text (lengths make it unambiguous)
+            lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+            text = "".join(items).encode("utf-8", "surrogatepass")
+            return ("str", arr.shape, _hash_buffer(memoryview(lengths).cast("B")), _hash_buffer(memoryview(text)))
+        # element by element otherwise, like numpy object arrays (a repr elides long
+        # arrays, and different objects can share one)
+        return ("obj", normalize_token(items))
     return normalize_token(arr)
 
 

@@ -69,7 +69,7 @@ def default_num_workers() -> int:
 class Run:
     """What one graph execution shares with its executor."""
 
-    __slots__ = ("graph", "deps", "results", "seed", "done", "aborted", "id")
+    __slots__ = ("graph", "deps", "results", "seed", "done", "aborted", "id", "limit")
     _next_id = 0
 
     def __init__(self, graph: dict, deps: Mapping, results: dict, seed: Any):
@@ -81,6 +81,7 @@ class Run:
         self.seed = seed
         self.done: Any = None
         self.aborted = False
+        self.limit: Any = None  # threads: at most num_workers batches run at once
 
 
 class Executor:
@@ -448,10 +449,17 @@ def _thread_main(jobs: "queue.SimpleQueue", wid: int) -> None:
             run.done.put((batch, None, wid, 0.0, None))
             continue
         graph = run.graph
+        limit = run.limit  # the shared pool may have more threads than this run's num_workers
+        if limit is not None:
+            limit.acquire()
         t0 = time.perf_counter()
         out = None
         try:
-            out = run_batch([(k, graph[k]) for k in batch], run.results, internal, run.seed)
+            try:
+                out = run_batch([(k, graph[k]) for k in batch], run.results, internal, run.seed)
+            finally:
+                if limit is not None:
+                    limit.release()
         except BaseException as e:  # handed to the engine's thread
             run.done.put((batch, None, wid, time.perf_counter() - t0, e))
             del e
@@ -509,6 +517,8 @@ class ThreadExecutor(Executor):
 
     def start_run(self, run: Run) -> None:
         run.done = queue.SimpleQueue()
+        if len(self.pool.threads) > self.num_workers:
+            run.limit = threading.BoundedSemaphore(self.num_workers)
 
     def submit(self, run: Run, batch: list, internal: dict) -> None:
         self.pool.jobs.put((run, batch, internal))

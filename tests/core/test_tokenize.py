@@ -118,3 +118,37 @@ def test_recursive_closure_has_a_token():
         return fib
 
     assert tokenize(make()) == tokenize(make())
+
+
+def test_ordered_and_special_dicts_keep_their_type_and_order():
+    import collections
+
+    o1 = collections.OrderedDict(a=1, b=2)
+    o2 = collections.OrderedDict(b=2, a=1)
+    assert tokenize(o1) != tokenize(o2)
+    assert tokenize({"a": 1, "b": 2}) == tokenize({"b": 2, "a": 1})  # plain dicts: order-free
+    assert tokenize(collections.Counter("aab")) != tokenize(dict(collections.Counter("aab")))
+
+
+def test_pandas_categoricals_object_columns_and_multiindex():
+    import numpy as np
+    import pandas as pd
+
+    s1 = pd.Series(pd.Categorical(["a", "b"], categories=["a", "b"]))
+    s2 = pd.Series(pd.Categorical(["a", "z"], categories=["a", "z"]))
+    assert tokenize(s1) != tokenize(s2)
+    a = np.arange(2000)
+    b = a.copy()
+    b[1000] = -1  # the middle a repr would elide
+    assert tokenize(pd.Series([a], dtype=object)) != tokenize(pd.Series([b], dtype=object))
+    assert tokenize(pd.Series(["ab", "c"], dtype=object)) != tokenize(pd.Series(["a", "bc"], dtype=object))
+    df = pd.DataFrame({"a": [1, 1, 2], "b": [1, 2, 3], "c": [1.0, 2, 3]}).groupby(["a", "b"]).sum()
+    assert tokenize(df) == tokenize(df.copy()) and tokenize(df) != tokenize(df + 1)
+
+
+def test_masked_arrays_include_their_mask():
+    import numpy as np
+
+    m1 = np.ma.array([1, 2, 3], mask=[0, 0, 1])
+    assert tokenize(m1) == tokenize(np.ma.array([1, 2, 3], mask=[0, 0, 1]))
+    assert tokenize(m1) != tokenize(np.ma.array([1, 2, 3], mask=[0, 1, 0]))

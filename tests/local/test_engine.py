@@ -254,3 +254,33 @@ def test_processes_release_intermediates_in_the_engine():
         out = shoal.compute(*vals, scheduler="processes", num_workers=2)
     assert list(out) == list(range(300))
     assert len(held) == 600 and max(held) <= 20
+
+
+def test_num_workers_one_runs_one_task_at_a_time_on_threads():
+    import threading
+
+    lock = threading.Lock()
+    state = {"now": 0, "peak": 0}
+
+    def track(i):
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.005)
+        with lock:
+            state["now"] -= 1
+        return i
+
+    shoal.compute(*[delayed(track)(i) for i in range(20)], scheduler="threads", num_workers=4)
+    state["peak"] = 0  # the shared pool now has 4 threads
+    shoal.compute(*[delayed(track)(i) for i in range(40)], scheduler="threads", num_workers=1)
+    assert state["peak"] == 1
+
+
+def test_dataframe_size_is_known_so_large_frames_are_lifted_and_shared():
+    import pandas as pd
+
+    from shoal.delayed import _nbytes
+
+    df = pd.DataFrame({"a": range(100_000)})
+    assert _nbytes(df) >= 800_000
