@@ -76,13 +76,26 @@ class DataTransfer:
         return await asyncio.wrap_future(fut)
 
     async def _peer(self, address: str) -> Comm:
+        """One connection per worker: concurrent fetches wait for the same connect."""
         comm = self._peers.get(address)
-        if comm is None or comm.closed:
+        if comm is not None and not comm.closed:
+            return comm
+        connecting = self.__dict__.setdefault("_peers_connecting", {})
+        pending = connecting.get(address)
+        if pending is None:
+            pending = connecting[address] = asyncio.get_running_loop().create_task(
+                self._connect_peer(address, connecting))
+        return await asyncio.shield(pending)
+
+    async def _connect_peer(self, address: str, connecting: dict) -> Comm:
+        try:
             comm = await connect(address, self.security, name="client->worker", timeout=5.0)
             comm.info["waiting"] = {}
             comm.start(self._peer_message)
             self._peers[address] = comm
-        return comm
+            return comm
+        finally:
+            connecting.pop(address, None)
 
     def _peer_message(self, comm: Comm, msgs: list) -> None:
         for msg in msgs:

@@ -342,3 +342,19 @@ def test_work_piled_behind_data_is_stolen_by_the_idle_worker(c):
     assert [v for _, v in out] == [1000 + i for i in range(16)]
     ran = {p: sum(1 for q, _ in out if q == p) for p in pids}
     assert min(ran.values()) >= 4, ran  # without stealing the second worker runs one or two
+
+
+def _connections_to(port):
+    import psutil
+
+    return sum(1 for cn in psutil.Process().net_connections("tcp") if cn.raddr and cn.raddr.port == port)
+
+
+def test_a_worker_opens_one_connection_per_peer_however_many_fetches_at_once(c):
+    a, b = sorted(c.scheduler_info()["workers"])
+    xs = [c.submit(inc, i, workers=[a], pure=False) for i in range(20)]
+    wait(xs, timeout=30)
+    ys = c.map(inc, xs, workers=[b], pure=False)  # 20 fetches from a, started together
+    assert c.gather(ys) == [i + 2 for i in range(20)]
+    port = int(a.rsplit(":", 1)[1])
+    assert c.run(_connections_to, port, workers=[b])[b] == 1

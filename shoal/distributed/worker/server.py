@@ -88,6 +88,7 @@ class WorkerServer:
         self._wake_pending = False
         self._threads: list = []
         self._peer_comms: dict = {}
+        self._peer_connecting: dict = {}  # address -> task connecting to it
         self._peer_rid = 0
         self._peer_waiting: dict = {}
         self._bg: list = []
@@ -356,12 +357,23 @@ class WorkerServer:
                 return
 
     async def _peer(self, address: str) -> Comm:
+        """One connection per peer: concurrent fetches wait for the same connect."""
         comm = self._peer_comms.get(address)
-        if comm is None or comm.closed:
+        if comm is not None and not comm.closed:
+            return comm
+        pending = self._peer_connecting.get(address)
+        if pending is None:
+            pending = self._peer_connecting[address] = self.loop.create_task(self._connect_peer(address))
+        return await asyncio.shield(pending)
+
+    async def _connect_peer(self, address: str) -> Comm:
+        try:
             comm = await connect(address, self.security, name="worker->peer", timeout=5.0)
             comm.start(self._peer_message)
             self._peer_comms[address] = comm
-        return comm
+            return comm
+        finally:
+            self._peer_connecting.pop(address, None)
 
     async def _fetch(self, peer: str, keys: list) -> None:
         try:
@@ -372,8 +384,11 @@ class WorkerServer:
             self._peer_waiting[rid] = fut
             comm.send({"op": "get-data", "rid": rid, "keys": keys})
             t_fetch = time.time()
-            done, _ = await asyncio.wait([fut, comm.closed_future], timeout=60,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            try:
+                done, _ = await asyncio.wait([fut, comm.closed_future], timeout=60,
+                                             return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                self._peer_waiting.pop(rid, None)
             if fut not in done:
                 raise ConnectionError(f"peer {peer} closed or timed out")
             msg = fut.result()
@@ -385,7 +400,9 @@ class WorkerServer:
             self._do(self.state.fetched(peer, got, list(msg["missing"]), msg.get("errors")))
         except Exception as e:
             logger.info("fetch of %d keys from %s failed: %s", len(keys), peer, e)
-            self._peer_comms.pop(peer, None)
+            bad = self._peer_comms.pop(peer, None)
+            if bad is not None:
+                bad.abort()
             self._do(self.state.fetched(peer, [], keys))
 
     # ---- misc ----------------------------------------------------------
