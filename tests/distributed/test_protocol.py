@@ -256,3 +256,19 @@ def test_large_frames_keep_message_order_and_arrive_whole_before_close():
     assert [m["op"] for m in got] == ["first", "big"] + ["small"] * 50 + ["end"]
     assert [m["i"] for m in got if m["op"] == "small"] == list(range(50))
     np.testing.assert_array_equal(got[1]["x"], big)
+
+
+def test_small_buffers_do_not_keep_a_large_payload_alive():
+    from shoal.distributed.protocol.serialize import dumps_messages, loads_messages
+
+    msgs = [{"small": np.arange(1000.0), "big": np.ones(10_000_000)}]
+    payload = bytearray(_join(pack_frames(dumps_messages(msgs))))
+    (out,) = loads_messages(unpack_frames(memoryview(payload)[8:]))
+    small, big = out["small"], out["big"]
+    np.testing.assert_array_equal(small, np.arange(1000.0))
+    assert big.sum() == 10_000_000
+    start = np.frombuffer(payload, dtype=np.uint8).ctypes.data
+    inside = lambda a: start <= a.ctypes.data < start + len(payload)  # noqa: E731
+    assert inside(big)          # the big one: a view of the payload, no copy
+    assert not inside(small)    # the small one: its own copy
+    small[0] = 5.0                        # and writable

@@ -127,10 +127,30 @@ def dumps_messages(msgs: list) -> list:
     return [pack_header(0), body]
 
 
+PIN_PAYLOAD = 4 << 20  # payloads above this size are not kept alive by their small buffers
+
+
+def _unpinned(bufs: list) -> list:
+    """Zero-copy views for the big buffers of a payload, copies of its small ones.
+
+    Every buffer is a view of the one received payload, which lives as long as
+    any of them: an 8 kB array must not keep an 80 MB message in memory (and
+    out of the worker's accounting).  Copies are writable, like the views.
+    """
+    if not bufs:
+        return bufs
+    whole = getattr(bufs[0], "obj", None)
+    size = memoryview(whole).nbytes if whole is not None else 0
+    if size <= PIN_PAYLOAD:
+        return bufs
+    small = size // 16
+    return [bytearray(b) if memoryview(b).nbytes < small else b for b in bufs]
+
+
 def loads_messages(frames: list) -> list:
     """Inverse of ``dumps_messages``; validates the msgpack header first."""
     check_header(frames[0], len(frames))
-    msgs = pickle.loads(frames[1], buffers=frames[2:])
+    msgs = pickle.loads(frames[1], buffers=_unpinned(frames[2:]))
     if type(msgs) is not list:
         raise TypeError(f"a message batch must be a list, got {type(msgs).__name__}")
     return msgs
