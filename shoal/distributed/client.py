@@ -159,9 +159,13 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         self._info: dict = {}
         try:
             self._info = self._loop.run(self._start(), timeout)
-        except BaseException:
+        except BaseException as e:
             if self._own_cluster:
                 self.cluster.close()
+            if isinstance(e, (TimeoutError, concurrent.futures.TimeoutError)) and not str(e):
+                raise TimeoutError(f"no scheduler answered at {self.scheduler_address} within {timeout}s: "
+                                   "is it running, and is that its address (see `shoal scheduler` "
+                                   "output or the scheduler file)?") from None
             raise
         self.status = "running"
         self._set_default = set_as_default

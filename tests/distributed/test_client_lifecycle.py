@@ -170,3 +170,16 @@ def test_dropping_futures_in_reference_cycles_never_deadlocks(c):
     bg.join(10)
     assert not th.is_alive(), "map() stuck: the reference lock deadlocked"
     assert done == [20000] * 5
+
+
+def test_no_scheduler_at_the_address_says_so():
+    import socket
+
+    from shoal.distributed import Security
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    with pytest.raises(TimeoutError, match=f"no scheduler answered at tcp://127.0.0.1:{port} within 2"):
+        Client(f"tcp://127.0.0.1:{port}", security=Security(token="t" * 32), timeout=2, set_as_default=False)
