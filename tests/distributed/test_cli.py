@@ -123,6 +123,26 @@ def test_worker_exits_after_death_timeout_when_scheduler_freezes(scheduler):
         _stop(worker, signal.SIGKILL)
 
 
+def test_sigterm_stops_a_worker_still_connecting():
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # no scheduler there: the worker keeps trying for --death-timeout
+    env = dict(os.environ, SHOAL_TOKEN="t" * 32)
+    worker = subprocess.Popen([PY, "-m", "shoal", "worker", f"tcp://127.0.0.1:{port}", "--death-timeout", "30"],
+                              env=env, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)
+        worker.send_signal(signal.SIGTERM)
+        t = time.time()
+        assert worker.wait(20) == 0
+        assert time.time() - t < 10  # at once, not after the death timeout
+    finally:
+        _stop(worker, signal.SIGKILL)
+
+
 def test_worker_without_token_is_refused(scheduler, tmp_path):
     proc, sf, tf = scheduler
     info = json.load(open(sf))

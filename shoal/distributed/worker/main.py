@@ -60,11 +60,21 @@ async def _amain(a: argparse.Namespace, sec: Security) -> int:
         local_directory=a.local_directory, host=a.host, death_timeout=a.death_timeout,
         resources=json.loads(a.resources) if a.resources else None,
     )
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: loop.create_task(w.close(0)))
     server._reseed_numpy()
+    starting = loop.create_task(w.start())
+
+    def stop() -> None:
+        if not starting.done():
+            starting.cancel()  # still connecting: stop trying, now
+        loop.create_task(w.close(0))
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
     try:
-        await w.start()
+        await starting
+    except asyncio.CancelledError:
+        await w.close(0)
+        return 0
     except Exception as e:
         print(f"shoal worker: could not start: {e}", file=sys.stderr)
         return server.SCHEDULER_GONE_EXIT_CODE
