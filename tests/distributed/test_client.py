@@ -345,16 +345,31 @@ def test_work_piled_behind_data_is_stolen_by_the_idle_worker(c):
 
 
 def _connections_to(port):
-    import psutil
+    """Open worker-to-peer connections of this worker process to ``port``."""
+    import gc
 
-    return sum(1 for cn in psutil.Process().net_connections("tcp") if cn.raddr and cn.raddr.port == port)
+    from shoal.distributed.comm.tcp import Comm
+
+    return sum(1 for o in gc.get_objects() if isinstance(o, Comm) and o.name == "worker->peer"
+               and not o.closed and o.peer.endswith(f":{port}"))
+
+
+def _drop_peer(address):
+    from shoal.distributed.worker.server import get_worker
+
+    comm = get_worker()._peer_comms.pop(address, None)
+    if comm is not None:
+        comm.abort()
 
 
 def test_a_worker_opens_one_connection_per_peer_however_many_fetches_at_once(c):
     a, b = sorted(c.scheduler_info()["workers"])
+    port = int(a.rsplit(":", 1)[1])
+    c.run(_drop_peer, a, workers=[b])  # start without a connection (earlier tests may have one)
+    time.sleep(0.2)
+    assert c.run(_connections_to, port, workers=[b])[b] == 0
     xs = [c.submit(inc, i, workers=[a], pure=False) for i in range(20)]
     wait(xs, timeout=30)
     ys = c.map(inc, xs, workers=[b], pure=False)  # 20 fetches from a, started together
     assert c.gather(ys) == [i + 2 for i in range(20)]
-    port = int(a.rsplit(":", 1)[1])
     assert c.run(_connections_to, port, workers=[b])[b] == 1
