@@ -143,3 +143,14 @@ def test_worker_without_token_is_refused(scheduler, tmp_path):
     r = subprocess.run([PY, "-m", "shoal", "worker", info["address"], "--token-file", str(tmp_path / "none")],
                        env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "no token" in r.stderr
+
+
+def test_private_files_are_never_written_through_a_planted_symlink(tmp_path):
+    from shoal.distributed.cli import _write_private
+
+    target = tmp_path / "sched.json"
+    stolen = tmp_path / "elsewhere"
+    (tmp_path / "sched.json.tmp").symlink_to(stolen)  # the old fixed temporary name
+    _write_private(str(target), "secret")
+    assert target.read_text() == "secret" and (target.stat().st_mode & 0o777) == 0o600
+    assert not stolen.exists()

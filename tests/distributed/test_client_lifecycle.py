@@ -183,3 +183,24 @@ def test_no_scheduler_at_the_address_says_so():
     s.close()  # nothing listens there now
     with pytest.raises(TimeoutError, match=f"no scheduler answered at tcp://127.0.0.1:{port} within 2"):
         Client(f"tcp://127.0.0.1:{port}", security=Security(token="t" * 32), timeout=2, set_as_default=False)
+
+
+def _refuse_to_load():
+    raise ValueError("this value cannot be rebuilt here")
+
+
+class _LoadsBadly:
+    def __reduce__(self):
+        return (_refuse_to_load, ())
+
+
+def _make_loads_badly():
+    return _LoadsBadly()
+
+
+def test_a_result_that_cannot_be_unpickled_raises_its_error_at_once(c):
+    f = c.submit(_make_loads_badly, pure=False)
+    t = time.monotonic()
+    with pytest.raises(ValueError, match="cannot be rebuilt here"):
+        f.result(timeout=60)
+    assert time.monotonic() - t < 20  # the error itself, not a timeout after retries

@@ -272,3 +272,11 @@ def test_small_buffers_do_not_keep_a_large_payload_alive():
     assert inside(big)          # the big one: a view of the payload, no copy
     assert not inside(small)    # the small one: its own copy
     small[0] = 5.0                        # and writable
+
+
+def test_frame_size_limit_is_read_from_its_config_key():
+    import shoal
+    from shoal.distributed.comm.tcp import max_payload
+
+    with shoal.config.set({"distributed.comm.max-frame-bytes": 12345}):
+        assert max_payload() == 12345
