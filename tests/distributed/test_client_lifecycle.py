@@ -204,3 +204,11 @@ def test_a_result_that_cannot_be_unpickled_raises_its_error_at_once(c):
     with pytest.raises(ValueError, match="cannot be rebuilt here"):
         f.result(timeout=60)
     assert time.monotonic() - t < 20  # the error itself, not a timeout after retries
+
+
+def test_an_input_that_cannot_be_unpickled_on_another_worker_fails_its_dependent_clearly(c):
+    a, b = sorted(c.scheduler_info()["workers"])
+    x = c.submit(_make_loads_badly, workers=[a], pure=False)
+    y = c.submit(lambda v: 1, x, workers=[b], pure=False)  # b must fetch x from a
+    with pytest.raises(RuntimeError, match="could not unpickle .* cannot be rebuilt here"):
+        y.result(timeout=60)

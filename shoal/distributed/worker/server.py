@@ -392,12 +392,20 @@ class WorkerServer:
             if fut not in done:
                 raise ConnectionError(f"peer {peer} closed or timed out")
             msg = fut.result()
-            got = []
+            values: dict = {}
+            errors = dict(msg.get("errors") or {})
             for k, v in msg["data"].items():
-                self.data[k] = deserialize(v)
-                got.append(k)
+                try:
+                    values[k] = deserialize(v)
+                except Exception as e:  # fetching again would fail the same way: say why
+                    errors[k] = serialize(RuntimeError(
+                        f"could not unpickle {k!r} fetched from {peer}: {type(e).__name__}: {e} "
+                        "(is everything it needs importable on every worker?)"))
+            for k, value in values.items():
+                self.data[k] = value
+            got = list(values)
             self._stream_event("transfer", got, t_fetch, time.time())
-            self._do(self.state.fetched(peer, got, list(msg["missing"]), msg.get("errors")))
+            self._do(self.state.fetched(peer, got, list(msg["missing"]), errors or None))
         except Exception as e:
             logger.info("fetch of %d keys from %s failed: %s", len(keys), peer, e)
             bad = self._peer_comms.pop(peer, None)
