@@ -153,6 +153,7 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         self._replies: dict = {}
         self._sent_fids: set = set()
         self._peers: dict = {}
+        self._peers_connecting: dict = {}  # address -> task connecting to that worker
         self._literals: dict = {}       # key -> Future of a large literal kept while its object lives
         self._literal_objs: dict = {}   # (during one submission) key -> the literal object
         self._comm: Comm | None = None

@@ -80,14 +80,13 @@ class DataTransfer:
         comm = self._peers.get(address)
         if comm is not None and not comm.closed:
             return comm
-        connecting = self.__dict__.setdefault("_peers_connecting", {})
-        pending = connecting.get(address)
+        pending = self._peers_connecting.get(address)
         if pending is None:
-            pending = connecting[address] = asyncio.get_running_loop().create_task(
-                self._connect_peer(address, connecting))
+            pending = self._peers_connecting[address] = asyncio.get_running_loop().create_task(
+                self._connect_peer(address))
         return await asyncio.shield(pending)
 
-    async def _connect_peer(self, address: str, connecting: dict) -> Comm:
+    async def _connect_peer(self, address: str) -> Comm:
         try:
             comm = await connect(address, self.security, name="client->worker", timeout=5.0)
             comm.info["waiting"] = {}
@@ -95,7 +94,7 @@ class DataTransfer:
             self._peers[address] = comm
             return comm
         finally:
-            connecting.pop(address, None)
+            self._peers_connecting.pop(address, None)
 
     def _peer_message(self, comm: Comm, msgs: list) -> None:
         for msg in msgs:

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Hashable
+from typing import Hashable
 
 from shoal.local.engine import Executor, Run
 from shoal.local.wire import RemoteTraceback, dumps_code, loads, recv_frames, send

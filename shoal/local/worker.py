@@ -59,7 +59,7 @@ def _seed_numpy_once(state: list) -> None:
 
 
 def main(argv: list) -> None:
-    fd, ppid, wid = int(argv[0]), int(argv[1]), int(argv[2])
+    fd, ppid = int(argv[0]), int(argv[1])  # argv[2]: the worker number (shown by ps)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sock = socket.socket(fileno=fd)
     inbox: queue.SimpleQueue = queue.SimpleQueue()

@@ -266,7 +266,6 @@ def test_memory_limit_spills_to_disk(tmp_path):
         # 10 x 40 MB results held by futures: past 60% of 400 MB they must spill
         fs = [c.submit(np.full, 5_000_000, i, dtype="f8") for i in range(10)]
         wait(fs, timeout=60)
-        info = c.scheduler_info()
         deadline = time.time() + 10
         while time.time() < deadline:
             metrics = [w["metrics"] for w in c.scheduler_info()["workers"].values()]

@@ -1,7 +1,6 @@
 """Framing, serialisation, the handshake, fuzzing and authentication at a live scheduler."""
 from __future__ import annotations
 
-import os
 import pickle
 import random
 import socket
