@@ -14,7 +14,7 @@ COMMANDS = {
     "demo": ("shoal.demo", "main", "run the tutorial's workloads on generated data"),
     "scheduler": ("shoal.distributed.cli", "scheduler_main", "start a scheduler"),
     "worker": ("shoal.distributed.cli", "worker_main", "start worker processes"),
-    "ssh": ("shoal.deploy.ssh_cli", "main", "start a scheduler and workers over SSH"),
+    "ssh": ("shoal.distributed.deploy.ssh_cli", "main", "start a scheduler and workers over SSH"),
 }
 
 

@@ -8,7 +8,7 @@
 Layout: ``protocol/`` (framing, serialisation, handshake), ``comm/``
 (connections, Security), ``scheduler/`` and ``worker/`` (pure state machine
 + IO server each, nanny, spill), ``client.py``, ``futures.py``, ``deploy/``
-(the Cluster base, LocalCluster), ``cli.py`` (``shoal scheduler``/``worker``).
+(the Cluster base, LocalCluster, SSHCluster, adaptive policy), ``cli.py`` (``shoal scheduler``/``worker``).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from shoal.distributed.scheduler.state import KilledWorker
 __all__ = [
     "Client",
     "LocalCluster",
+    "SSHCluster",
     "Cluster",
     "Future",
     "wait",
@@ -44,6 +45,10 @@ def __getattr__(name: str) -> Any:
         from shoal.diagnostics.progress import progress
 
         return progress
+    if name == "SSHCluster":
+        from shoal.distributed.deploy.ssh import SSHCluster
+
+        return SSHCluster
     if name == "performance_report":
         from shoal.distributed.report import performance_report
 

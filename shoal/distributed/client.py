@@ -34,7 +34,8 @@ from shoal.distributed.comm.security import Security, resolve_security
 from shoal.distributed.comm.tcp import Comm, connect
 from shoal.distributed.futures import CancelledError, Future, _collect, _flatten, wait
 from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
-from shoal.distributed.graphs import GraphSubmission, _finalize, _funcname, _refs
+from shoal.distributed.graphs import GraphSubmission, _finalize, _refs
+from shoal.utils import funcname
 from shoal.distributed.refs import FutureRefs
 from shoal.distributed.transfer import DataTransfer
 from shoal.distributed.utils import io_loop
@@ -84,7 +85,7 @@ def _choose_pure(func: Any, pure: bool | None) -> bool:
         from shoal.random import is_random_function
 
         if is_random_function(func):
-            name = _funcname(func)
+            name = funcname(func)
             if name not in _warned_random:
                 _warned_random.add(name)
                 warnings.warn(
@@ -319,7 +320,7 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
             raise TypeError(f"submit needs a function first, got {func!r}: client.submit(func, *args)")
         pure = _choose_pure(func, pure)
         if key is None:
-            name = _funcname(func)
+            name = funcname(func)
             key = f"{name}-{tokenize(func, args, kwargs)}" if pure else f"{name}-{self._uid}{next(self._counter)}"
         return self._submit_many(func, [key], [args], kwargs, priority, retries, resources, workers)[0]
 
@@ -366,7 +367,7 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
             raise TypeError("map needs at least one iterable: client.map(func, range(10))")
         items = list(zip(*iterables))
         pure = _choose_pure(func, pure)
-        name = _funcname(func)
+        name = funcname(func)
         if isinstance(key, (list, tuple)):
             keys = list(key)
             if len(keys) != len(items):
@@ -672,15 +673,6 @@ def _call_back(fn: Any, fut: Future) -> None:
         fn(fut)
     except Exception:
         logger.exception("future callback %r failed", fn)
-
-
-def scheduler_snapshot(address: str, security: Any) -> dict:
-    """One-off snapshot request (used by ``Cluster.scheduler_info``)."""
-    c = Client(address, security=security, set_as_default=False)
-    try:
-        return c.scheduler_info()
-    finally:
-        c.close()
 
 
 _worker_clients: dict = {}

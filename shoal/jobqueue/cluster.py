@@ -3,7 +3,7 @@
 A ``JobQueueCluster`` runs the scheduler in this process (on the shared IO
 loop, as LocalCluster does) and submits jobs that start workers connecting
 back to it.  The unit of scaling is the JOB: ``scale(32)`` with
-``processes=16`` submits 2 jobs; ``adapt()`` runs ``shoal.deploy.adaptive``'s
+``processes=16`` submits 2 jobs; ``adapt()`` runs ``shoal.distributed.deploy.adaptive``'s
 policy, which never splits a job, counts queued jobs as capacity and only
 cancels idle jobs after ``wait_count`` consecutive decisions.
 
@@ -25,7 +25,7 @@ import subprocess
 import time
 from typing import Any, Sequence
 
-from shoal.deploy.adaptive import AdaptiveDriver, AdaptivePolicy, JobView, desired_workers
+from shoal.distributed.deploy.adaptive import AdaptiveDriver, AdaptivePolicy, JobView, desired_workers
 from shoal.distributed.comm.security import Security, new_token
 from shoal.distributed.deploy.cluster import Cluster
 from shoal.jobqueue.job import JobSpec, PBSScript, SGEScript, SLURMScript, _Writer, make_spec
@@ -251,7 +251,7 @@ class JobQueueCluster(Cluster):
     def adapt(self, minimum: int = 0, maximum: int | None = None, minimum_jobs: int | None = None,
               maximum_jobs: int | None = None, interval: float | str = 1.0,
               wait_count: int = 3) -> AdaptiveDriver:
-        """Submit and cancel whole jobs following the scheduler's load (see shoal.deploy.adaptive).
+        """Submit and cancel whole jobs following the scheduler's load (see shoal.distributed.deploy.adaptive).
 
         ``interval`` is seconds (or a string such as ``'500ms'``, ``'2s'``).
         """

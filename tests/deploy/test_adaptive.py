@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from shoal.deploy.adaptive import AdaptivePolicy, Cancel, JobView, Submit, desired_workers
+from shoal.distributed.deploy.adaptive import AdaptivePolicy, Cancel, JobView, Submit, desired_workers
 
 
 class SimBatch:
@@ -163,7 +163,7 @@ def test_desired_workers_from_scheduler_counts():
 def test_driver_applies_actions_and_stops_on_a_fatal_error():
     import threading
 
-    from shoal.deploy.adaptive import AdaptiveDriver
+    from shoal.distributed.deploy.adaptive import AdaptiveDriver
 
     class Refused(Exception):
         pass

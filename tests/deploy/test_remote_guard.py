@@ -8,7 +8,7 @@ import uuid
 import psutil
 import pytest
 
-from shoal.deploy.remote import RemoteProcess, SSHOptions
+from shoal.distributed.deploy.remote import RemoteProcess, SSHOptions
 
 
 def _marked(marker: str) -> list[psutil.Process]:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from shoal.deploy.ssh import SSHCluster
+from shoal.distributed.deploy.ssh import SSHCluster
 from shoal.distributed import Client
 from shoal.distributed.comm.security import Security
 from tests.deploy.conftest import processes_with_token, wait_no_processes

@@ -128,9 +128,9 @@ class Cluster:
 
     def scheduler_info(self) -> dict:
         """JSON-able snapshot from the scheduler (workers, task counts)."""
-        from shoal.distributed.client import scheduler_snapshot
+        from shoal.distributed.deploy.request import request_sync
 
-        return scheduler_snapshot(self.scheduler_address, self.security)
+        return request_sync(self.scheduler_address, self.security, {"op": "snapshot"})
 
     def adaptive_target(self, info: dict | None = None) -> int:
         """How many worker units the current load asks for (simple default policy)."""

@@ -17,7 +17,8 @@ import psutil
 from shoal.distributed.comm.security import Security, new_token
 from shoal.distributed.deploy.cluster import Cluster
 from shoal.distributed.scheduler.server import SchedulerServer
-from shoal.distributed.utils import io_loop, parse_bytes
+from shoal.distributed.utils import io_loop
+from shoal.utils import parse_bytes
 from shoal.distributed.worker.nanny import Nanny
 
 

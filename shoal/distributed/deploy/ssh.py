@@ -8,7 +8,7 @@
 The first host runs the scheduler; each further entry is one worker unit
 (``worker_options['nworkers']`` processes), so a repeated host gets more
 workers.  Every remote command runs under the guard of
-``shoal.deploy.remote``: it dies with its SSH session.  So whichever way
+``shoal.distributed.deploy.remote``: it dies with its SSH session.  So whichever way
 the cluster ends -- ``cluster.close()``, the last client disconnecting
 (``close_when_clients_leave``, on by default), the Python process being
 killed, or the connection being lost (heartbeats stop) -- no scheduler or
@@ -31,11 +31,11 @@ import time
 from typing import Any, Callable, Mapping, Sequence
 
 from shoal import config
-from shoal.deploy.remote import RemoteProcess, SSHOptions, stop_all
+from shoal.distributed.deploy.remote import RemoteProcess, SSHOptions, stop_all
 from shoal.distributed.comm.security import Security, new_token
 from shoal.distributed.deploy.cluster import Cluster
 
-logger = logging.getLogger("shoal.deploy.ssh")
+logger = logging.getLogger("shoal.distributed.deploy.ssh")
 
 __all__ = ["SSHCluster", "default_token"]
 

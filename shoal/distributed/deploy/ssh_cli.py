@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "=" not in opt:
             p.error(f"--ssh-option {opt!r} must look like KEY=VALUE, e.g. --ssh-option StrictHostKeyChecking=yes")
 
-    from shoal.deploy.ssh import SSHCluster
+    from shoal.distributed.deploy.ssh import SSHCluster
     from shoal.distributed.utils import setup_logging
 
     setup_logging(a.log_level)

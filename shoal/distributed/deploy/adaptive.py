@@ -39,7 +39,7 @@ import math
 import threading
 from typing import Any, Callable, Sequence
 
-logger = logging.getLogger("shoal.deploy.adaptive")
+logger = logging.getLogger("shoal.distributed.deploy.adaptive")
 
 __all__ = ["JobView", "Submit", "Cancel", "AdaptivePolicy", "desired_workers", "AdaptiveDriver"]
 
