@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "optimization": {"fuse": {"active": True}},
     "processes": {"batch_target_seconds": 0.02},
     "array": {"chunk_size": "128MiB", "random": {"bit_generator": "SFC64"}},
+    "dataframe": {"shuffle": {"method": "auto", "memory_fraction": 0.25, "compression": "lz4"}},
     "distributed": {
         "comm": {"timeout": 30, "max_frame_bytes": 4 << 30},
         "scheduler": {"allowed_failures": 3, "worker_ttl": 60, "port": 8786,
@@ -182,7 +183,7 @@ class set:  # noqa: A001 - the public name users know
             items.update(arg)
         for k, v in kwargs.items():
             items[k.replace("__", ".")] = v
-        from shoal.local.registry import validate_scheduler_name
+        from shoal.core.schedulers import validate_scheduler_name
 
         if "scheduler" in items and items["scheduler"] is not None:
             validate_scheduler_name(items["scheduler"])

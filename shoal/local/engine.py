@@ -13,6 +13,7 @@ move batches of keys to where they run and bring the values back::
       sync: runs nothing here       results[key] = value; dependents whose
       threads: shared thread pool   last input arrived become ready; inputs
       processes: worker processes   whose last dependent ran are released
+        (shoal.local.processes)
       any Executor: executor_get    (and forgotten by the workers)
 
 * **Sync** never builds a heap: the static order is already a valid
@@ -52,10 +53,11 @@ from shoal.core.context import _local as _context_local  # set_task's storage, f
 from shoal.core.context import clear_task, set_task
 from shoal.core.graph import cull
 from shoal.core.order import order
+from shoal.core.spec import pack_results, prepare_get
 from shoal.core.task import Ref, Task, deps_of, run_node
 from shoal.local.callbacks import active_callbacks
 
-__all__ = ["run_graph", "get_sync", "get_threads", "get_processes", "executor_get", "default_num_workers"]
+__all__ = ["run_graph", "run_get", "get_sync", "get_threads", "executor_get", "default_num_workers"]
 
 
 def default_num_workers() -> int:
@@ -135,6 +137,25 @@ def run_graph(executor: Executor | None, graph: Any, keys: list, dependencies: M
     if executor is None:
         return _run_sequential(graph, deps, keys, prio, seed, cbs)
     return _run_parallel(executor, graph, deps, keys, prio, seed, cbs)
+
+
+def run_get(executor: Executor | None, graph: Any, keys: Any, dependencies: Mapping | None = None,
+            seed: Any = None, callbacks: Any = None, cache: Mapping | None = None) -> Any:
+    """What every local ``get`` does: run ``graph`` for ``keys`` on ``executor``.
+
+    Without ``dependencies`` the graph is one the caller wrote (the classic
+    tuple spec is accepted): it is converted, checked and culled by
+    ``shoal.core.spec.prepare_get`` and the values come back in the shape of
+    ``keys`` (a key gives its value, a list of keys a tuple).  With
+    ``dependencies`` the graph comes from ``compute`` (already ``Task``
+    nodes, culled): ``keys`` is a flat list and so is the result.
+    """
+    if dependencies is None:
+        graph, deps, flat = prepare_get(graph, keys, cache)
+        return pack_results(keys, run_graph(executor, graph, flat, deps, seed=seed, callbacks=callbacks))
+    if type(keys) is not list:
+        return run_graph(executor, graph, [keys], dependencies, seed=seed, callbacks=callbacks)[0]
+    return run_graph(executor, graph, keys, dependencies, seed=seed, callbacks=callbacks)
 
 
 def _new_state(graph: dict, deps: Mapping, dependents: Mapping, prio: dict, results: dict) -> dict:
@@ -386,10 +407,16 @@ def _run_parallel(ex: Executor, graph: dict, deps: Mapping, keys: list, prio: di
 # sync
 
 
-def get_sync(graph: Any, keys: list, *, dependencies: Mapping | None = None, seed: Any = None,
-             callbacks: Any = None, **kwargs: Any) -> list:
-    """Run in the calling thread; the original exception propagates unchanged."""
-    return run_graph(None, graph, keys, dependencies, seed=seed, callbacks=callbacks)
+def get_sync(graph: Any, keys: Any, *, dependencies: Mapping | None = None, seed: Any = None,
+             callbacks: Any = None, cache: Mapping | None = None, **kwargs: Any) -> Any:
+    """Run ``graph`` for ``keys`` in the calling thread.
+
+    ``keys`` is one key (the value comes back) or a list, possibly nested, of
+    keys (a tuple of the same shape comes back).  The original exception of
+    a failing task propagates unchanged, so a debugger lands in its frame.
+    ``cache`` maps keys to values already known.
+    """
+    return run_get(None, graph, keys, dependencies, seed=seed, callbacks=callbacks, cache=cache)
 
 
 # --------------------------------------------------------------------------
@@ -544,35 +571,21 @@ class ThreadExecutor(Executor):
         return out
 
 
-def get_threads(graph: Any, keys: list, *, dependencies: Mapping | None = None,
+def get_threads(graph: Any, keys: Any, *, dependencies: Mapping | None = None,
                 num_workers: int | None = None, seed: Any = None, callbacks: Any = None,
-                **kwargs: Any) -> list:
-    """Run on a shared pool of ``num_workers`` threads (default: cores)."""
+                cache: Mapping | None = None, **kwargs: Any) -> Any:
+    """Run ``graph`` for ``keys`` on a shared pool of ``num_workers`` threads (default: cores).
+
+    ``keys`` and the result are as for ``get_sync``.
+    """
     if getattr(_in_pool, "active", False):
         # a task computing a graph itself: running it here cannot deadlock
-        return run_graph(None, graph, keys, dependencies, seed=seed, callbacks=callbacks)
+        return run_get(None, graph, keys, dependencies, seed=seed, callbacks=callbacks, cache=cache)
     from shoal import config
 
     n = num_workers or config.get("num_workers", None) or default_num_workers()
-    return run_graph(ThreadExecutor(int(n)), graph, keys, dependencies, seed=seed, callbacks=callbacks)
-
-
-# --------------------------------------------------------------------------
-# processes (see shoal.local.processes)
-
-
-def get_processes(graph: Any, keys: list, *, dependencies: Mapping | None = None,
-                  num_workers: int | None = None, seed: Any = None, callbacks: Any = None,
-                  **kwargs: Any) -> list:
-    """Run on persistent worker processes (see ``shoal.local.processes``)."""
-    from shoal import config
-    from shoal.local.processes import ProcessExecutor, get_pool
-
-    n = int(num_workers or config.get("num_workers", None) or default_num_workers())
-    pool = get_pool()
-    with pool.lock:
-        return run_graph(ProcessExecutor(pool, n), graph, keys, dependencies, seed=seed,
-                         callbacks=callbacks)
+    return run_get(ThreadExecutor(int(n)), graph, keys, dependencies, seed=seed, callbacks=callbacks,
+                   cache=cache)
 
 
 # --------------------------------------------------------------------------
@@ -645,9 +658,10 @@ class FuturesExecutor(Executor):
 def executor_get(executor: Any) -> Callable:
     """A ``get`` function running graphs on ``executor`` (any concurrent.futures Executor)."""
 
-    def get(graph: Any, keys: list, *, dependencies: Mapping | None = None, seed: Any = None,
-            callbacks: Any = None, num_workers: int | None = None, **kwargs: Any) -> list:
-        return run_graph(FuturesExecutor(executor, num_workers), graph, keys, dependencies,
-                         seed=seed, callbacks=callbacks)
+    def get(graph: Any, keys: Any, *, dependencies: Mapping | None = None, seed: Any = None,
+            callbacks: Any = None, num_workers: int | None = None, cache: Mapping | None = None,
+            **kwargs: Any) -> Any:
+        return run_get(FuturesExecutor(executor, num_workers), graph, keys, dependencies,
+                       seed=seed, callbacks=callbacks, cache=cache)
 
     return get

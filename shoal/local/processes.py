@@ -41,12 +41,12 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Hashable
+from typing import Any, Hashable, Mapping
 
-from shoal.local.engine import Executor, Run
+from shoal.local.engine import Executor, Run, default_num_workers, run_get
 from shoal.local.wire import RemoteTraceback, dumps_code, loads, recv_frames, send
 
-__all__ = ["WorkerDied", "ProcessPool", "ProcessExecutor", "get_pool", "shutdown_pool"]
+__all__ = ["WorkerDied", "ProcessPool", "ProcessExecutor", "get_pool", "shutdown_pool", "get_processes"]
 
 #: Socket buffer size: big enough that a batch message rarely blocks.
 SOCK_BUF = 4 << 20
@@ -372,3 +372,19 @@ class ProcessExecutor(Executor):
         if self.sel is not None:
             self.sel.close()
             self.sel = None
+
+
+def get_processes(graph: Any, keys: Any, *, dependencies: Mapping | None = None,
+                  num_workers: int | None = None, seed: Any = None, callbacks: Any = None,
+                  cache: Mapping | None = None, **kwargs: Any) -> Any:
+    """Run ``graph`` for ``keys`` on the persistent worker processes.
+
+    ``keys`` and the result are as for ``shoal.local.engine.get_sync``.
+    """
+    from shoal import config
+
+    n = int(num_workers or config.get("num_workers", None) or default_num_workers())
+    pool = get_pool()
+    with pool.lock:
+        return run_get(ProcessExecutor(pool, n), graph, keys, dependencies, seed=seed,
+                       callbacks=callbacks, cache=cache)

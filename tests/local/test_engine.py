@@ -103,7 +103,7 @@ def test_engine_does_not_keep_results_alive():
                 seen.append(weakref.ref(result))
 
     with Spy():
-        assert get_threads(g, ["b"]) == [1]
+        assert get_threads(g, ["b"]) == (1,)
     gc.collect()
     assert seen and seen[0]() is None
 
@@ -169,7 +169,7 @@ def test_executor_get_runs_on_any_executor(make):
         tot = delayed(sum)(xs)
         square = delayed(lambda v: v * v)(tot)  # a lambda works on a process pool too
         assert shoal.compute(square, xs[3], scheduler=ex) == (465 ** 2, 4)
-        assert executor_get(ex)({"a": 1, "b": Task(inc, Ref("a"))}, ["b"]) == [2]
+        assert executor_get(ex)({"a": 1, "b": Task(inc, Ref("a"))}, ["b"]) == (2,)
     finally:
         ex.shutdown()
 
@@ -219,8 +219,8 @@ def test_seed_and_task_key_are_set_for_every_task():
 
 def test_raw_graph_without_dependencies_is_culled():
     g = {"a": 1, "b": Task(inc, Ref("a")), "unused": Task(lambda: 1 / 0)}
-    assert get_sync(g, ["b"]) == [2]
-    assert get_threads(g, ["b", "a"]) == [2, 1]
+    assert get_sync(g, ["b"]) == (2,)
+    assert get_threads(g, ["b", "a"]) == (2, 1)
 
 
 def test_sync_and_threads_ctrl_c_returns_promptly():
