@@ -291,17 +291,3 @@ class Collection:
 
     graph = dask
 
-
-def key_split(key: Hashable) -> str:
-    """Group name of a key: ``'inc-ab12cd...'`` -> ``'inc'``, tuples by their name."""
-    if type(key) is tuple:
-        key = key[0]
-    s = str(key)
-    parts = s.split("-")
-    out = []
-    for p in parts:
-        # stop at the first token-looking part (hex of length >= 8 or a number)
-        if (len(p) >= 8 and all(c in "0123456789abcdef" for c in p)) or p.isdigit():
-            break
-        out.append(p)
-    return "-".join(out) or s

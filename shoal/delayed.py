@@ -28,6 +28,7 @@ from shoal.base import Collection, is_lazy
 from shoal.core.graph import LayeredGraph, flatten_keys
 from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
+from shoal.utils import funcname
 
 __all__ = ["delayed", "Delayed", "LIFT_BYTES"]
 
@@ -39,13 +40,6 @@ _lifted: dict[int, tuple] = {}  # id -> (weakref, key, Delayed leaf)
 _warned_lift = False
 
 
-def _funcname(f: Any) -> str:
-    name = getattr(f, "__name__", None)
-    if name is None:
-        name = type(f).__name__
-    if name == "<lambda>":
-        return "lambda"
-    return name
 
 
 def _nbytes(x: Any) -> int:
@@ -180,7 +174,7 @@ def _call(func: Any, args: tuple, kwargs: dict, *, name: str | None, pure: bool 
     a = tuple(_unpack(x, deps) for x in args) if args else ()
     kw = _unpack(kwargs, deps) if kwargs else {}
     if key is None:
-        key = _make_key(name or _funcname(func), func, args, kwargs, pure)
+        key = _make_key(name or funcname(func), func, args, kwargs, pure)
     if type(fn) is Ref:
         node = Task(_apply, fn, list(a), kw) if kw else Task(_apply, fn, list(a))
     else:
@@ -213,10 +207,10 @@ class DelayedFunction:
 
     @property
     def __name__(self) -> str:  # type: ignore[override]
-        return _funcname(self.func)
+        return funcname(self.func)
 
     def __repr__(self) -> str:
-        return f"delayed({_funcname(self.func)})"
+        return f"delayed({funcname(self.func)})"
 
     def __reduce__(self):
         return (DelayedFunction, (self.func, self.name, self.pure, self.nout))

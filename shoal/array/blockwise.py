@@ -19,6 +19,7 @@ import numpy as np
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 from shoal.core.tokenize import normalize_token, tokenize
+from shoal.utils import funcname
 
 from shoal.array.chunks import chunk_bounds, common_blockdim
 from shoal.array.core import Array, _isnan
@@ -156,7 +157,7 @@ def blockwise(func: Callable, out_ind: Sequence[Hashable], *args: Any, name: str
     if dtype is None:
         dtype = _infer_dtype(func, pairs, kwargs)
     if name is None:
-        fname = token or _funcname(func)
+        fname = token or funcname(func)
         name = f"{fname}-{tokenize(func, out_ind, [(a.name if isinstance(a, Array) else a, ind) for a, ind in pairs], kwargs, dtype, adjust_chunks, new_axes, concatenate)}"
     # constant Delayed arguments become references
     parents = [a for a, ind in pairs if isinstance(a, Array)]
@@ -236,9 +237,6 @@ def _nested_refs(aname: str, ind: tuple, fixed: list, nb: tuple, contracted: lis
     return build(0, list(fixed))
 
 
-def _funcname(func: Any) -> str:
-    name = getattr(func, "__name__", None) or type(func).__name__
-    return "lambda" if name == "<lambda>" else name.replace("_", "-").strip("-") or "func"
 
 
 def _infer_dtype(func: Callable, pairs: list, kwargs: dict) -> np.dtype:
@@ -274,7 +272,7 @@ class _Partial:
 
     @property
     def __name__(self) -> str:
-        return _funcname(self.func)
+        return funcname(self.func)
 
     def __shoal_tokenize__(self) -> Any:
         return ("partial", normalize_token(self.func), normalize_token(self.extra), normalize_token(self.kwargs))
@@ -312,7 +310,7 @@ def elemwise(op: Callable, *args: Any, dtype: Any = None, name: str | None = Non
                 dtype = np.asarray(f(*fake)).dtype
         except Exception:
             dtype = np.result_type(*[a.dtype if isinstance(a, Array) else a for a in args])
-    return blockwise(f, tuple(range(ndim)), *pairs, dtype=dtype, name=name, token=_funcname(op))
+    return blockwise(f, tuple(range(ndim)), *pairs, dtype=dtype, name=name, token=funcname(op))
 
 
 def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str | None = None,
@@ -375,7 +373,7 @@ def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str |
         except Exception:
             dtype = arrs[0].dtype
     if name is None:
-        name = f"{token or _funcname(func)}-{tokenize(func, [a.name if isinstance(a, Array) else a for a in arrays], kwargs, dtype, chunks, drop_axis, new_axis)}"
+        name = f"{token or funcname(func)}-{tokenize(func, [a.name if isinstance(a, Array) else a for a in arrays], kwargs, dtype, chunks, drop_axis, new_axis)}"
     out = blockwise(func if not kwargs else _Partial(func, (), kwargs), out_ind, *pairs, name=name,
                     dtype=dtype, new_axes=new_axes, concatenate=True)
     if wants_id or wants_info:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-import uuid
 import warnings
 from typing import Any, Callable, Hashable
 
@@ -26,18 +25,14 @@ import numpy as np
 from shoal.base import Collection
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref
-from shoal.core.tokenize import register, tokenize
+from shoal.core.tokenize import register
+from shoal.utils import new_name
 
 from shoal.array.chunks import chunk_bounds, normalize_chunks
 
 __all__ = ["Array", "new_name", "concatenate_blocks"]
 
 
-def new_name(prefix: str, *args: Any, **kwargs: Any) -> str:
-    """``prefix-<token>``: deterministic from ``args`` when given, else unique."""
-    if args or kwargs:
-        return f"{prefix}-{tokenize(*args, **kwargs)}"
-    return f"{prefix}-{uuid.uuid4().hex}"
 
 
 def _isnan(x: Any) -> bool:

@@ -19,7 +19,8 @@ from shoal.core.task import Ref, Task
 
 from shoal.array.blockwise import elemwise, as_array as _as
 from shoal.array.chunks import chunk_bounds
-from shoal.array.core import Array, new_name
+from shoal.array.core import Array
+from shoal.utils import new_name
 from shoal.array.reductions import reduction
 
 __all__ = ["histogram", "bincount", "unique", "isin", "digitize", "nonzero", "argwhere", "flatnonzero"]

@@ -19,7 +19,8 @@ from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
 
 from shoal.array.chunks import chunk_bounds, normalize_chunks
-from shoal.array.core import Array, new_name
+from shoal.array.core import Array
+from shoal.utils import new_name
 
 __all__ = [
     "from_array", "asarray", "asanyarray", "from_delayed", "zeros", "ones", "full", "empty",

@@ -193,7 +193,7 @@ def tsqr(a: Any) -> tuple:
     from shoal.core.graph import LayeredGraph
     from shoal.core.task import Ref, Task
 
-    from shoal.array.core import new_name
+    from shoal.utils import new_name
 
     a = _as(a)
     if a.ndim != 2:
@@ -242,7 +242,7 @@ def svd(a: Any) -> tuple:
     from shoal.core.graph import LayeredGraph
     from shoal.core.task import Ref, Task
 
-    from shoal.array.core import new_name
+    from shoal.utils import new_name
 
     q, r = tsqr(a)
     name = new_name("svd", r.name)

@@ -18,7 +18,8 @@ from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
 from shoal.array.blockwise import asanyarray_like
-from shoal.array.core import Array, new_name
+from shoal.array.core import Array
+from shoal.utils import new_name
 
 __all__ = ["map_overlap", "overlap", "trim_internal"]
 

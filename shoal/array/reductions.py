@@ -31,7 +31,8 @@ from shoal.core.task import Ref, Task
 
 from shoal.array.chunks import chunk_bounds
 from shoal.array.blockwise import asanyarray_like
-from shoal.array.core import Array, new_name
+from shoal.array.core import Array
+from shoal.utils import new_name
 from shoal.array.random import draw_reduce, is_draw_task
 
 __all__ = [

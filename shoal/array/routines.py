@@ -21,7 +21,8 @@ from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
 from shoal.array.blockwise import blockwise, elemwise, as_array as _as
-from shoal.array.core import Array, new_name
+from shoal.array.core import Array
+from shoal.utils import new_name
 
 __all__ = [
     "transpose", "swapaxes", "moveaxis", "rollaxis", "reshape", "ravel", "squeeze", "expand_dims",

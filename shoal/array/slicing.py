@@ -24,7 +24,8 @@ from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
 from shoal.array.chunks import chunk_bounds
-from shoal.array.core import Array, new_name
+from shoal.array.core import Array
+from shoal.utils import new_name
 
 __all__ = ["getitem", "normalize_index"]
 

@@ -27,7 +27,6 @@ import itertools
 import random as _random
 import uuid
 import warnings
-from functools import partial
 from typing import Any, Callable, Hashable, Iterator
 
 from shoal.base import Collection, is_lazy
@@ -36,19 +35,13 @@ from shoal.bag.pipeline import no_default, run_pipeline
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
+from shoal.utils import funcname, new_name, parse_bytes
 
-__all__ = ["Bag", "Item", "new_name", "no_default"]
-
-
-def new_name(prefix: str, *args: Any) -> str:
-    return f"{prefix}-{tokenize(*args)}"
+__all__ = ["Bag", "Item", "no_default"]
 
 
-def _funcname(f: Any) -> str:
-    if isinstance(f, partial):
-        return _funcname(f.func)
-    n = getattr(f, "__name__", None) or type(f).__name__
-    return "lambda" if n == "<lambda>" else n
+
+
 
 
 def _layers_of(obj: Any) -> dict:
@@ -155,7 +148,7 @@ class Item(Collection):
         layers = dict(self._layers)
         a = _unpack(args, layers)
         kw = _unpack(kwargs, layers)
-        key = new_name(_funcname(func), self.key, func, args, kwargs)
+        key = new_name(funcname(func), self.key, func, args, kwargs)
         layers[key] = {key: Task(func, Ref(self.key), *a, **kw)}
         return Item(key, layers)
 
@@ -165,7 +158,7 @@ class Item(Collection):
     def _binop(self, op: Callable, other: Any, reflect: bool = False) -> "Item":
         layers = dict(self._layers)
         o = _unpack(other, layers)
-        key = new_name(_funcname(op), self.key, other, reflect)
+        key = new_name(funcname(op), self.key, other, reflect)
         args = (o, Ref(self.key)) if reflect else (Ref(self.key), o)
         layers[key] = {key: Task(op, *args)}
         return Item(key, layers)
@@ -349,19 +342,19 @@ class Bag(Collection):
             from shoal.bag.multi import zip_map
 
             return zip_map(func, (self,) + args, kwargs)
-        return self._with_op("map-" + _funcname(func), "map", func, args, kwargs)
+        return self._with_op("map-" + funcname(func), "map", func, args, kwargs)
 
     def starmap(self, func: Callable, **kwargs: Any) -> "Bag":
         """Apply ``func(*x, **kwargs)`` to every element (elements are tuples)."""
-        return self._with_op("starmap-" + _funcname(func), "starmap", func, (), kwargs)
+        return self._with_op("starmap-" + funcname(func), "starmap", func, (), kwargs)
 
     def filter(self, predicate: Callable, *args: Any, **kwargs: Any) -> "Bag":
         """Keep the elements for which ``predicate(x, *args, **kwargs)`` is true."""
-        return self._with_op("filter-" + _funcname(predicate), "filter", predicate, args, kwargs)
+        return self._with_op("filter-" + funcname(predicate), "filter", predicate, args, kwargs)
 
     def remove(self, predicate: Callable, *args: Any, **kwargs: Any) -> "Bag":
         """Drop the elements for which ``predicate(x)`` is true."""
-        return self._with_op("remove-" + _funcname(predicate), "remove", predicate, args, kwargs)
+        return self._with_op("remove-" + funcname(predicate), "remove", predicate, args, kwargs)
 
     def map_partitions(self, func: Callable, *args: Any, **kwargs: Any) -> "Bag":
         """Apply ``func(partition_list, *args, **kwargs)``; it returns the new partition."""
@@ -369,7 +362,7 @@ class Bag(Collection):
             from shoal.bag.multi import zip_partitions
 
             return zip_partitions(func, (self,) + args, kwargs)
-        return self._with_op("map-partitions-" + _funcname(func), "map_partitions", func, args, kwargs)
+        return self._with_op("map-partitions-" + funcname(func), "map_partitions", func, args, kwargs)
 
     def flatten(self) -> "Bag":
         """Concatenate the elements, which must be iterables, into one bag."""
@@ -437,7 +430,7 @@ class Bag(Collection):
         ``perpartition`` gets each partition as a list; ``out_type=Bag``
         treats the aggregate's result as the elements of a one-partition bag.
         """
-        prefix = name or f"reduction-{_funcname(perpartition)}"
+        prefix = name or f"reduction-{funcname(perpartition)}"
         if out_type is Bag:
             return self._bag_of_one(prefix, chunk.reduction_part, (perpartition,),
                                     chunk.reduction_agg, (aggregate,))
@@ -575,7 +568,6 @@ def _partition_nbytes(part: list) -> list:
 
 def _repartition_by_size(b: Bag, size: Any) -> Bag:
     """Cut into partitions of about ``size`` bytes of elements (``"100MB"`` or an int)."""
-    from shoal.bag.io import parse_bytes
 
     nbytes = parse_bytes(size)
     if nbytes < 1:

@@ -6,7 +6,8 @@ import math
 from typing import Any, Callable, Iterable
 
 from shoal.bag import pipeline
-from shoal.bag.core import Bag, _layers_of, new_name
+from shoal.bag.core import Bag, _layers_of
+from shoal.utils import new_name
 from shoal.bag.multi import zip_map as _zip_map
 from shoal.bag.multi import zip_partitions as _zip_partitions
 from shoal.base import is_lazy

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import codecs
 import itertools
-import re
 from typing import Any, Iterable, Iterator, List
 
 import fsspec
 from fsspec.core import get_fs_token_paths
 from fsspec.utils import infer_compression
 
-__all__ = ["read_text", "to_textfiles", "parse_bytes", "read_lines", "read_files"]
+from shoal.utils import parse_bytes
+
+__all__ = ["read_text", "to_textfiles", "read_lines", "read_files"]
 
 #: Decompressed bytes handled per step: large enough that per-chunk Python
 #: costs vanish, small enough that a partition never needs all its text at once.
@@ -34,22 +35,6 @@ CHUNK = 8 << 20
 
 _EXOTIC_ASCII = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 _EXOTIC_UNICODE = ("\x85", "\u2028", "\u2029")
-
-_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
-          "k": 10**3, "m": 10**6, "g": 10**9, "ki": 2**10, "mi": 2**20, "gi": 2**30}
-
-
-def parse_bytes(s: Any) -> int:
-    """``"64MiB"`` -> 67108864; integers pass through."""
-    if isinstance(s, int):
-        return s
-    m = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", str(s))
-    if not m or m.group(2).lower() not in _UNITS and m.group(2):
-        raise ValueError(f"cannot read {s!r} as a size; write e.g. 64_000_000, '64MB' or '128MiB'")
-    unit = _UNITS[m.group(2).lower()] if m.group(2) else 1
-    return int(float(m.group(1)) * unit)
-
 
 # -- splitting text into lines -------------------------------------------------
 
@@ -239,7 +224,8 @@ def read_text(urlpath: Any, blocksize: Any = None, compression: str | None = "in
     uncompressed files at line boundaries; ``files_per_partition`` groups
     small files.
     """
-    from shoal.bag.core import Bag, new_name
+    from shoal.bag.core import Bag
+    from shoal.utils import new_name
 
     if blocksize is not None and files_per_partition is not None:
         raise ValueError("read_text: blocksize and files_per_partition cannot be used together; "
@@ -281,7 +267,7 @@ def read_text(urlpath: Any, blocksize: Any = None, compression: str | None = "in
         for p, c in zip(paths, comps):
             srcs.append((read_lines, (fs, p, c, None, None, encoding, errors, delim, include_path)))
     else:
-        bs = parse_bytes(blocksize)
+        bs = parse_bytes(blocksize, "blocksize")
         if bs <= 0:
             raise ValueError(f"blocksize must be positive, got {blocksize!r}")
         compressed = [p for p, c in zip(paths, comps) if c is not None]

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from shoal.bag import chunk
-from shoal.bag.core import Bag, _funcname, _unpack
+from shoal.bag.core import Bag, _unpack
+from shoal.utils import funcname
 from shoal.core.task import Ref, Task
 
 __all__ = ["zip_map", "zip_partitions"]
@@ -48,7 +49,7 @@ def zip_map(func: Callable, args: tuple, kwargs: dict) -> Bag:
     kw = _unpack(kwargs, layers)
     nodes = [Task(chunk.zip_map, func, [Ref((b.name, i)) for b in bags], slots, plain_t, kw)
              for i in range(n)]
-    return bags[0]._materialised("map-" + _funcname(func), nodes, layers)
+    return bags[0]._materialised("map-" + funcname(func), nodes, layers)
 
 
 def _call_partitions(func: Callable, parts: list, slots: list, args: tuple, kwargs: dict) -> Any:
@@ -65,4 +66,4 @@ def zip_partitions(func: Callable, args: tuple, kwargs: dict) -> Bag:
     kw = _unpack(kwargs, layers)
     nodes = [Task(_call_partitions, func, [Ref((b.name, i)) for b in bags], slots, plain, kw)
              for i in range(n)]
-    return bags[0]._materialised("map-partitions-" + _funcname(func), nodes, layers)
+    return bags[0]._materialised("map-partitions-" + funcname(func), nodes, layers)

@@ -26,6 +26,7 @@ from shoal import base
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
+from shoal.utils import funcname
 from shoal.dataframe import methods as M
 from shoal.dataframe.optimize import optimize
 from shoal.dataframe.utils import make_meta
@@ -41,9 +42,6 @@ class _NoDefault:
 no_default = _NoDefault()
 
 
-def _funcname(f: Any) -> str:
-    n = getattr(f, "__name__", type(f).__name__)
-    return "lambda" if n == "<lambda>" else n.strip("_").replace("_", "-")
 
 
 def _meta_of(x: Any) -> Any:
@@ -301,7 +299,7 @@ class _Frame:
         aggregate_kwargs = aggregate_kwargs or {}
         combine = combine or aggregate
         split_every = split_every or 8
-        token = token or _funcname(chunk)
+        token = token or funcname(chunk)
         tok = tokenize(self, chunk, aggregate, combine, split_every, chunk_kwargs, aggregate_kwargs)
         name = f"{token}-{tok}"
         cname = f"{token}-chunk-{tok}"

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
+from shoal.utils import funcname
 from shoal.dataframe import core
 from shoal.dataframe.utils import emulate, make_meta
 
@@ -60,7 +61,7 @@ def map_partitions(func: Callable, *args: Any, meta: Any = core.no_default, toke
     for f in frames:
         if f.npartitions != n:
             raise ValueError(f"partition counts differ ({n} and {f.npartitions}); repartition first")
-    name = f"{token or core._funcname(func)}-{tokenize(func, args, kwargs)}"
+    name = f"{token or funcname(func)}-{tokenize(func, args, kwargs)}"
     if meta is core.no_default:
         meta = emulate(func, *[core._meta_of(a) for a in args], **kwargs)
     else:

@@ -19,6 +19,7 @@ import pandas as pd
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
+from shoal.utils import funcname
 from shoal.dataframe import core
 from shoal.dataframe.utils import emulate
 
@@ -68,7 +69,7 @@ def map_overlap(func: Callable, frame: Any, before: Any, after: Any, *args: Any,
     tok = tokenize(frame, func, before, after, args, kwargs)
     tname = f"overlap-tail-{tok}"
     hname = f"overlap-head-{tok}"
-    name = f"overlap-{core._funcname(func)}-{tok}"
+    name = f"overlap-{funcname(func)}-{tok}"
     n = frame.npartitions
     layer: dict = {}
     for i in range(n):

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from shoal.base import key_split
+from shoal.utils import key_split
 
 __all__ = ["DistributedProgress", "future_status"]
 

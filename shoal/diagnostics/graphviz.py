@@ -19,7 +19,7 @@ import hashlib
 import os
 from typing import Any, Hashable, Mapping
 
-from shoal.base import key_split
+from shoal.utils import key_split
 from shoal.core.task import Ref, Task
 from shoal.diagnostics.notebook import in_notebook as _in_notebook
 

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any, Callable, Hashable, NamedTuple, Sequence
 
-from shoal.base import key_split
+from shoal.utils import key_split
 from shoal.diagnostics import svg
 from shoal.local.callbacks import Callback
 

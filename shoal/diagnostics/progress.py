@@ -20,7 +20,7 @@ import threading
 import time
 from typing import IO, Any, Callable, Iterable, Mapping
 
-from shoal.base import key_split
+from shoal.utils import key_split
 from shoal.diagnostics.notebook import in_notebook as _in_notebook
 from shoal.local.callbacks import Callback
 

@@ -23,7 +23,8 @@ import sys
 import threading
 
 from shoal.distributed.comm.security import Security, new_token
-from shoal.distributed.utils import parse_bytes, setup_logging
+from shoal.distributed.utils import setup_logging
+from shoal.utils import parse_bytes
 
 logger = logging.getLogger("shoal.distributed.cli")
 

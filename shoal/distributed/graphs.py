@@ -12,13 +12,13 @@ while the caller keeps the object.
 from __future__ import annotations
 
 import weakref
-from functools import partial
 from typing import Any
 
 from shoal.base import is_lazy
 from shoal.core.task import Ref, Task, deps_of
 from shoal.distributed.futures import Future, _collect
 from shoal.distributed.protocol.serialize import Serialized, dumps_function, serialize
+from shoal.utils import funcname
 
 LARGE_LITERAL = 1 << 20  # literal graph values above this go straight to a worker
 
@@ -37,11 +37,6 @@ def _finalize(values: Any, func: Any, extra: tuple) -> Any:
     return func(values, *extra)
 
 
-def _funcname(func: Any) -> str:
-    f = func
-    while isinstance(f, partial):
-        f = f.func
-    return getattr(f, "__name__", type(f).__name__)
 
 
 def _refs(keys: Any) -> Any:
@@ -61,7 +56,7 @@ class GraphSubmission:
         cache[id(func)] = (func, fid)
         if fid not in self._sent_fids:
             funcs[fid] = data
-            fnames[fid] = _funcname(func)
+            fnames[fid] = funcname(func)
         return fid
 
     def _submit_graph(self, graph: dict, wanted: list, dependencies: dict | None = None,

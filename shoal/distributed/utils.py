@@ -78,16 +78,3 @@ def sizeof(obj: Any) -> int:
     except Exception:
         return 64
 
-
-def parse_bytes(s: Any) -> int:
-    """``'4GB'``/``'512 MiB'``/``1e9`` -> bytes."""
-    if isinstance(s, (int, float)):
-        return int(s)
-    text = str(s).strip().replace(" ", "").lower()
-    units = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
-             "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "k": 10**3, "m": 10**6,
-             "g": 10**9, "t": 10**12, "b": 1}
-    for u in sorted(units, key=len, reverse=True):
-        if text.endswith(u):
-            return int(float(text[: -len(u)]) * units[u])
-    return int(float(text))

@@ -121,7 +121,7 @@ def worker_command(spec: JobSpec, scheduler: str, job_id_var: str) -> str:
         target = ["--scheduler-file", q(scheduler)]
     args = [q(spec.python), "-m", "shoal", "worker", *target,
             "--nworkers", str(spec.processes), "--nthreads", str(spec.threads_per_process),
-            "--memory-limit", format_bytes(spec.memory_per_process),
+            "--memory-limit", q(format_bytes(spec.memory_per_process)),
             # the job id comes from the batch system at run time: leave it unquoted
             "--name", f"{q(spec.name)}-${{{job_id_var}}}",
             "--death-timeout", f"{spec.death_timeout:g}"]

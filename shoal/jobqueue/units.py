@@ -11,45 +11,16 @@ from __future__ import annotations
 
 import re
 
+from shoal.utils import format_bytes, parse_bytes, parse_timedelta
+
 __all__ = ["parse_memory", "format_bytes", "parse_walltime", "format_walltime", "parse_interval"]
 
-_UNITS = {
-    "": 1, "b": 1,
-    "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
-    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
-}
-_MEM_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)\s*$")
-
-
 def parse_memory(value: str | int | float, what: str = "memory") -> int:
-    """Bytes in ``value`` ('24 GB', '1.5GiB', 4e9); ValueError that shows a correct call."""
-    if isinstance(value, bool):
-        raise TypeError(f"{what}={value!r} is not a memory size; write e.g. {what}='24 GB'")
-    if isinstance(value, (int, float)):
-        if value <= 0:
-            raise ValueError(f"{what}={value!r} must be positive, e.g. {what}='24 GB'")
-        return int(value)
-    if not isinstance(value, str):
-        raise TypeError(f"{what}={value!r} is not a memory size; write e.g. {what}='24 GB'")
-    m = _MEM_RE.match(value)
-    unit = m.group(2).lower() if m else None
-    if m is None or unit not in _UNITS:
-        raise ValueError(
-            f"{what}={value!r} is not a memory size: expected a number and a unit "
-            f"(B, kB, MB, GB, TB or KiB, MiB, GiB, TiB), e.g. {what}='24 GB' or {what}='1.5GiB'"
-        )
-    n = int(float(m.group(1)) * _UNITS[unit])
+    """Bytes in ``value`` ('24 GB', '1.5GiB', 4e9), which must be more than zero."""
+    n = parse_bytes(value, what, example="24 GB")
     if n <= 0:
         raise ValueError(f"{what}={value!r} must be more than zero, e.g. {what}='24 GB'")
     return n
-
-
-def format_bytes(n: int) -> str:
-    """Short decimal spelling that parse_memory reads back ('1.50GB')."""
-    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if n >= size:
-            return f"{n / size:.2f}{unit}"
-    return f"{n}B"
 
 
 _WALL_RE = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
@@ -89,19 +60,9 @@ def format_walltime(seconds: int) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}"
 
 
-_INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|min|h)?\s*$")
-
-
 def parse_interval(value: str | float | int, what: str = "interval") -> float:
-    """Seconds in 1.5, '500ms', '2s', '1m' (as Dask's adapt(interval='1s') takes)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        m = _INTERVAL_RE.match(str(value)) if isinstance(value, str) else None
-        if m is None:
-            raise ValueError(f"{what}={value!r} is not a time interval; e.g. {what}=1.0 or {what}='500ms'")
-        scale = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}[m.group(2)]
-        seconds = float(m.group(1)) * scale
+    """Seconds in 1.5, '500ms', '2s', '1m' (as Dask's adapt(interval='1s') takes); more than zero."""
+    seconds = parse_timedelta(value, what=what)
     if seconds <= 0:
         raise ValueError(f"{what}={value!r} must be more than zero, e.g. {what}=1.0")
     return seconds

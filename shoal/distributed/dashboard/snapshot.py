@@ -161,7 +161,7 @@ def group_of(key: Any) -> str:
     the last dash-part is token-like the group depends on the head only, so
     one ``key_split`` per head serves every key of a task group.
     """
-    from shoal.base import key_split
+    from shoal.utils import key_split
 
     s = key[0] if type(key) is tuple else key
     if type(s) is not str:
