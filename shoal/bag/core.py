@@ -342,11 +342,11 @@ class Bag(Collection):
             from shoal.bag.multi import zip_map
 
             return zip_map(func, (self,) + args, kwargs)
-        return self._with_op("map-" + funcname(func), "map", func, args, kwargs)
+        return self._with_op(funcname(func), "map", func, args, kwargs)
 
     def starmap(self, func: Callable, **kwargs: Any) -> "Bag":
         """Apply ``func(*x, **kwargs)`` to every element (elements are tuples)."""
-        return self._with_op("starmap-" + funcname(func), "starmap", func, (), kwargs)
+        return self._with_op(funcname(func), "starmap", func, (), kwargs)
 
     def filter(self, predicate: Callable, *args: Any, **kwargs: Any) -> "Bag":
         """Keep the elements for which ``predicate(x, *args, **kwargs)`` is true."""
@@ -362,7 +362,7 @@ class Bag(Collection):
             from shoal.bag.multi import zip_partitions
 
             return zip_partitions(func, (self,) + args, kwargs)
-        return self._with_op("map-partitions-" + funcname(func), "map_partitions", func, args, kwargs)
+        return self._with_op(funcname(func), "map_partitions", func, args, kwargs)
 
     def flatten(self) -> "Bag":
         """Concatenate the elements, which must be iterables, into one bag."""

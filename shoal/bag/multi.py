@@ -49,7 +49,7 @@ def zip_map(func: Callable, args: tuple, kwargs: dict) -> Bag:
     kw = _unpack(kwargs, layers)
     nodes = [Task(chunk.zip_map, func, [Ref((b.name, i)) for b in bags], slots, plain_t, kw)
              for i in range(n)]
-    return bags[0]._materialised("map-" + funcname(func), nodes, layers)
+    return bags[0]._materialised(funcname(func), nodes, layers)
 
 
 def _call_partitions(func: Callable, parts: list, slots: list, args: tuple, kwargs: dict) -> Any:
@@ -66,4 +66,4 @@ def zip_partitions(func: Callable, args: tuple, kwargs: dict) -> Bag:
     kw = _unpack(kwargs, layers)
     nodes = [Task(_call_partitions, func, [Ref((b.name, i)) for b in bags], slots, plain, kw)
              for i in range(n)]
-    return bags[0]._materialised("map-partitions-" + funcname(func), nodes, layers)
+    return bags[0]._materialised(funcname(func), nodes, layers)
