@@ -2,8 +2,10 @@
 
 Lookup order, later wins:
 
-1. built-in defaults (``DEFAULTS`` below);
-2. the YAML file ``~/.config/shoal/shoal.yaml`` (or ``$SHOAL_CONFIG``);
+1. built-in defaults (``DEFAULTS`` below, then any ``update_defaults``);
+2. YAML files: those in ``/etc/shoal/`` and ``<sys.prefix>/etc/shoal/``,
+   then ``~/.config/shoal/shoal.yaml`` (or ``$SHOAL_CONFIG``, a file or a
+   folder of YAML files);
 3. environment variables ``SHOAL_<KEY>``, where ``__`` separates nested keys
    and ``_`` stands for ``-`` or ``_`` (``SHOAL_NUM_WORKERS=4``,
    ``SHOAL_DISTRIBUTED__COMM__TIMEOUT=30s``); values are parsed as YAML
@@ -11,15 +13,31 @@ Lookup order, later wins:
 4. ``config.set(...)``, either globally or as a context manager.
 
 Keys are dotted paths (``"distributed.worker.memory.target"``); ``-`` and
-``_`` are interchangeable in keys, as users type both.
+``_`` are interchangeable in keys, as users type both: a key is stored as
+first written and found under either spelling (``canonical_name``).
+
+The functions follow Dask's ``dask.config`` (``get``, ``set``, ``update``,
+``update_defaults``, ``merge``, ``pop``, ``refresh``, ``collect``,
+``expand_environment_variables``), and each takes ``config=`` to work on
+another dict than the global one.  ``defaults`` is the list of default
+dicts (libraries add theirs with ``update_defaults``); ``refresh`` rebuilds
+``config`` from them, the YAML files and the environment.
 """
 from __future__ import annotations
 
+import ast
+import builtins
 import os
+import sys
 import threading
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["get", "set", "refresh", "config", "DEFAULTS", "PATH"]
+__all__ = [
+    "get", "set", "pop", "update", "update_defaults", "merge", "refresh", "collect",
+    "collect_yaml", "collect_env", "canonical_name", "expand_environment_variables",
+    "config", "defaults", "paths", "DEFAULTS", "PATH",
+]
 
 DEFAULTS: dict[str, Any] = {
     "scheduler": None,
@@ -42,43 +60,82 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
+#: The user's file (or folder of YAML files): ``$SHOAL_CONFIG`` or ``~/.config/shoal/shoal.yaml``.
 PATH = os.environ.get(
     "SHOAL_CONFIG",
     os.path.join(os.path.expanduser("~"), ".config", "shoal", "shoal.yaml"),
 )
 
+#: Folders (or files) read before ``PATH``, lowest priority first.
+paths: list[str] = [
+    "/etc/shoal",
+    os.path.join(sys.prefix, "etc", "shoal"),
+]
+
 _lock = threading.RLock()
 config: dict[str, Any] = {}
+#: Default dicts, lowest priority first; ``update_defaults`` appends.
+defaults: list[dict] = [DEFAULTS]
+
+_MISSING = object()
+no_default = _MISSING
 
 
-def _norm(key: str) -> str:
-    return key.replace("-", "_").lower()
-
-
-def _merge(dst: dict, src: dict) -> None:
-    for k, v in src.items():
-        k = _norm(str(k))
-        if isinstance(v, dict) and isinstance(dst.get(k), dict):
-            _merge(dst[k], v)
-        elif isinstance(v, dict):
-            dst[k] = {}
-            _merge(dst[k], v)
-        else:
-            dst[k] = v
-
-
-def _parse_scalar(text: str) -> Any:
-    import yaml
-
+def canonical_name(k: Any, config: Mapping) -> Any:
+    """The spelling of key ``k`` used in ``config`` (``-`` and ``_`` are the same)."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+        if k in config:
+            return k
+    except TypeError:  # an unhashable key is nobody's spelling
+        return k
+    if isinstance(k, str):
+        alt = k.replace("_", "-") if "_" in k else k.replace("-", "_")
+        if alt in config:
+            return alt
+    return k
+
+
+def update(old: dict, new: Mapping, priority: str = "new", defaults: Mapping | None = None) -> dict:
+    """Merge ``new`` into ``old`` in place, nested dicts key by key; return ``old``.
+
+    ``priority="new"`` lets ``new`` win, ``"old"`` keeps values ``old``
+    already has, and ``"new-defaults"`` lets ``new`` win only where ``old``
+    still holds the value of ``defaults`` (the user did not change it).
+    """
+    for k, v in new.items():
+        k = canonical_name(k, old)
+        if isinstance(v, Mapping):
+            if not isinstance(old.get(k), dict):
+                old[k] = {}
+            sub = defaults.get(k) if isinstance(defaults, Mapping) else None
+            update(old[k], v, priority=priority, defaults=sub)
+        elif (priority == "new" or k not in old
+              or (priority == "new-defaults" and isinstance(defaults, Mapping)
+                  and k in defaults and defaults[k] == old[k])):
+            old[k] = v
+    return old
+
+
+def merge(*dicts: Mapping) -> dict:
+    """A new dict: ``dicts`` merged left to right (later wins, nested dicts merged)."""
+    out: dict = {}
+    for d in dicts:
+        update(out, d)
+    return out
+
+
+def expand_environment_variables(config: Any) -> Any:
+    """``config`` with ``$VAR`` / ``${VAR}`` in every string expanded, at any depth."""
+    if isinstance(config, Mapping):
+        return {k: expand_environment_variables(v) for k, v in config.items()}
+    if isinstance(config, str):
+        return os.path.expandvars(config)
+    if isinstance(config, (list, tuple, builtins.set)):
+        return type(config)(expand_environment_variables(v) for v in config)
+    return config
 
 
 def _load_file(path: str) -> dict:
-    if not os.path.exists(path):
-        return {}
     import yaml
 
     with open(path) as f:
@@ -94,72 +151,135 @@ def _load_file(path: str) -> dict:
     return data
 
 
-def _from_env(environ) -> dict:
-    out: dict = {}
-    for name, value in environ.items():
+def collect_yaml(paths: list | None = None) -> list[dict]:
+    """The dicts of the YAML files at ``paths`` (files, or folders of ``*.yaml``/``*.yml``/``*.json``)."""
+    files: list[str] = []
+    for path in paths if paths is not None else [*globals()["paths"], PATH]:
+        if os.path.isdir(path):
+            try:
+                names = sorted(os.listdir(path))
+            except OSError:  # unreadable folder: nothing to take from it
+                continue
+            files.extend(os.path.join(path, n) for n in names
+                         if os.path.splitext(n)[1] in (".yaml", ".yml", ".json"))
+        elif os.path.exists(path):
+            files.append(path)
+    return [_load_file(f) for f in files]
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (SyntaxError, ValueError):
+        pass
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def collect_env(env: Mapping | None = None) -> dict:
+    """Settings from ``SHOAL_*`` variables: ``__`` nests, values parsed as Python/YAML literals."""
+    if env is None:
+        env = os.environ
+    flat: dict = {}
+    for name, value in env.items():
         if not name.startswith("SHOAL_") or name == "SHOAL_CONFIG":
             continue
-        parts = [_norm(p) for p in name[len("SHOAL_"):].split("__")]
-        d = out
-        for p in parts[:-1]:
-            d = d.setdefault(p, {})
-        d[parts[-1]] = _parse_scalar(value)
+        flat[name[len("SHOAL_"):].lower().replace("__", ".")] = _parse_value(value)
+    out: dict = {}
+    set(flat, config=out)
     return out
 
 
-def refresh(environ=None) -> None:
-    """Rebuild the configuration from defaults, file and environment."""
+def collect(paths: list | None = None, env: Mapping | None = None) -> dict:
+    """The YAML files at ``paths`` then the environment ``env``, merged (later wins)."""
+    return merge(*collect_yaml(paths), collect_env(env))
+
+
+def refresh(config: dict | None = None, defaults: list | None = None, **kwargs: Any) -> None:
+    """Rebuild ``config`` from ``defaults``, the YAML files and the environment.
+
+    Keywords go to ``collect`` (``paths=``, ``env=``).
+    """
     import copy
 
+    target = globals()["config"] if config is None else config
+    defs = globals()["defaults"] if defaults is None else defaults
     with _lock:
         new: dict = {}
-        _merge(new, copy.deepcopy(DEFAULTS))
-        _merge(new, _load_file(PATH))
-        _merge(new, _from_env(os.environ if environ is None else environ))
-        config.clear()
-        config.update(new)
+        for d in defs:
+            update(new, copy.deepcopy(d), priority="old")
+        update(new, collect(**kwargs))
+        target.clear()
+        target.update(new)
 
 
-_MISSING = object()
+def update_defaults(new: Mapping, config: dict | None = None, defaults: list | None = None) -> None:
+    """Add a dict of defaults (a library's own keys) below what is already set.
+
+    Values the user changed stay; values still at their old default take
+    the new one.
+    """
+    target = globals()["config"] if config is None else config
+    defs = globals()["defaults"] if defaults is None else defaults
+    with _lock:
+        current = merge(*defs)
+        defs.append(new)
+        update(target, new, priority="new-defaults", defaults=current)
 
 
-def get(key: str, default: Any = _MISSING) -> Any:
-    """Value at dotted ``key``; ``default`` if given and the key is missing."""
-    d: Any = config
-    for part in _norm(key).split("."):
-        if isinstance(d, dict) and part in d:
-            d = d[part]
-        else:
-            if default is not _MISSING:
-                return default
-            raise KeyError(
-                f"no shoal config key {key!r}; pass a default, e.g. "
-                f"shoal.config.get({key!r}, None)"
-            )
+def get(key: str, default: Any = _MISSING, config: Mapping | None = None, override_with: Any = None) -> Any:
+    """Value at dotted ``key``; ``default`` if given and the key is missing.
+
+    ``override_with``, when not None, is returned instead (a function's own
+    argument beating the configuration).
+    """
+    if override_with is not None:
+        return override_with
+    d: Any = globals()["config"] if config is None else config
+    for part in key.split("."):
+        if isinstance(d, Mapping):
+            part = canonical_name(part, d)
+            if part in d:
+                d = d[part]
+                continue
+        if default is not _MISSING:
+            return default
+        raise KeyError(
+            f"no shoal config key {key!r}; pass a default, e.g. "
+            f"shoal.config.get({key!r}, None)"
+        )
     return d
 
 
-def _set_path(key: str, value: Any, undo: list) -> None:
-    parts = _norm(key).split(".")
-    d = config
-    for i, p in enumerate(parts[:-1]):
-        if not isinstance(d.get(p), dict):
-            undo.append((parts[: i + 1], d.get(p, _MISSING)))
-            d[p] = {}
-        d = d[p]
-    undo.append((parts, d.get(parts[-1], _MISSING)))
-    d[parts[-1]] = value
+def pop(key: str, default: Any = _MISSING, config: dict | None = None) -> Any:
+    """Remove dotted ``key`` and return its value (``default`` if missing, else KeyError)."""
+    d: Any = globals()["config"] if config is None else config
+    parts = key.split(".")
+    with _lock:
+        for part in parts[:-1]:
+            part = canonical_name(part, d)
+            if not isinstance(d, dict) or not isinstance(d.get(part), dict):
+                d = None
+                break
+            d = d[part]
+        if isinstance(d, dict):
+            last = canonical_name(parts[-1], d)
+            if last in d:
+                return d.pop(last)
+    if default is not _MISSING:
+        return default
+    raise KeyError(f"no shoal config key {key!r} to pop; pass a default, e.g. pop({key!r}, None)")
 
 
-def _restore(undo: list) -> None:
-    for parts, old in reversed(undo):
-        d = config
-        for p in parts[:-1]:
-            d = d[p]
-        if old is _MISSING:
-            d.pop(parts[-1], None)
-        else:
-            d[parts[-1]] = old
+def _copy_dicts(v: Any) -> Any:
+    # nested dicts are copied so that later sets never edit the caller's dict
+    if isinstance(v, dict):
+        return {k: _copy_dicts(x) for k, x in v.items()}
+    return v
 
 
 class set:  # noqa: A001 - the public name users know
@@ -169,38 +289,69 @@ class set:  # noqa: A001 - the public name users know
     >>> with shoal.config.set(num_workers=2): ...       # restored on exit
 
     Nested keys take dots: ``set({"distributed.worker.memory.target": 0.5})``.
-    In keyword form ``__`` also separates levels.
+    In keyword form ``__`` also separates levels.  ``config=`` sets values
+    in another dict than the global configuration.
     """
 
-    def __init__(self, arg: dict | None = None, **kwargs: Any):
-        items: dict = {}
+    def __init__(self, arg: Mapping | None = None, config: dict | None = None,
+                 lock: Any = _lock, **kwargs: Any):
+        items: list = []
         if arg is not None:
-            if not isinstance(arg, dict):
+            if not isinstance(arg, Mapping):
                 raise TypeError(
                     "shoal.config.set takes a dict or keyword arguments, e.g. "
                     "config.set(scheduler='threads') or config.set({'scheduler': 'threads'})"
                 )
-            items.update(arg)
+            items.extend(arg.items())
         for k, v in kwargs.items():
-            items[k.replace("__", ".")] = v
-        from shoal.core.schedulers import validate_scheduler_name
+            items.append((k.replace("__", "."), v))
+        for k, v in items:
+            if k == "scheduler" and v is not None:
+                from shoal.core.schedulers import validate_scheduler_name
 
-        if "scheduler" in items and items["scheduler"] is not None:
-            validate_scheduler_name(items["scheduler"])
-        self._undo: list = []
-        if "random_seed" in items:
+                validate_scheduler_name(v)
+        self.config = globals()["config"] if config is None else config
+        self._record: list = []
+        if self.config is globals()["config"] and any(k in ("random_seed", "random-seed") for k, _ in items):
             _bump_seed_epoch()
-        with _lock:
-            for k, v in items.items():
-                _set_path(k, v, self._undo)
+        with lock:
+            for k, v in items:
+                self._assign(k.split("."), _copy_dicts(v), self.config, ())
+
+    def _assign(self, keys: list, value: Any, d: dict, path: tuple, record: bool = True) -> None:
+        key = canonical_name(keys[0], d)
+        path = path + (key,)
+        if len(keys) == 1:
+            if record:
+                self._record.append(("replace", path, d[key]) if key in d else ("insert", path, None))
+            d[key] = value
+            return
+        if not isinstance(d.get(key), dict):
+            if record:
+                self._record.append(("replace", path, d[key]) if key in d else ("insert", path, None))
+            d[key] = {}
+            record = False  # restoring the parent restores everything below it
+        self._assign(keys[1:], value, d[key], path, record)
 
     def __enter__(self) -> "set":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         with _lock:
-            _restore(self._undo)
-        self._undo = []
+            for op, path, value in reversed(self._record):
+                d = self.config
+                if op == "replace":
+                    for key in path[:-1]:
+                        d = d.setdefault(key, {})
+                    d[path[-1]] = value
+                else:
+                    for key in path[:-1]:
+                        d = d.get(key)
+                        if not isinstance(d, dict):
+                            break
+                    else:
+                        d.pop(path[-1], None)
+        self._record = []
 
 
 _seed_epoch = 0

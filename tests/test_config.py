@@ -70,7 +70,7 @@ def test_yaml_file_and_environment(tmp_path):
     old_path = config.PATH
     try:
         config.PATH = str(path)
-        config.refresh({"SHOAL_NUM_WORKERS": "7", "SHOAL_DISTRIBUTED__DASHBOARD__PORT": "9999"})
+        config.refresh(env={"SHOAL_NUM_WORKERS": "7", "SHOAL_DISTRIBUTED__DASHBOARD__PORT": "9999"})
         assert config.get("scheduler") == "processes"
         assert config.get("num_workers") == 7  # environment beats the file
         assert config.get("distributed.comm.timeout") == 5
@@ -88,7 +88,7 @@ def test_bad_yaml_file_is_a_clear_error(tmp_path):
     try:
         config.PATH = str(path)
         with pytest.raises(ValueError, match="mapping"):
-            config.refresh({})
+            config.refresh(env={})
     finally:
         config.PATH = old_path
         config.refresh()
@@ -97,3 +97,57 @@ def test_bad_yaml_file_is_a_clear_error(tmp_path):
 def test_set_rejects_non_dict():
     with pytest.raises(TypeError, match="keyword"):
         config.set(["scheduler", "threads"])
+
+
+def test_update_priorities_and_merge():
+    old = {"x": 1, "y": {"a": 1}, "keep": [1]}
+    config.update(old, {"x": 2, "y": {"b": 2}, "keep": {"now": "dict"}})
+    assert old == {"x": 2, "y": {"a": 1, "b": 2}, "keep": {"now": "dict"}}
+    old = {"x": 1, "y": {"a": 1}}
+    config.update(old, {"x": 2, "y": {"a": 5, "c": 3}}, priority="old")
+    assert old == {"x": 1, "y": {"a": 1, "c": 3}}
+    assert config.merge({"a": None, "c": 0}, {"a": {"b": 1}}) == {"a": {"b": 1}, "c": 0}
+
+
+def test_update_defaults_keeps_what_the_user_changed():
+    defs = [{"lib": {"size": 1, "mode": "a"}}]
+    cfg = {"lib": {"size": 1, "mode": "user"}}
+    config.update_defaults({"lib": {"size": 2, "mode": "b", "new": True}}, config=cfg, defaults=defs)
+    assert cfg == {"lib": {"size": 2, "mode": "user", "new": True}}
+    assert len(defs) == 2
+
+
+def test_get_set_pop_on_another_dict_with_either_spelling():
+    d = {"x-y": {"a_b": 1}}
+    assert config.get("x_y.a-b", config=d) == 1
+    with config.set({"x_y.a-b": 2, "new_key": 3}, config=d):
+        assert d == {"x-y": {"a_b": 2}, "new_key": 3}
+    assert d == {"x-y": {"a_b": 1}}
+    assert config.pop("x_y.a-b", config=d) == 1
+    assert config.pop("x_y.a-b", "gone", config=d) == "gone"
+    with pytest.raises(KeyError):
+        config.pop("nothing", config=d)
+    assert config.get("distributed.worker.memory.target", override_with=0.1) == 0.1
+
+
+def test_nested_set_restores_inner_values_only():
+    with config.set({"outer": {"x": 1}}):
+        with config.set({"outer.y": 2}):
+            assert config.get("outer") == {"x": 1, "y": 2}
+        assert config.get("outer") == {"x": 1}
+    assert config.get("outer", None) is None
+
+
+def test_expand_environment_variables(monkeypatch):
+    monkeypatch.setenv("SHOAL_TEST_DIR", "/data")
+    data = {"a": "$SHOAL_TEST_DIR/x", "b": ["${SHOAL_TEST_DIR}", 1], "c": ("$SHOAL_TEST_DIR",)}
+    assert config.expand_environment_variables(data) == {"a": "/data/x", "b": ["/data", 1], "c": ("/data",)}
+
+
+def test_collect_reads_folders_and_environment(tmp_path):
+    (tmp_path / "a.yaml").write_text("lib:\n  size: 1\n  name: first\n")
+    (tmp_path / "b.yml").write_text("lib:\n  size: 2\n")
+    (tmp_path / "ignored.txt").write_text("lib: nope\n")
+    got = config.collect(paths=[str(tmp_path)], env={"SHOAL_LIB__NAME": "env", "OTHER": "1",
+                                                    "SHOAL_LIB__FLAGS": "[1, 2]"})
+    assert got == {"lib": {"size": 2, "name": "env", "flags": [1, 2]}}
