@@ -7,7 +7,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from shoal import config
-from shoal.base import compute, is_lazy, persist, visualize
+from shoal.base import compute, get, is_lazy, persist, visualize
 from shoal.core.tokenize import tokenize
 from shoal.delayed import Delayed, delayed
 
@@ -15,6 +15,7 @@ __all__ = [
     "__version__",
     "config",
     "compute",
+    "get",
     "persist",
     "visualize",
     "delayed",

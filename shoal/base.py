@@ -37,6 +37,7 @@ __all__ = [
     "persist",
     "visualize",
     "get_scheduler",
+    "get",
     "set_default_client",
     "get_default_client",
     "collections_to_graph",
@@ -135,6 +136,25 @@ def get_scheduler(scheduler: Any = None, collections: list | None = None) -> Cal
         f"scheduler={scheduler!r} is not understood; pass a name such as 'threads', "
         "'processes', 'sync' or 'distributed', a Client, or a concurrent.futures Executor"
     )
+
+
+def get(graph: Any, keys: Any, scheduler: Any = None, **kwargs: Any) -> Any:
+    """Run a hand-written graph and return the values of ``keys``.
+
+    >>> from operator import add
+    >>> shoal.get({"a": 1, "b": (add, "a", 10)}, "b")
+    11
+
+    ``graph`` may use the classic spec (tuples whose first item is callable
+    are tasks, see ``shoal.core.spec``); ``keys`` is one key (its value comes
+    back) or a list, possibly nested, of keys (a tuple of that shape comes
+    back).  It runs on ``scheduler=``, else the configured scheduler, else
+    the default Client, else synchronously in this thread (the default
+    scheduler of a raw graph, as ``dask.get``).
+    """
+    if scheduler is None and config.get("scheduler", None) is None and _default_client is None:
+        scheduler = "sync"
+    return get_scheduler(scheduler)(graph, keys, **kwargs)
 
 
 def collections_to_graph(collections: list, optimize_graph: bool = True) -> tuple[dict, dict, list]:

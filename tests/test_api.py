@@ -1,6 +1,7 @@
 """The public surface: what `import shoal as dask` offers, and the command line."""
 from __future__ import annotations
 
+import operator
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import shoal
 def test_public_names_are_pinned():
     assert sorted(shoal.__all__) == sorted([
         "__version__", "config", "compute", "persist", "visualize", "delayed", "Delayed",
-        "tokenize", "is_lazy",
+        "tokenize", "is_lazy", "get",
     ])
     for name in shoal.__all__:
         assert hasattr(shoal, name), name
@@ -55,5 +56,10 @@ def test_scheduler_modules_the_tutorial_imports():
     from shoal.core.task import Task
 
     graph = {"a": 1, "b": Task(abs, -2)}
-    assert shoal.multiprocessing.get(graph, ["a", "b"]) == [1, 2]
-    assert shoal.threaded.get(graph, ["b"]) == [2]
+    assert shoal.multiprocessing.get(graph, ["a", "b"]) == (1, 2)
+    assert shoal.threaded.get(graph, ["b"]) == (2,)
+    # the classic tuple spec gives the value, never the tuple itself
+    classic = {"a": 1, "b": (operator.add, "a", 10)}
+    assert shoal.multiprocessing.get(classic, "b") == 11
+    assert shoal.threaded.get(classic, "b") == 11
+    assert shoal.get(classic, ["b", "a"]) == (11, 1)
