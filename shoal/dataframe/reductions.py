@@ -1,10 +1,22 @@
 """Reductions over all partitions: per-partition pieces combined in a tree.
 
-Each reduction is three pure functions: ``chunk`` (one partition -> a small
-piece), ``combine`` (a list of pieces -> one piece, used when there are more
-than ``split_every`` of them) and ``aggregate`` (pieces -> the answer).
-Means carry ``(sum, count)``; variances carry ``(count, mean, M2)`` and
-merge with Chan's parallel formula (no catastrophic cancellation).
+Every frame and series reduction enters through :func:`reduce`, which does
+the pandas-facing work once for all of them:
+
+* ``numeric_only``, ``skipna``, ``min_count`` and ``ddof`` are checked by
+  running pandas itself on a two-row stand-in of the data (``meta``): the
+  columns pandas keeps with ``numeric_only=True`` are the columns reduced
+  (bool counts as numeric, as in pandas), and an operation pandas refuses
+  (``mean`` of strings) raises the same error before anything runs;
+* the result's type and dtype come from that same pandas call;
+* empty partitions are left out before combining (so ``skipna=False`` sees
+  only real data).
+
+Then one of three families does the arithmetic: *simple* reductions
+(``sum prod min max count any all``) reduce the per-partition answers again;
+*moments* (``mean var std sem skew kurt``) carry ``(n, mean, M2, M3, M4)``
+merged with the exact pairwise update formulas, so large offsets lose no
+precision; *selections* (``idxmin idxmax``) carry ``(label, value)``.
 """
 from __future__ import annotations
 
@@ -14,165 +26,248 @@ import numpy as np
 import pandas as pd
 
 from shoal.dataframe import methods as M
+from shoal.dataframe.utils import meta_nonempty
 
-__all__ = ["simple_reduction", "mean", "var", "quantile", "describe", "drop_duplicates",
-           "value_counts", "unique", "nunique", "frame_nunique"]
+__all__ = ["reduce", "SIMPLE", "MOMENTS", "quantile", "median", "mode", "drop_duplicates",
+           "value_counts", "unique", "nunique", "frame_nunique", "lazy_combine"]
+
+SIMPLE = ("sum", "prod", "min", "max", "count", "any", "all")
+MOMENTS = ("mean", "var", "std", "sem", "skew", "kurt")
+SELECT = ("idxmin", "idxmax")
+
+# pandas keywords each reduction takes
+_TAKES = {
+    "sum": ("skipna", "numeric_only", "min_count"), "prod": ("skipna", "numeric_only", "min_count"),
+    "min": ("skipna", "numeric_only"), "max": ("skipna", "numeric_only"), "count": ("numeric_only",),
+    "any": ("skipna",), "all": ("skipna",), "mean": ("skipna", "numeric_only"),
+    "var": ("skipna", "numeric_only", "ddof"), "std": ("skipna", "numeric_only", "ddof"),
+    "sem": ("skipna", "numeric_only", "ddof"), "skew": ("skipna", "numeric_only"),
+    "kurt": ("skipna", "numeric_only"), "idxmin": ("skipna", "numeric_only"),
+    "idxmax": ("skipna", "numeric_only"),
+}
 
 
-def _chunk(x: Any, how: str, **kw: Any) -> Any:
-    return getattr(x, how)(**kw)
+def _kwargs(how: str, is_frame: bool, **given: Any) -> dict:
+    kw = {k: v for k, v in given.items() if k in _TAKES[how]}
+    if not is_frame:
+        kw.pop("numeric_only", None) if not kw.get("numeric_only") else None
+    return kw
 
 
-def _agg(parts: list, how: str, **kw: Any) -> Any:
-    how2 = "sum" if how == "count" else how
-    if isinstance(parts[0], pd.Series):
-        df = pd.concat(parts, axis=1)
-        return getattr(df, how2)(axis=1, **kw)
-    s = pd.Series(parts)
-    out = getattr(s, how2)(**kw)
+def reduce(frame: Any, how: str, *, axis: Any = 0, skipna: bool = True, numeric_only: bool = False,
+           min_count: int = 0, ddof: int = 1, split_every: Any = None) -> Any:
+    """``frame.<how>(...)`` for a shoal DataFrame or Series, lazily.
+
+    ``how`` is one of ``SIMPLE``, ``MOMENTS``, ``idxmin`` or ``idxmax``.
+    """
+    is_frame = frame.ndim == 2
+    kw = _kwargs(how, is_frame, skipna=skipna, numeric_only=numeric_only, min_count=min_count, ddof=ddof)
+    if axis in (1, "columns"):
+        if not is_frame:
+            raise ValueError(f"No axis named {axis} for object type Series")
+        return frame.map_partitions(M.call_method, how, axis=1, token=f"{how}-axis1", **kw)
+    if axis not in (0, "index", None):
+        raise ValueError(f"No axis named {axis!r}")
+    # pandas on a stand-in: raises what pandas raises, names the kept columns
+    meta_full = getattr(meta_nonempty(frame._meta), how)(**kw)
+    if is_frame and numeric_only:
+        keep = list(meta_full.index)
+        if keep != list(frame._meta.columns):
+            frame = frame[keep]
+    if is_frame:
+        meta = meta_full.iloc[:0]
+    else:
+        meta = meta_full
+    chunk_kw = {"how": how, "kw": kw}
+    if how in SIMPLE:
+        out = frame._reduction(_simple_chunk, _simple_agg, combine=_simple_combine, meta=meta, token=how,
+                               split_every=split_every, chunk_kwargs=chunk_kw,
+                               aggregate_kwargs=chunk_kw)
+    elif how in MOMENTS:
+        from shoal.dataframe.moments import moments_reduction
+
+        out = moments_reduction(frame, how, kw, meta, split_every)
+    elif how in SELECT:
+        out = frame._reduction(_select_chunk, _select_agg, combine=_select_combine, meta=meta, token=how,
+                               split_every=split_every, chunk_kwargs=chunk_kw, aggregate_kwargs=chunk_kw)
+    else:
+        raise ValueError(f"unknown reduction {how!r}")
+    if is_frame and isinstance(meta.dtype, pd.api.extensions.ExtensionDtype):
+        # pandas answers in a nullable dtype when a nullable column takes part
+        out = out.map_partitions(_cast_like, meta.dtype, meta=meta, token=f"{how}-astype")
     return out
 
 
-def simple_reduction(frame: Any, how: str, split_every: Any = None, skipna: bool = True,
-                     numeric_only: bool = False) -> Any:
-    ck: dict = {}
-    ak: dict = {}
-    if how in ("sum", "prod", "min", "max", "any", "all"):
-        ck["skipna"] = skipna
-        ak["skipna"] = skipna
-    if numeric_only and frame.ndim == 2:
-        ck["numeric_only"] = True
-    meta_src = frame._meta_nonempty
-    meta = getattr(meta_src, how)(**ck)
-    if isinstance(meta, pd.Series):
-        meta = meta.iloc[:0]
-    return frame._reduction(_chunk, _agg, meta=meta, token=how, split_every=split_every,
-                            chunk_kwargs=dict(how=how, **ck), aggregate_kwargs=dict(how=how, **ak))
+def _cast_like(s: pd.Series, dtype: Any) -> pd.Series:
+    try:
+        return s.astype(dtype)
+    except (TypeError, ValueError):
+        return s
 
 
-# -- mean -------------------------------------------------------------------------
-def _mean_chunk(x: Any, numeric_only: bool = False) -> tuple:
-    if isinstance(x, pd.DataFrame):
-        if numeric_only:
-            x = x.select_dtypes("number")
-        return (x.sum(), x.count())
-    return (x.sum(), x.count())
+# -- simple reductions ------------------------------------------------------------------
+def _simple_chunk(x: Any, how: str, kw: dict) -> tuple:
+    # min_count applies to the whole column, so partitions count instead
+    val = getattr(x, how)(**{k: v for k, v in kw.items() if k != "min_count"})
+    cnt = x.count() if kw.get("min_count", 0) > 0 else None
+    return (len(x), val, cnt)
 
 
-def _mean_agg(parts: list) -> Any:
-    s = parts[0][0]
-    c = parts[0][1]
-    for a, b in parts[1:]:
-        s = s + a
-        c = c + b
-    if isinstance(s, pd.Series):
-        return s / c
-    return s / c if c else np.nan
+def _rows(vals: list) -> Any:
+    """Per-partition answers as something pandas can reduce again."""
+    if isinstance(vals[0], pd.Series):
+        return pd.DataFrame(vals).reset_index(drop=True)
+    return pd.Series(vals)
 
 
-def _mean_combine(parts: list) -> tuple:
-    s, c = parts[0]
-    for a, b in parts[1:]:
-        s = s + a
-        c = c + b
-    return (s, c)
-
-
-def mean(frame: Any, skipna: bool = True, numeric_only: bool = False, split_every: Any = None) -> Any:
-    meta = frame._meta_nonempty.mean(numeric_only=numeric_only) if frame.ndim == 2 else frame._meta_nonempty.mean()
-    if isinstance(meta, pd.Series):
-        meta = meta.iloc[:0]
-    ck = {"numeric_only": numeric_only} if frame.ndim == 2 else {}
-    return frame._reduction(_mean_chunk, _mean_agg, combine=_mean_combine, meta=meta, token="mean",
-                            split_every=split_every, chunk_kwargs=ck)
-
-
-# -- var / std --------------------------------------------------------------------
-def _var_chunk(x: Any, numeric_only: bool = False) -> tuple:
-    if isinstance(x, pd.DataFrame):
-        x = x.select_dtypes("number") if numeric_only else x
-        x = x.astype("float64")
+def _simple_combine(parts: list, how: str, kw: dict) -> tuple:
+    real = [p for p in parts if p[0] > 0] or parts[:1]
+    how2 = "sum" if how == "count" else how
+    kw2 = {k: v for k, v in kw.items() if k == "skipna"}
+    rows = _rows([p[1] for p in real])
+    if isinstance(rows, pd.DataFrame) and rows.shape[1] and (rows.dtypes == object).any():
+        # mixed-type answers (a frame's min of numbers and strings): column by column
+        val = pd.Series({c: getattr(rows[c].infer_objects(), how2)(**kw2) for c in rows.columns}, dtype=object)
     else:
-        x = x.astype("float64")
-    n = x.count()
-    m = x.mean()
-    m2 = ((x - m) ** 2).sum()
-    return (n, m, m2)
+        val = getattr(rows, how2)(**kw2)
+    cnt = None
+    if real[0][2] is not None:
+        cnt = real[0][2]
+        for p in real[1:]:
+            cnt = cnt + p[2]
+    return (sum(p[0] for p in parts), val, cnt)
 
 
-def _var_merge(a: tuple, b: tuple) -> tuple:
-    na, ma, m2a = a
-    nb, mb, m2b = b
-    n = na + nb
-    if isinstance(n, pd.Series):
-        ma = ma.fillna(0)
-        mb = mb.fillna(0)
-        d = mb - ma
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frac = (nb / n).fillna(0)
-        m = ma + d * frac
-        m2 = m2a + m2b + d ** 2 * na * frac
-        return (n, m, m2)
-    if na == 0:
-        return b
-    if nb == 0:
-        return a
-    d = mb - ma
-    m = ma + d * nb / n
-    m2 = m2a + m2b + d * d * na * nb / n
-    return (n, m, m2)
+def _simple_agg(parts: list, how: str, kw: dict) -> Any:
+    _, val, cnt = _simple_combine(parts, how, kw)
+    if cnt is not None:
+        mc = kw["min_count"]
+        if isinstance(val, pd.Series):
+            if (cnt < mc).any():
+                val = val.where(cnt >= mc)
+        elif cnt < mc:
+            val = np.nan
+    return val
 
 
-def _var_combine(parts: list) -> tuple:
-    acc = parts[0]
-    for p in parts[1:]:
-        acc = _var_merge(acc, p)
-    return acc
+# -- idxmin / idxmax ----------------------------------------------------------------------
+def _select_chunk(x: Any, how: str, kw: dict) -> Any:
+    """(row count, per-column (label, value) or None for no candidate)."""
+    if isinstance(x, pd.DataFrame):
+        return (len(x), {c: _select_one(x[c], how, kw) for c in x.columns})
+    return (len(x), _select_one(x, how, kw))
 
 
-def _var_agg(parts: list, ddof: int = 1, sqrt: bool = False) -> Any:
-    n, m, m2 = _var_combine(parts)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if isinstance(n, pd.Series):
-            v = m2 / (n - ddof).where(n - ddof > 0)
+def _select_one(s: pd.Series, how: str, kw: dict) -> Any:
+    if len(s) == 0:
+        return None
+    na = s.isna()
+    if na.any() and not kw.get("skipna", True):
+        return ("nan", None, None)
+    if na.all():
+        return None
+    pos = getattr(s.reset_index(drop=True), how)()
+    return ("ok", s.index[pos], s.iloc[pos])
+
+
+def _pick(cands: list, how: str) -> Any:
+    best = None
+    for c in cands:
+        if c is None:
+            continue
+        if c[0] == "nan":
+            return c
+        if best is None:
+            best = c
+        elif (how == "idxmin" and c[2] < best[2]) or (how == "idxmax" and c[2] > best[2]):
+            best = c
+    return best
+
+
+def _select_combine(parts: list, how: str, kw: dict) -> tuple:
+    n = sum(p[0] for p in parts)
+    if isinstance(parts[0][1], dict):
+        return (n, {c: _pick([p[1][c] for p in parts], how) for c in parts[0][1]})
+    return (n, _pick([p[1] for p in parts], how))
+
+
+def _select_final(c: Any, how: str, n: int) -> Any:
+    if c is None:
+        if n == 0:
+            raise ValueError(f"attempt to get {how.replace('idx', 'arg')} of an empty sequence")
+        raise ValueError("Encountered all NA values")
+    if c[0] == "nan":
+        raise ValueError("Encountered an NA value with skipna=False")
+    return c[1]
+
+
+def _select_agg(parts: list, how: str, kw: dict) -> Any:
+    n, val = _select_combine(parts, how, kw)
+    if isinstance(val, dict):
+        return pd.Series({c: _select_final(v, how, n) for c, v in val.items()}, dtype=None if val else object)
+    return _select_final(val, how, n)
+
+
+# -- combining finished lazy results --------------------------------------------------------
+def lazy_combine(func: Any, colls: list, meta: Any, token: str, **kwargs: Any) -> Any:
+    """One task ``func(*results, **kwargs)`` over single-piece collections (Scalars and one-partition frames)."""
+    from shoal.core.graph import LayeredGraph
+    from shoal.core.task import Ref, Task
+    from shoal.core.tokenize import tokenize
+    from shoal.dataframe.core import Scalar, new_collection
+
+    name = f"{token}-{tokenize(func, colls, kwargs)}"
+    refs = []
+    for c in colls:
+        if isinstance(c, Scalar):
+            refs.append(Ref(c._key))
         else:
-            v = m2 / (n - ddof) if n - ddof > 0 else np.nan
-    return np.sqrt(v) if sqrt else v
+            if c.npartitions != 1:
+                raise ValueError("lazy_combine needs one-partition collections")
+            refs.append(Ref((c._name, 0)))
+    layer = {(name, 0): Task(func, *refs, **kwargs)}
+    graph = LayeredGraph.from_collections(name, layer, colls)
+    return new_collection(graph, name, meta, [None, None])
 
 
-def var(frame: Any, ddof: int = 1, numeric_only: bool = False, split_every: Any = None, sqrt: bool = False) -> Any:
-    src = frame._meta_nonempty
-    meta = (src.std if sqrt else src.var)(**({"numeric_only": numeric_only} if frame.ndim == 2 else {}))
-    if isinstance(meta, pd.Series):
-        meta = meta.iloc[:0]
-    ck = {"numeric_only": numeric_only} if frame.ndim == 2 else {}
-    return frame._reduction(_var_chunk, _var_agg_wrap(ddof, sqrt), combine=_var_combine, meta=meta,
-                         token="std" if sqrt else "var", split_every=split_every, chunk_kwargs=ck)
-
-
-class _var_agg_wrap:
-    """``_var_agg`` with ddof/sqrt bound (combine takes no keywords)."""
-
-    def __init__(self, ddof: int, sqrt: bool):
-        self.ddof = ddof
-        self.sqrt = sqrt
-
-    def __call__(self, parts: list) -> Any:
-        return _var_agg(parts, self.ddof, self.sqrt)
-
-    def __shoal_tokenize__(self) -> Any:
-        return ("var-agg", self.ddof, self.sqrt)
-
-
-# -- approximate quantiles -----------------------------------------------------------
+# -- approximate quantiles -----------------------------------------------------------------
 _GRID = np.linspace(0, 1, 1001)
 
 
-def _q_chunk(x: Any, numeric_only: bool = False) -> Any:
+def time_unit(dtype: Any) -> str:
+    """'ns', 'us', ... of a datetime64/timedelta64 dtype (tz-aware included)."""
+    unit = getattr(dtype, "unit", None)
+    return unit if unit else np.datetime_data(dtype)[0]
+
+
+def to_i8(s: pd.Series) -> np.ndarray:
+    """Integer ticks of the non-missing values of a datetime/timedelta Series."""
+    return np.asarray(s.dropna().array.asi8 if hasattr(s.array, "asi8") else s.dropna().to_numpy().view("i8"))
+
+
+def from_i8(values: Any, dtype: Any) -> Any:
+    """Ticks (float or int, NaN for missing) back to values of ``dtype`` (an Index)."""
+    v = np.asarray(values, dtype="float64")
+    ints = np.where(np.isnan(v), np.iinfo("i8").min, np.round(np.where(np.isnan(v), 0, v))).astype("i8")
+    unit = time_unit(dtype)
+    if dtype.kind == "m":
+        return pd.TimedeltaIndex(ints.view(f"m8[{unit}]"))
+    out = pd.DatetimeIndex(ints.view(f"M8[{unit}]"))
+    tz = getattr(dtype, "tz", None)
+    return out.tz_localize("UTC").tz_convert(tz) if tz is not None else out
+
+
+def _as_numbers(s: pd.Series) -> tuple[np.ndarray, Any]:
+    """float values of ``s`` without missing ones, and the dtype to give results back in."""
+    if s.dtype.kind in "mM":
+        return to_i8(s).astype("float64"), s.dtype
+    return s.dropna().to_numpy(dtype="float64"), None
+
+
+def _q_chunk(x: Any) -> Any:
     if isinstance(x, pd.DataFrame):
-        x = x.select_dtypes("number") if numeric_only else x
         return {c: _q_chunk(x[c]) for c in x.columns}
-    v = x.dropna().to_numpy()
+    v, _ = _as_numbers(x)
     if len(v) == 0:
         return (np.array([]), 0)
     if len(v) <= len(_GRID):
@@ -188,7 +283,10 @@ def _weighted_quantile(pieces: list, qs: np.ndarray) -> np.ndarray:
         vals, n = pieces[0]
         if n == len(vals):
             return np.quantile(vals, qs)
+    exact = all(n == len(v) for v, n in pieces)
     vals = np.concatenate([p[0] for p in pieces]).astype("float64")
+    if exact:  # every value is here: the exact answer
+        return np.quantile(vals, qs)
     w = np.concatenate([np.full(len(p[0]), p[1] / len(p[0])) for p in pieces])
     order = np.argsort(vals, kind="stable")
     vals, w = vals[order], w[order]
@@ -197,70 +295,77 @@ def _weighted_quantile(pieces: list, qs: np.ndarray) -> np.ndarray:
     return np.interp(qs, cw, vals)
 
 
-def _q_agg(parts: list, q: Any, name: Any, is_frame: bool) -> Any:
+def _back(values: np.ndarray, dtype: Any) -> Any:
+    if dtype is None:
+        return values
+    return from_i8(values, dtype)
+
+
+def _q_agg(parts: list, q: Any, name: Any, is_frame: bool, dtypes: dict) -> Any:
     qs = np.atleast_1d(np.asarray(q, dtype=float))
     scalar_q = np.ndim(q) == 0
     if is_frame:
         cols = list(parts[0])
-        data = {c: _weighted_quantile([p[c] for p in parts], qs) for c in cols}
-        out = pd.DataFrame(data, index=qs)
+        data = {c: _back(_weighted_quantile([p[c] for p in parts], qs), dtypes.get(c)) for c in cols}
+        out = pd.DataFrame(data, index=qs, columns=pd.Index(cols))
         return out.iloc[0].rename(qs[0]) if scalar_q else out
-    res = _weighted_quantile(parts, qs)
+    res = _back(_weighted_quantile(parts, qs), dtypes.get(None))
     if scalar_q:
         return res[0]
     return pd.Series(res, index=qs, name=name)
 
 
 class _QAgg:
-    def __init__(self, q: Any, name: Any, is_frame: bool):
-        self.q, self.name, self.is_frame = q, name, is_frame
+    def __init__(self, q: Any, name: Any, is_frame: bool, dtypes: dict):
+        self.q, self.name, self.is_frame, self.dtypes = q, name, is_frame, dtypes
 
     def __call__(self, parts: list) -> Any:
-        return _q_agg(parts, self.q, self.name, self.is_frame)
+        return _q_agg(parts, self.q, self.name, self.is_frame, self.dtypes)
 
     def __shoal_tokenize__(self) -> Any:
-        return ("q-agg", repr(self.q), repr(self.name), self.is_frame)
+        return ("q-agg", repr(self.q), repr(self.name), self.is_frame, repr(self.dtypes))
 
 
-def quantile(frame: Any, q: Any = 0.5, numeric_only: bool = False) -> Any:
+def quantile(frame: Any, q: Any = 0.5, numeric_only: bool = False, method: str = "default") -> Any:
+    """Approximate quantiles (exact when every partition has at most 1001 values)."""
     is_frame = frame.ndim == 2
-    src = frame._meta_nonempty
+    src = meta_nonempty(frame._meta)
+    meta = src.quantile(q, numeric_only=numeric_only) if is_frame else src.quantile(q)
     if is_frame:
-        src = src.select_dtypes("number") if numeric_only else src
-    meta = src.quantile(q)
+        cols = list(meta.index) if np.ndim(q) == 0 else list(meta.columns)
+        if cols != list(frame._meta.columns):
+            frame = frame[cols]
+        dtypes = {c: frame._meta[c].dtype for c in cols if frame._meta[c].dtype.kind in "mM"}
+    else:
+        dtypes = {None: frame._meta.dtype} if frame._meta.dtype.kind in "mM" else {}
     if isinstance(meta, (pd.Series, pd.DataFrame)):
         meta = meta.iloc[:0]
-    else:
-        meta = np.float64(0)
-    ck = {"numeric_only": numeric_only} if is_frame else {}
-    return frame._reduction(_q_chunk, _QAgg(q, frame._meta.name if not is_frame else None, is_frame),
-                            combine=_list_flatten, meta=meta, token="quantile", split_every=10**9,
-                            chunk_kwargs=ck)
+    return frame._reduction(_q_chunk, _QAgg(q, frame._meta.name if not is_frame else None, is_frame, dtypes),
+                            combine=_list_flatten, meta=meta, token="quantile", split_every=10**9)
 
 
 def _list_flatten(parts: list) -> list:
     return parts
 
 
-def describe(frame: Any, percentiles: Any = None) -> Any:
-    """count, mean, std, min, percentiles (approximate), max of numeric columns."""
-    from shoal.base import compute
+def median(frame: Any, numeric_only: bool = False, approximate: bool = False) -> Any:
+    """Exact median when there is one partition; ``median_approximate`` otherwise."""
+    if frame.npartitions > 1 and not approximate:
+        raise NotImplementedError(
+            "an exact median over several partitions is not supported (it needs all the data in one place); "
+            "use median_approximate(), or repartition(npartitions=1) first for the exact value")
+    if frame.npartitions == 1:
+        kw = {"numeric_only": numeric_only} if frame.ndim == 2 else {}
+        meta = getattr(meta_nonempty(frame._meta), "median")(**kw)
+        if isinstance(meta, pd.Series):
+            meta = meta.iloc[:0]
+        return frame._reduction(M.call_method, _first, meta=meta, token="median",
+                                chunk_kwargs=dict(_method="median", **kw))
+    return quantile(frame, 0.5, numeric_only=numeric_only)
 
-    percentiles = [0.25, 0.5, 0.75] if percentiles is None else list(percentiles)
-    if frame.ndim == 2:
-        num = frame.select_dtypes("number")
-    else:
-        num = frame
-    parts = compute(num.count(), num.mean(), num.std(), num.min(), num.quantile(percentiles), num.max())
-    count, mean_, std, mn, qs, mx = parts
-    if frame.ndim == 2:
-        rows = [count, mean_, std, mn] + [qs.loc[p] for p in percentiles] + [mx]
-        names = ["count", "mean", "std", "min"] + [f"{int(p * 100) if p * 100 == int(p * 100) else p * 100}%" for p in percentiles] + ["max"]
-        out = pd.DataFrame([r.astype("float64") for r in rows], index=names)
-        return out
-    vals = [count, mean_, std, mn] + list(qs.values) + [mx]
-    names = ["count", "mean", "std", "min"] + [f"{int(p * 100) if p * 100 == int(p * 100) else p * 100}%" for p in percentiles] + ["max"]
-    return pd.Series(np.asarray(vals, dtype="float64"), index=names, name=frame._meta.name)
+
+def _first(parts: list) -> Any:
+    return parts[0]
 
 
 # -- distinct values -------------------------------------------------------------------
@@ -275,6 +380,7 @@ def _dd_agg(parts: list, subset: Any = None, keep: str = "first") -> Any:
 
 
 def drop_duplicates(frame: Any, subset: Any = None, keep: str = "first", split_every: Any = None) -> Any:
+    """Distinct rows, gathered into one partition (tree of ``split_every``)."""
     if keep not in ("first", "last"):
         raise NotImplementedError("drop_duplicates(keep=False) is not supported; use keep='first' or 'last'")
     ck = {"subset": subset, "keep": keep} if frame.ndim == 2 else {"keep": keep}
@@ -287,12 +393,12 @@ def _vc_chunk(x: Any, dropna: bool = True) -> Any:
 
 
 def _vc_combine(parts: list, dropna: bool = True) -> Any:
-    s = pd.concat(parts)
-    return s.groupby(level=0, dropna=dropna, sort=False).sum()
+    s = pd.concat(parts) if len(parts) > 1 else parts[0]
+    return s.groupby(level=list(range(s.index.nlevels)), dropna=dropna, sort=False, observed=True).sum()
 
 
 def _vc_agg(parts: list, dropna: bool = True, sort: bool = True, ascending: bool = False,
-            normalize: bool = False) -> Any:
+            normalize: bool = False, name: Any = None) -> Any:
     s = _vc_combine(parts, dropna=dropna)
     s.name = "count"
     if normalize:
@@ -305,7 +411,8 @@ def _vc_agg(parts: list, dropna: bool = True, sort: bool = True, ascending: bool
 
 def value_counts(s: Any, sort: bool = True, ascending: bool = False, dropna: bool = True,
                  normalize: bool = False, split_every: Any = None) -> Any:
-    meta = s._meta.value_counts(normalize=normalize)
+    """Counts of distinct values (``normalize``: proportions), most common first when ``sort``."""
+    meta = s._meta.value_counts(normalize=normalize, dropna=dropna)
     return s._reduction(_vc_chunk, _vc_agg, combine=_vc_combine_wrap(dropna), meta=meta, token="value-counts",
                         split_every=split_every, chunk_kwargs={"dropna": dropna},
                         aggregate_kwargs={"dropna": dropna, "sort": sort, "ascending": ascending,
@@ -323,6 +430,35 @@ class _vc_combine_wrap:
         return ("vc-combine", self.dropna)
 
 
+def _mode_agg(parts: list, dropna: bool = True, name: Any = None, dtype: Any = None) -> Any:
+    counts = _vc_combine(parts, dropna=dropna)
+    if len(counts) == 0:
+        return pd.Series([], dtype=dtype, name=name)
+    top = counts[counts == counts.max()].index
+    vals = pd.Series(top.to_numpy(), dtype=dtype, name=name)
+    return vals.sort_values(kind="stable").reset_index(drop=True)
+
+
+class _ModeAgg:
+    def __init__(self, dropna: bool, name: Any, dtype: Any):
+        self.dropna, self.name, self.dtype = dropna, name, dtype
+
+    def __call__(self, parts: list, **kw: Any) -> Any:
+        return _mode_agg(parts, self.dropna, self.name, self.dtype)
+
+    def __shoal_tokenize__(self) -> Any:
+        return ("mode-agg", self.dropna, repr(self.name), str(self.dtype))
+
+
+def mode(s: Any, dropna: bool = True, split_every: Any = None) -> Any:
+    """The most frequent value(s) of a Series, sorted (as ``pandas.Series.mode``)."""
+    if s.ndim == 2:
+        raise NotImplementedError("DataFrame.mode is not supported; use df[col].mode() per column")
+    meta = s._meta.mode(dropna=dropna)
+    return s._reduction(_vc_chunk, _ModeAgg(dropna, s._meta.name, s._meta.dtype), combine=_vc_combine_wrap(dropna),
+                        meta=meta, token="mode", split_every=split_every, chunk_kwargs={"dropna": dropna})
+
+
 def _unique_chunk(x: Any) -> Any:
     return pd.Series(x.unique(), name=x.name, dtype=x.dtype)
 
@@ -332,6 +468,7 @@ def _unique_agg(parts: list) -> Any:
 
 
 def unique(s: Any, split_every: Any = None) -> Any:
+    """Distinct values in order of first appearance (as a Series)."""
     meta = pd.Series([], name=s._meta.name, dtype=s._meta.dtype)
     return s._reduction(_unique_chunk, _unique_agg, meta=meta, token="unique", split_every=split_every)
 
@@ -341,8 +478,9 @@ def _nunique_agg(parts: list, dropna: bool = True) -> int:
 
 
 def nunique(s: Any, dropna: bool = True, split_every: Any = None) -> Any:
+    """Number of distinct values (lazy)."""
     return s._reduction(_unique_chunk, _NUniqueAgg(dropna), combine=_unique_agg, meta=np.int64(0), token="nunique",
-                     split_every=split_every)
+                        split_every=split_every)
 
 
 class _NUniqueAgg:
@@ -356,9 +494,26 @@ class _NUniqueAgg:
         return ("nunique-agg", self.dropna)
 
 
-def frame_nunique(df: Any, dropna: bool = True) -> Any:
-    from shoal.base import compute
+def _frame_unique_chunk(df: pd.DataFrame) -> dict:
+    return {i: _unique_chunk(df.iloc[:, i]) for i in range(df.shape[1])}
 
-    cols = list(df.columns)
-    vals = compute(*[df[c].nunique(dropna=dropna) for c in cols])
-    return pd.Series(list(vals), index=df._meta.columns, dtype="int64")
+
+def _frame_unique_combine(parts: list) -> dict:
+    return {i: _unique_agg([p[i] for p in parts]) for i in parts[0]}
+
+
+def _frame_nunique_agg(parts: list, columns: Any, dropna: bool) -> pd.Series:
+    merged = _frame_unique_combine(parts)
+    return pd.Series([merged[i].nunique(dropna=dropna) for i in range(len(columns))], index=columns, dtype="int64")
+
+
+def frame_nunique(df: Any, dropna: bool = True, split_every: Any = None) -> Any:
+    """Distinct values per column (lazy Series)."""
+    meta = pd.Series([], index=df._meta.columns[:0], dtype="int64")
+    return df._reduction(_frame_unique_chunk, _frame_nunique_agg, combine=_frame_unique_combine_kw, meta=meta,
+                         token="nunique", split_every=split_every,
+                         aggregate_kwargs={"columns": df._meta.columns, "dropna": dropna})
+
+
+def _frame_unique_combine_kw(parts: list, **kw: Any) -> dict:
+    return _frame_unique_combine(parts)
