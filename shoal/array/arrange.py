@@ -160,7 +160,7 @@ def tril(m: Any, k: int = 0) -> Array:
     return map_blocks(_Tri(k, False), m, dtype=m.dtype, block_info=True)
 
 
-def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False) -> list:
+def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False) -> tuple:
     from shoal.array.routines import broadcast_to
 
     arrs = [_as(x).reshape(-1) if _as(x).ndim != 1 else _as(x) for x in xi]
@@ -177,4 +177,4 @@ def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False) -> list:
         out.append(g if sparse else broadcast_to(g, shape, chunks=chunks))
     if indexing == "xy" and len(arrs) >= 2:
         out[0], out[1] = out[1], out[0]
-    return out
+    return tuple(out)

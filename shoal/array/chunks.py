@@ -134,6 +134,10 @@ def normalize_chunks(chunks: Any, shape: Sequence[int] | None = None, dtype: Any
         chunks = tuple(chunks.get(i, chunks.get(i - ndim, -1)) for i in range(ndim))
     if not isinstance(chunks, tuple):
         raise _bad(chunks, shape, f"a {type(chunks).__name__} is not a chunk specification")
+    if ndim == 1 and len(chunks) > 1 and all(isinstance(c, (int, np.integer, float)) and not isinstance(c, bool)
+                                            for c in chunks):
+        # a flat tuple for a 1-d array lists its block lengths: chunks=(3, 4) for 7 elements
+        chunks = (chunks,)
     if len(chunks) != ndim:
         raise _bad(chunks, shape, f"it has {len(chunks)} entries but the array has {ndim} dimensions")
     # -1 / None: whole dimension; 'auto' entries: filled in together

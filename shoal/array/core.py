@@ -73,7 +73,10 @@ def concatenate_blocks(nested: Any, ndim: int) -> np.ndarray:
     return out
 
 
-def _finalize(results: Any, ndim: int) -> np.ndarray:
+def _finalize(results: Any, ndim: int) -> Any:
+    if ndim == 0:
+        # a 0-d result comes back as a numpy scalar (np.int64(45)), as numpy's reductions give
+        return results[()] if isinstance(results, np.ndarray) and results.ndim == 0 else results
     return concatenate_blocks(results, ndim)
 
 

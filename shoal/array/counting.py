@@ -21,7 +21,7 @@ from shoal.array.blockwise import elemwise, as_array as _as
 from shoal.array.chunks import chunk_bounds
 from shoal.array.core import Array
 from shoal.utils import new_name
-from shoal.array.reductions import reduction
+from shoal.array.reductions import tree_reduction
 
 __all__ = ["histogram", "bincount", "unique", "isin", "digitize", "nonzero", "argwhere", "flatnonzero"]
 
@@ -80,7 +80,7 @@ def histogram(a: Any, bins: Any = 10, range: Any = None, weights: Any = None, de
 
 def _tree_1d(x: Array, chunk: Any, length: int, dtype: Any, name: str) -> Array:
     """A reduction over all axes whose partial is a 1-d array of ``length`` counts."""
-    r = reduction(x, chunk, _add_all, _as_is, axis=None, keepdims=False, dtype=dtype, name=name)
+    r = tree_reduction(x, chunk, _add_all, _as_is, axis=None, keepdims=False, dtype=dtype, name=name)
     _rekey(r)
     return Array(r.dask, r.name, ((length,),), dtype)
 
@@ -133,7 +133,7 @@ def _unique_combine(parts: list, axes: tuple) -> np.ndarray:
 def unique(ar: Any) -> Array:
     """Sorted unique values (length known once computed)."""
     ar = _as(ar)
-    r = reduction(ar, _unique_chunk, _unique_combine, _as_is, axis=None, dtype=ar.dtype, name="unique")
+    r = tree_reduction(ar, _unique_chunk, _unique_combine, _as_is, axis=None, dtype=ar.dtype, name="unique")
     _rekey(r)
     return Array(r.dask, r.name, ((np.nan,),), ar.dtype)
 

@@ -284,10 +284,60 @@ def cholesky(a: Any, lower: bool = False) -> Array:
     return c if lower else c.T
 
 
-def lstsq(a: Any, b: Any, rcond: Any = None) -> Array:
-    """Least squares through the QR of a tall-and-skinny ``a``: solves ``r x = q.T b``."""
+def _solve_r(r: np.ndarray, qtb: np.ndarray) -> np.ndarray:
+    n = r.shape[1]
+    if r.shape[0] < n or np.linalg.matrix_rank(r) < n:
+        raise np.linalg.LinAlgError(
+            "lstsq: the matrix does not have full column rank, where numpy returns its "
+            "minimum-norm solution; use numpy.linalg.lstsq(a.compute(), b.compute()) instead")
+    return np.linalg.solve(r, qtb)
+
+
+def _rank(r: np.ndarray) -> np.ndarray:
+    return np.asarray(np.linalg.matrix_rank(r))
+
+
+def _singular_values(r: np.ndarray) -> np.ndarray:
+    return np.linalg.svd(r, compute_uv=False)
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple:
+    """Least squares ``(x, residuals, rank, s)`` as ``numpy.linalg.lstsq`` gives them.
+
+    ``a`` must be tall and skinny (one block of columns) with full column
+    rank: ``x`` solves ``r x = q.T b`` from the QR of ``a``; ``residuals`` are
+    the squared 2-norms of ``b - a x`` per column of ``b`` (shape ``(1,)`` for a
+    1-d ``b``), ``rank`` the rank of ``a`` and ``s`` its singular values.  A
+    rank-deficient ``a`` raises ``LinAlgError`` at compute time (numpy would
+    return a minimum-norm solution instead).
+    """
+    from shoal.array import reductions as red
+    from shoal.array.blockwise import map_blocks
+
+    a, b = _as(a), _as(b)
+    if a.ndim != 2 or b.ndim not in (1, 2):
+        raise ValueError(f"lstsq needs a 2-d a and a 1-d or 2-d b, got {a.ndim}-d and {b.ndim}-d")
     q, r = tsqr(a)
-    return solve(r, matmul(q.T, _as(b)))
+    qtb = _whole(matmul(q.T, b))
+    dtype = np.result_type(a.dtype, b.dtype, float)
+    from shoal.core.graph import LayeredGraph
+    from shoal.core.task import Ref, Task
+    from shoal.utils import new_name
+
+    name = new_name("lstsq", r.name, qtb.name)
+    key = (name,) + (0,) * b.ndim
+    layer = {key: Task(_solve_r, Ref((r.name, 0, 0)), Ref((qtb.name,) + (0,) * b.ndim))}
+    x = Array(LayeredGraph.from_collections(name, layer, [r, qtb]), name,
+              ((a.shape[1],),) + qtb.chunks[1:], dtype)
+    diff = b - matmul(a, x)
+    residuals = red.sum(abs(diff) ** 2, axis=0)
+    if b.ndim == 1:
+        residuals = residuals.reshape((1,))
+    rank = map_blocks(_rank, r, dtype=np.int64, drop_axis=[0, 1], chunks=())
+    rank = rank.reshape(())
+    s = map_blocks(_singular_values, r, dtype=np.ones(1, r.dtype).real.dtype, drop_axis=[1],
+                   chunks=((min(r.shape),),))
+    return x, residuals, rank, s
 
 
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Array:

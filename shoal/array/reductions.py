@@ -36,7 +36,7 @@ from shoal.utils import new_name
 from shoal.array.random import draw_reduce, is_draw_task
 
 __all__ = [
-    "reduction", "sum", "prod", "mean", "var", "std", "min", "max", "any", "all",
+    "reduction", "tree_reduction", "sum", "prod", "mean", "var", "std", "min", "max", "any", "all",
     "nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax",
     "argmin", "argmax", "nanargmin", "nanargmax", "count_nonzero", "ptp",
     "cumsum", "cumprod", "nancumsum", "nancumprod", "average",
@@ -84,10 +84,21 @@ def _final_task(combine: Callable, aggregate: Callable, parts: list, axes: tuple
     return aggregate(p, axes, keepdims)
 
 
-def reduction(x: Any, chunk: Callable, combine: Callable, aggregate: Callable, axis: Any = None,
-              keepdims: bool = False, dtype: Any = None, split_every: Any = None, name: str = "reduce",
-              chunk_with_info: bool = False) -> Array:
+def _nested_combine_task(combine: Callable, parts: list, axes: tuple) -> Any:
+    return combine(parts, axes)
+
+
+def _nested_final_task(combine: Callable, aggregate: Callable, parts: list, axes: tuple, keepdims: bool) -> Any:
+    return aggregate(parts, axes, keepdims)
+
+
+def tree_reduction(x: Any, chunk: Callable, combine: Callable, aggregate: Callable, axis: Any = None,
+                   keepdims: bool = False, dtype: Any = None, split_every: Any = None, name: str = "reduce",
+                   chunk_with_info: bool = False, nested: bool = False) -> Array:
     """Tree reduction of ``x`` over ``axis`` (see the module docstring).
+
+    With ``nested`` the partials reach ``combine``/``aggregate`` as a nested
+    list, one level per reduced axis, in block order (for concatenation).
 
     ``chunk(block, axes)``, ``combine(partials, axes)`` and
     ``aggregate(partial, axes, keepdims)``; with ``chunk_with_info`` the
@@ -104,9 +115,11 @@ def reduction(x: Any, chunk: Callable, combine: Callable, aggregate: Callable, a
     pname = "partial-" + token
     layer: dict = {}
     nb = list(x.numblocks)
+    final_task = _nested_final_task if nested else _final_task
+    combine_task = _nested_combine_task if nested else _combine_task
     if x.ndim == 0:
         layer = {(pname,): Task(_chunk_task, chunk, Ref((x.name,)), ()),
-                 (token,): Task(_final_task, combine, aggregate, [Ref((pname,))], (), keepdims)}
+                 (token,): Task(final_task, combine, aggregate, [Ref((pname,))], (), keepdims)}
         return Array(LayeredGraph.from_collections(token, layer, [x]), token, (), dtype)
     bounds = [chunk_bounds(c) for c in x.chunks]
     src = x.dask.layers.get(x.name, {})
@@ -139,11 +152,13 @@ def reduction(x: Any, chunk: Callable, combine: Callable, aggregate: Callable, a
                 else:
                     groups.append((o,))
             parts = [Ref((cur, *g)) for g in itertools.product(*groups)]
+            if nested:
+                parts = _nest(parts, [len(g) for d, g in enumerate(groups) if d in axes])
             if final:
                 key = tuple(o for d, o in enumerate(out_idx) if d not in axes or keepdims)
-                layer[(token, *key)] = Task(_final_task, combine, aggregate, parts, axes, keepdims)
+                layer[(token, *key)] = Task(final_task, combine, aggregate, parts, axes, keepdims)
             else:
-                layer[(nxt, *out_idx)] = Task(_combine_task, combine, parts, axes)
+                layer[(nxt, *out_idx)] = Task(combine_task, combine, parts, axes)
         if final:
             break
         nb = new_nb
@@ -154,6 +169,116 @@ def reduction(x: Any, chunk: Callable, combine: Callable, aggregate: Callable, a
     if not chunks and not keepdims:
         layer[(token,)] = layer.pop((token,))
     return Array(LayeredGraph.from_collections(token, layer, [x]), token, chunks, dtype)
+
+
+def _nest(flat: list, shape: list) -> list:
+    """A flat list in C order as nested lists of the given shape."""
+    if len(shape) <= 1:
+        return list(flat)
+    step = len(flat) // shape[0]
+    return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def _concat_nested(nested: Any, axes: tuple) -> Any:
+    if not axes:
+        return nested
+    if not isinstance(nested, list):
+        return nested
+    parts = [_concat_nested(n, axes[1:]) for n in nested]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axes[0])
+
+
+class _UserReduction:
+    """Adapts Dask-style ``chunk``/``combine``/``aggregate`` (numpy-like, with
+    ``axis=`` and ``keepdims=`` keywords) to the tree of ``tree_reduction``."""
+
+    def __init__(self, chunk: Callable, combine: Callable, aggregate: Callable, concatenate: bool,
+                 weighted: bool):
+        self.chunk_f, self.combine_f, self.aggregate_f = chunk, combine, aggregate
+        self.concatenate, self.weighted = concatenate, weighted
+
+    def __reduce__(self):
+        return (_UserReduction, (self.chunk_f, self.combine_f, self.aggregate_f, self.concatenate,
+                                 self.weighted))
+
+    def chunk(self, block: Any, axes: tuple) -> Any:
+        if self.weighted:
+            b, w = block
+            return self.chunk_f(b, weights=w, axis=axes, keepdims=True)
+        return self.chunk_f(block, axis=axes, keepdims=True)
+
+    def _joined(self, parts: Any, axes: tuple) -> Any:
+        if not isinstance(parts, list):
+            parts = [parts]
+            for _ in axes[1:]:
+                parts = [parts]
+        return _concat_nested(parts, axes) if self.concatenate else parts
+
+    def combine(self, parts: Any, axes: tuple) -> Any:
+        return self.combine_f(self._joined(parts, axes), axis=axes, keepdims=True)
+
+    def final_aggregate(self, parts: Any, axes: tuple, keepdims: bool) -> Any:
+        return self.aggregate_f(self._joined(parts, axes), axis=axes, keepdims=keepdims)
+
+
+def _pair_blocks(b: np.ndarray, w: np.ndarray) -> tuple:
+    return (b, w)
+
+
+def reduction(x: Any, chunk: Callable, aggregate: Callable, axis: Any = None, keepdims: bool = False,
+              dtype: Any = None, split_every: Any = None, combine: Callable | None = None,
+              name: str | None = None, out: Any = None, concatenate: bool = True,
+              output_size: int = 1, meta: Any = None, weights: Any = None) -> Array:
+    """A general tree reduction with Dask's signature.
+
+    ``chunk(block, axis=axes, keepdims=True)`` turns every block into a partial
+    result; partials are joined ``split_every`` at a time (concatenated along
+    the reduced axes when ``concatenate``, else passed as nested lists) and
+    reduced with ``combine(joined, axis=axes, keepdims=True)`` (``aggregate``
+    when ``combine`` is None), and the last step is
+    ``aggregate(joined, axis=axes, keepdims=keepdims)``.  ``weights`` (an array
+    broadcastable to ``x``) reach ``chunk`` as ``weights=`` block by block.
+
+    >>> import numpy as np, shoal.array as da
+    >>> x = da.arange(10, chunks=3)
+    >>> int(da.reduction(x, np.sum, np.sum, dtype=x.dtype).compute())
+    45
+    """
+    if out is not None:
+        raise NotImplementedError("reduction(out=...) is not supported; assign the result instead")
+    x = asanyarray_like(x)
+    if not isinstance(x, Array):
+        from shoal.array.creation import asarray
+
+        x = asarray(x)
+    if combine is None:
+        combine = aggregate
+    if dtype is None:
+        dtype = getattr(meta, "dtype", None)
+    if dtype is None:
+        try:
+            probe = np.ones((1,) * x.ndim, dtype=x.dtype)
+            axes = normalize_axis(axis, x.ndim)
+            dtype = np.asarray(aggregate(chunk(probe, axis=axes, keepdims=True), axis=axes,
+                                         keepdims=keepdims)).dtype
+        except Exception:
+            dtype = x.dtype
+    weighted = weights is not None
+    if weighted:
+        from shoal.array.blockwise import blockwise
+        from shoal.array.routines import broadcast_to
+
+        w = asanyarray_like(weights)
+        if not isinstance(w, Array):
+            from shoal.array.creation import asarray
+
+            w = asarray(w)
+        w = broadcast_to(w, x.shape).rechunk(x.chunks)
+        ind = tuple(range(x.ndim))
+        x = blockwise(_pair_blocks, ind, x, ind, w, ind, dtype=x.dtype)
+    r = _UserReduction(chunk, combine, aggregate, concatenate, weighted)
+    return tree_reduction(x, r.chunk, r.combine, r.final_aggregate, axis=axis, keepdims=keepdims,
+                          dtype=dtype, split_every=split_every, name=name or "reduction", nested=True)
 
 
 # -- simple reductions: partial is a keepdims array, combine a binary ufunc ---------
@@ -191,7 +316,7 @@ def _simple(func: Callable, op: Callable, x: Any, axis: Any, keepdims: bool, dty
         probe = np.ones((1,) * builtins.max(getattr(x, "ndim", 0), 1), dtype=getattr(x, "dtype", float))
         kw = {"dtype": dtype} if dtype is not None else {}
         out_dtype = func(probe, **kw).dtype
-    return reduction(x, s.chunk, s.combine, _squeeze, axis=axis, keepdims=keepdims, dtype=out_dtype,
+    return tree_reduction(x, s.chunk, s.combine, _squeeze, axis=axis, keepdims=keepdims, dtype=out_dtype,
                      split_every=split_every, name=name)
 
 
@@ -342,7 +467,7 @@ def _moment(a: Any, axis: Any, dtype: Any, keepdims: bool, split_every: Any, nan
         acc = np.dtype(np.float64) if a.dtype.kind in "biu" else None
     part = _Moment(nan, acc, ddof, order, sqrt)
     final = _Moment(nan, out_dtype, ddof, order, sqrt)
-    return reduction(a, part.chunk, part.combine, final.aggregate, axis=axis, keepdims=keepdims,
+    return tree_reduction(a, part.chunk, part.combine, final.aggregate, axis=axis, keepdims=keepdims,
                      dtype=out_dtype, split_every=split_every, name=name)
 
 
@@ -447,7 +572,7 @@ def _arg(kind: str, nan: bool, a: Any, axis: Any, keepdims: bool, split_every: A
         raise TypeError(f"arg{kind} takes one axis (an int) or None, got axis={axis!r}")
     _check_empty(a, axis, f"arg{kind}")
     r = _Arg(kind, nan)
-    return reduction(a, r.chunk, r.combine, r.aggregate, axis=axis, keepdims=keepdims, dtype=np.intp,
+    return tree_reduction(a, r.chunk, r.combine, r.aggregate, axis=axis, keepdims=keepdims, dtype=np.intp,
                      split_every=split_every, name=f"arg{kind}", chunk_with_info=True)
 
 

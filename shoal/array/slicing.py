@@ -163,16 +163,20 @@ def _getitem(x: np.ndarray, index: tuple) -> np.ndarray:
 def getitem(x: Array, index: Any) -> Array:
     """``x[index]`` as a new Array (see the module docstring)."""
     if isinstance(index, Array) or (isinstance(index, tuple) and any(isinstance(i, Array) for i in index)):
-        return _array_index(x, index)
+        from shoal.array.lazy_index import lazy_getitem
+
+        return lazy_getitem(x, index)
     idx = normalize_index(index, x.shape)
     # full-shape boolean numpy mask: same as a boolean Array mask
     if len(idx) >= 1 and isinstance(idx[0], np.ndarray) and idx[0].dtype == bool and idx[0].ndim > 1:
-        if idx[0].shape != x.shape[:idx[0].ndim] or idx[0].ndim != x.ndim:
-            raise _unsupported(index, f"a boolean mask of shape {idx[0].shape} for an array of shape {x.shape}; "
-                               "multi-dimensional masks must have the array's full shape")
+        m = idx[0]
+        if m.shape != x.shape[:m.ndim]:
+            raise IndexError(f"boolean index of shape {m.shape} does not match the array's "
+                             f"leading dimensions {x.shape[:m.ndim]}")
         from shoal.array.creation import from_array
+        from shoal.array.lazy_index import lazy_getitem
 
-        return _array_index(x, from_array(idx[0], chunks=x.chunks))
+        return lazy_getitem(x, (from_array(m, chunks=x.chunks[:m.ndim]),) + idx[1:])
     plans = []  # per output dim: (pieces, lengths, source dim or None, fancy)
     fixed = {}  # source dim -> (block, local int) for int indices
     dim = 0
@@ -287,38 +291,6 @@ def _hashable(idx: tuple) -> tuple:
         else:
             out.append(i)
     return tuple(out)
-
-
-def _mask_block(b: np.ndarray, m: np.ndarray) -> np.ndarray:
-    return b[m]
-
-
-def _array_index(x: Array, index: Any) -> Array:
-    """Index by a boolean shoal Array of ``x``'s shape: 1-d result, unknown block lengths."""
-    if isinstance(index, tuple):
-        if len(index) == 1:
-            index = index[0]
-        else:
-            raise _unsupported(index, "a shoal Array inside a tuple index")
-    if index.dtype != bool:
-        raise _unsupported(index, "integer shoal Arrays as indices; compute the index first "
-                           "(x[idx.compute()])")
-    if index.ndim != x.ndim or index.shape != x.shape:
-        if index.ndim == 1 and x.ndim > 1 and index.shape[0] == x.shape[0]:
-            raise _unsupported(index, "a lazy 1-d boolean mask on a multi-dimensional array; "
-                               "compute it first (x[mask.compute()])")
-        raise IndexError(f"boolean mask of shape {index.shape} does not match array of shape {x.shape}")
-    from shoal.array.blockwise import blockwise
-
-    ind = tuple(range(x.ndim))
-    res = blockwise(_mask_block, ind, x, ind, index, ind, dtype=x.dtype, name=new_name("mask", x.name, index.name))
-    # re-key the aligned blocks into a 1-d grid in C order
-    name = res.name + "-flat"
-    layer = {}
-    for k, idx in enumerate(itertools.product(*map(range, res.numblocks))):
-        layer[(name, k)] = Ref((res.name, *idx))
-    return Array(LayeredGraph.from_collections(name, layer, [res]), name,
-                 ((math.nan,) * res.npartitions,), x.dtype)
 
 
 def _vgather(blocks: list, locals_: list, positions: list, size: int) -> np.ndarray:

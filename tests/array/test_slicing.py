@@ -86,8 +86,8 @@ def test_indexing_errors_teach():
         X[[0, 1], [0, 1]]
     with pytest.raises(IndexError, match="unsupported index"):
         X["a"]
-    with pytest.raises(IndexError, match="compute the index first"):
-        X[da.arange(3, chunks=2)]
+    with pytest.raises(NotImplementedError, match="more than one shoal Array"):
+        X[da.arange(3, chunks=2), da.arange(3, chunks=2)]
     with pytest.raises(IndexError, match="single ellipsis"):
         X[..., ...]
 

@@ -1,0 +1,143 @@
+"""Results that must equal NumPy's exactly: mask order, lazy indices, lstsq, quantiles, scalars."""
+import numpy as np
+import pytest
+
+import shoal.array as da
+
+
+def c(x):
+    return x.compute(scheduler="sync")
+
+
+@pytest.mark.parametrize("chunks", [(2, 2), (1, 3), (2, 1), (1, 1)])
+def test_boolean_mask_is_c_order_whatever_the_chunks(chunks):
+    x = np.arange(6).reshape(2, 3)
+    d = da.from_array(x, chunks=chunks)
+    np.testing.assert_array_equal(c(d[d > 0]), x[x > 0])
+    np.testing.assert_array_equal(c(d[x > 0]), x[x > 0])
+
+
+def test_boolean_mask_3d_and_leading_dims():
+    rng = np.random.default_rng(0)
+    x = rng.random((7, 8, 5))
+    d = da.from_array(x, chunks=(3, 3, 2))
+    np.testing.assert_array_equal(c(d[d > 0.5]), x[x > 0.5])
+    np.testing.assert_array_equal(c(d[d[:, :, 0] > 0.3]), x[x[:, :, 0] > 0.3])
+    np.testing.assert_array_equal(c(d[x[:, :, 0] > 0.3]), x[x[:, :, 0] > 0.3])
+
+
+def test_lazy_1d_mask_and_integer_array_per_axis():
+    rng = np.random.default_rng(1)
+    x = rng.random((7, 8, 5))
+    d = da.from_array(x, chunks=(3, 3, 2))
+    r = d[d[:, 0, 0] > 0.5]
+    assert np.isnan(r.shape[0]) and r.chunks[1:] == d.chunks[1:]
+    np.testing.assert_array_equal(c(r), x[x[:, 0, 0] > 0.5])
+    r.compute_chunk_sizes()
+    assert r.shape == x[x[:, 0, 0] > 0.5].shape
+    np.testing.assert_array_equal(c(d[:, d[0, :, 0] > 0.5]), x[:, x[0, :, 0] > 0.5])
+    idx = np.array([3, 1, -1, 4, 0])
+    i = da.from_array(idx, chunks=2)
+    np.testing.assert_array_equal(c(d[:, i]), x[:, idx])
+    np.testing.assert_array_equal(c(d[..., i]), x[..., idx])
+    # an int and the array not side by side: numpy moves the array's axis first
+    assert d[2, :, i].shape == x[2, :, idx].shape
+    np.testing.assert_array_equal(c(d[2, :, i]), x[2, :, idx])
+    with pytest.raises(IndexError, match="out of bounds"):
+        c(d[da.from_array(np.array([9]), chunks=1)])
+
+
+def test_lstsq_returns_numpy_four_results():
+    rng = np.random.default_rng(2)
+    a = rng.random((20, 4))
+    for b in (rng.random(20), rng.random((20, 3))):
+        got = da.linalg.lstsq(da.from_array(a, chunks=(5, 4)), da.from_array(b, chunks=5))
+        want = np.linalg.lstsq(a, b, rcond=None)
+        assert len(got) == 4
+        for g, w in zip(got, want):
+            assert g.shape == np.shape(w)
+            np.testing.assert_allclose(c(g), w)
+
+
+def test_lstsq_rank_deficient_raises():
+    a = np.ones((8, 2))
+    with pytest.raises(np.linalg.LinAlgError, match="full column rank"):
+        c(da.linalg.lstsq(da.from_array(a, chunks=4), da.ones(8, chunks=4))[0])
+
+
+def test_reduction_has_dask_signature():
+    x = np.arange(56.0).reshape(7, 8)
+    d = da.from_array(x, chunks=3)
+    r = da.reduction(d, np.sum, np.sum, axis=1, dtype=float, split_every=2)
+    np.testing.assert_allclose(c(r), x.sum(axis=1))
+    r = da.reduction(d, np.max, np.max, axis=(0, 1), keepdims=True, split_every=2, dtype=float)
+    assert r.shape == (1, 1) and c(r)[0, 0] == x.max()
+
+    def chunk(b, weights=None, axis=None, keepdims=None):
+        return np.sum(b * weights, axis=axis, keepdims=keepdims)
+
+    r = da.reduction(d, chunk, np.sum, axis=0, weights=np.arange(8.0), dtype=float)
+    np.testing.assert_allclose(c(r), (x * np.arange(8.0)).sum(axis=0))
+
+    def count_chunk(b, axis=None, keepdims=None):
+        return np.full((1,) * b.ndim, b.size)
+
+    def count_combine(parts, axis=None, keepdims=None):  # a nested list without concatenation
+        flat = parts
+        while isinstance(flat, list) and flat and isinstance(flat[0], list):
+            flat = [p for sub in flat for p in sub]
+        return np.sum(np.concatenate([np.ravel(p) for p in flat])).reshape((1,) * 2 if keepdims else ())
+
+    r = da.reduction(d, count_chunk, count_combine, combine=count_combine, concatenate=False,
+                     split_every=2, dtype=int)
+    assert c(r) == 56
+
+
+def test_weighted_and_nd_quantiles():
+    rng = np.random.default_rng(3)
+    x = rng.random((6, 7)).astype(np.float32)
+    w = rng.random((6, 7))
+    d = da.from_array(x, chunks=(2, 3))
+    for q in (0.3, [0.1, 0.5], [[0.1, 0.2], [0.7, 0.9]]):
+        for axis in (None, 0, 1, (0, 1)):
+            for keepdims in (False, True):
+                got = da.quantile(d, q, axis=axis, keepdims=keepdims)
+                want = np.quantile(x, q, axis=axis, keepdims=keepdims)
+                res = c(got)
+                assert got.shape == res.shape == np.shape(want)
+                assert res.dtype == np.asarray(want).dtype
+                np.testing.assert_allclose(res, want, rtol=1e-6)
+        for f in (da.quantile, da.nanquantile):
+            npf = getattr(np, f.__name__)
+            np.testing.assert_allclose(c(f(d, q, axis=1, method="inverted_cdf", weights=w)),
+                                       npf(x, q, axis=1, method="inverted_cdf", weights=w))
+            np.testing.assert_allclose(c(f(d, q, method="inverted_cdf", weights=w)),
+                                       npf(x, q, method="inverted_cdf", weights=w))
+        np.testing.assert_allclose(c(da.quantile(d, q, axis=1, method="inverted_cdf", weights=w[0])),
+                                   np.quantile(x, q, axis=1, method="inverted_cdf", weights=w[0]))
+
+
+def test_scalar_results_are_numpy_scalars():
+    x = da.arange(10, chunks=3)
+    for got, want in [(x.sum(), np.int64(45)), (x.mean(), np.float64(4.5)), (da.argmax(x), np.int64(9)),
+                      (x[3], np.int64(3))]:
+        res = c(got)
+        assert type(res) is type(want) and res == want
+
+
+def test_meshgrid_tuple_unequal_chunks():
+    a = da.from_array(np.arange(7), chunks=(3, 4))
+    b = da.from_array(np.arange(5.0), chunks=2)
+    z = da.arange(3, chunks=1)
+    for indexing in ("xy", "ij"):
+        for sparse in (False, True):
+            got = da.meshgrid(a, b, z, indexing=indexing, sparse=sparse)
+            want = np.meshgrid(np.arange(7), np.arange(5.0), np.arange(3), indexing=indexing, sparse=sparse)
+            assert isinstance(got, tuple)
+            for g, w in zip(got, want):
+                np.testing.assert_array_equal(c(g), w)
+
+
+def test_flat_chunk_tuple_for_1d():
+    assert da.from_array(np.arange(7), chunks=(3, 4)).chunks == ((3, 4),)
+    assert da.ones(7, chunks=(3, 4)).chunks == ((3, 4),)
