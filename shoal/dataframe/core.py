@@ -441,70 +441,123 @@ class _Frame:
 
         return LocIndexer(self)
 
-    def shuffle(self, on: Any, npartitions: int | None = None):
+    def shuffle(self, on: Any, npartitions: int | None = None, shuffle_method: str | None = None):
+        """Rows with equal ``on`` in one partition; ``shuffle_method``: ``"tasks"``, ``"disk"`` or None (config)."""
         from shoal.dataframe.shuffle import shuffle
 
-        return shuffle(self, on, npartitions=npartitions)
+        return shuffle(self, on, npartitions=npartitions, method=shuffle_method)
 
-    # reductions shared by frames and series
+    # reductions shared by frames and series (all through reductions.reduce)
     def _reduce(self, how: str, **kwargs: Any) -> Any:
         from shoal.dataframe import reductions as R
 
-        return R.simple_reduction(self, how, **kwargs)
+        return R.reduce(self, how, **kwargs)
 
-    def sum(self, skipna: bool = True, numeric_only: bool = False, min_count: int = 0, split_every: Any = None):
-        return self._reduce("sum", skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+    def sum(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, min_count: int = 0,
+            split_every: Any = None):
+        """Sum per column (or of the Series); ``min_count`` non-missing values needed, else NaN."""
+        return self._reduce("sum", axis=axis, skipna=skipna, numeric_only=numeric_only, min_count=min_count,
+                            split_every=split_every)
 
-    def prod(self, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
-        return self._reduce("prod", skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+    def prod(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, min_count: int = 0,
+             split_every: Any = None):
+        """Product per column (or of the Series)."""
+        return self._reduce("prod", axis=axis, skipna=skipna, numeric_only=numeric_only, min_count=min_count,
+                            split_every=split_every)
 
-    def min(self, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
-        return self._reduce("min", skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+    product = prod
 
-    def max(self, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
-        return self._reduce("max", skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+    def min(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        """Smallest value per column (or of the Series)."""
+        return self._reduce("min", axis=axis, skipna=skipna, numeric_only=numeric_only, split_every=split_every)
 
-    def count(self, numeric_only: bool = False, split_every: Any = None):
-        return self._reduce("count", numeric_only=numeric_only, split_every=split_every)
+    def max(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        """Largest value per column (or of the Series)."""
+        return self._reduce("max", axis=axis, skipna=skipna, numeric_only=numeric_only, split_every=split_every)
 
-    def any(self, skipna: bool = True, split_every: Any = None):
-        return self._reduce("any", skipna=skipna, split_every=split_every)
+    def count(self, axis: Any = 0, numeric_only: bool = False, split_every: Any = None):
+        """Non-missing values per column (or of the Series)."""
+        return self._reduce("count", axis=axis, numeric_only=numeric_only, split_every=split_every)
 
-    def all(self, skipna: bool = True, split_every: Any = None):
-        return self._reduce("all", skipna=skipna, split_every=split_every)
+    def any(self, axis: Any = 0, skipna: bool = True, split_every: Any = None):
+        """Whether any value is true."""
+        return self._reduce("any", axis=axis, skipna=skipna, split_every=split_every)
 
-    def mean(self, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
-        from shoal.dataframe import reductions as R
+    def all(self, axis: Any = 0, skipna: bool = True, split_every: Any = None):
+        """Whether every value is true."""
+        return self._reduce("all", axis=axis, skipna=skipna, split_every=split_every)
 
-        return R.mean(self, skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+    def mean(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        """Mean (mergeable moments: the same answer however rows are partitioned)."""
+        return self._reduce("mean", axis=axis, skipna=skipna, numeric_only=numeric_only, split_every=split_every)
 
-    def var(self, ddof: int = 1, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
-        from shoal.dataframe import reductions as R
+    def var(self, axis: Any = 0, skipna: bool = True, ddof: int = 1, numeric_only: bool = False,
+            split_every: Any = None):
+        """Variance with ``ddof`` (numerically stable merge of partition moments)."""
+        return self._reduce("var", axis=axis, skipna=skipna, ddof=ddof, numeric_only=numeric_only,
+                            split_every=split_every)
 
-        return R.var(self, ddof=ddof, numeric_only=numeric_only, split_every=split_every)
+    def std(self, axis: Any = 0, skipna: bool = True, ddof: int = 1, numeric_only: bool = False,
+            split_every: Any = None):
+        """Standard deviation with ``ddof``."""
+        return self._reduce("std", axis=axis, skipna=skipna, ddof=ddof, numeric_only=numeric_only,
+                            split_every=split_every)
 
-    def std(self, ddof: int = 1, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
-        from shoal.dataframe import reductions as R
+    def sem(self, axis: Any = 0, skipna: bool = True, ddof: int = 1, numeric_only: bool = False,
+            split_every: Any = None):
+        """Standard error of the mean."""
+        return self._reduce("sem", axis=axis, skipna=skipna, ddof=ddof, numeric_only=numeric_only,
+                            split_every=split_every)
 
-        return R.var(self, ddof=ddof, numeric_only=numeric_only, split_every=split_every, sqrt=True)
+    def skew(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        """Bias-corrected skewness (as pandas)."""
+        return self._reduce("skew", axis=axis, skipna=skipna, numeric_only=numeric_only, split_every=split_every)
 
-    def quantile(self, q: Any = 0.5, numeric_only: bool = False):
+    def kurt(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        """Bias-corrected excess kurtosis (as pandas)."""
+        return self._reduce("kurt", axis=axis, skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+
+    kurtosis = kurt
+
+    def idxmin(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        """Index label of the first smallest value (per column for a DataFrame)."""
+        return self._reduce("idxmin", axis=axis, skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+
+    def idxmax(self, axis: Any = 0, skipna: bool = True, numeric_only: bool = False, split_every: Any = None):
+        """Index label of the first largest value (per column for a DataFrame)."""
+        return self._reduce("idxmax", axis=axis, skipna=skipna, numeric_only=numeric_only, split_every=split_every)
+
+    def quantile(self, q: Any = 0.5, numeric_only: bool = False, method: str = "default"):
         """Approximate quantiles.
 
         Each partition reports its own quantiles on a fine grid (with its
         row count as weight); these are merged into one weighted sample and
-        the quantile is read from it.  Exact when there is one partition;
-        otherwise close but not exact (like ``dask.dataframe``'s default).
+        the quantile is read from it.  Exact when every partition holds at
+        most 1001 values; otherwise close but not exact (like
+        ``dask.dataframe``'s default).
         """
         from shoal.dataframe import reductions as R
 
         return R.quantile(self, q, numeric_only=numeric_only)
 
-    def describe(self, percentiles: Any = None):
-        """Summary statistics; percentiles are approximate (see ``quantile``)."""
+    def median_approximate(self, numeric_only: bool = False):
+        """Approximate median (see ``quantile``)."""
         from shoal.dataframe import reductions as R
 
-        return R.describe(self, percentiles=percentiles)
+        return R.median(self, numeric_only=numeric_only, approximate=True)
+
+    def median(self, numeric_only: bool = False):
+        """Exact median of a one-partition collection; with more partitions raises and points
+        to ``median_approximate`` (an exact median needs all values in one place)."""
+        from shoal.dataframe import reductions as R
+
+        return R.median(self, numeric_only=numeric_only)
+
+    def describe(self, percentiles: Any = None, include: Any = None, exclude: Any = None):
+        """Summary statistics in pandas' layout, lazily; percentiles approximate (see ``quantile``)."""
+        from shoal.dataframe.describe import describe
+
+        return describe(self, percentiles=percentiles, include=include, exclude=exclude)
 
     def drop_duplicates(self, subset: Any = None, keep: str = "first", split_every: Any = None, ignore_index: bool = False):
         from shoal.dataframe import reductions as R

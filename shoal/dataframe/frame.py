@@ -306,6 +306,12 @@ class Series(_Frame):
 
         return unique(self, split_every=split_every)
 
+    def mode(self, dropna: bool = True, split_every: Any = None) -> "Series":
+        """Most frequent value(s), sorted (lazy)."""
+        from shoal.dataframe.reductions import mode
+
+        return mode(self, dropna=dropna, split_every=split_every)
+
     def nunique(self, dropna: bool = True, split_every: Any = None) -> Any:
         from shoal.dataframe.reductions import nunique
 

@@ -153,8 +153,8 @@ def test_quantile_and_describe(df, pdf):
     assert list(qs.index) == [0.1, 0.9]
     one = ddf.from_pandas(pdf, npartitions=1)
     eq(one.b.quantile(0.3), pdf.b.quantile(0.3))
-    desc = df.describe()
     exp = pdf.select_dtypes("number").describe()
+    desc = df.describe().compute()[list(exp.columns)]
     tm.assert_frame_equal(desc.loc[["count", "mean", "std", "min", "max"]],
                           exp.loc[["count", "mean", "std", "min", "max"]])
     assert abs(desc.loc["50%", "e"] - exp.loc["50%", "e"]) <= 1
@@ -285,7 +285,7 @@ def test_nlargest_sample_to_datetime(df, pdf):
 
 
 def test_series_describe_and_clip_mask(df, pdf):
-    got = df.e.describe()
+    got = df.e.describe().compute()
     exp = pdf.e.describe()
     tm.assert_series_equal(got[["count", "mean", "std", "min", "max"]], exp[["count", "mean", "std", "min", "max"]])
     assert list(got.index) == list(exp.index)
