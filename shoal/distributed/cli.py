@@ -9,6 +9,12 @@ The scheduler makes a random token and writes it (mode 0600) to
 Workers and clients read it from ``--scheduler-file``, the ``SHOAL_TOKEN``
 environment variable, or the token file, in that order.  Logs are
 timestamped on stderr; SIGTERM and SIGINT shut down cleanly.
+
+Addresses: both listen on every interface unless ``--host`` or
+``--interface`` says otherwise, and advertise an address other hosts can
+reach (the interface of the default route for the scheduler, the one that
+leads to the scheduler for a worker) unless ``--contact-address`` is given.
+The scheduler prints its address and its dashboard URL (with the token).
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import signal
 import sys
 import threading
 
+from shoal.distributed.comm.addressing import listen_host
 from shoal.distributed.comm.security import Security, new_token
 from shoal.distributed.utils import setup_logging
 from shoal.utils import parse_bytes
@@ -57,11 +64,23 @@ def _tls_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-key", default=None)
 
 
+def _address_args(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--host", default=None,
+                   help=f"address the {what} listens on (default: every interface)")
+    p.add_argument("--interface", default=None,
+                   help="network interface to listen on and advertise, e.g. eth0 or ib0")
+    p.add_argument("--contact-address", default=None,
+                   help="address to advertise to others (host, host:port or tcp://host:port), "
+                        "when it differs from the one listened on (NAT, a DNS name)")
+
+
 def scheduler_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="shoal scheduler", description="Start a shoal scheduler.")
-    p.add_argument("--host", default="", help="interface to listen on (default: all)")
+    _address_args(p, "scheduler")
     p.add_argument("--port", type=int, default=8786)
-    p.add_argument("--dashboard-address", default=":8787", help="'none' to disable")
+    p.add_argument("--dashboard-address", default=":8787",
+                   help="[host]:port of the dashboard (default: the scheduler's interface, port 8787); "
+                        "'none' to disable")
     p.add_argument("--scheduler-file", default=None, help="write address and token here (JSON, mode 0600)")
     p.add_argument("--token-file", default=DEFAULT_TOKEN_FILE)
     p.add_argument("--worker-ttl", type=float, default=None, help="seconds of silence before a worker is removed")
@@ -69,24 +88,28 @@ def scheduler_main(argv: list[str] | None = None) -> int:
     _tls_args(p)
     a = p.parse_args(argv)
     setup_logging(a.log_level)
+    try:
+        host = listen_host(a.host, a.interface)
+    except ValueError as e:
+        p.error(str(e))
     token = os.environ.get("SHOAL_TOKEN") or new_token()
     sec = Security(a.tls_ca_file, a.tls_cert, a.tls_key, token)
     scheme = "tls" if a.tls_cert else "tcp"
     dash = None if str(a.dashboard_address).lower() in ("none", "") else a.dashboard_address
-    return asyncio.run(_run_scheduler(f"{scheme}://{a.host}:{a.port}", sec, a, dash))
+    return asyncio.run(_run_scheduler(f"{scheme}://{host}:{a.port}", sec, a, dash))
 
 
 async def _run_scheduler(address: str, sec: Security, a: argparse.Namespace, dash: str | None) -> int:
     from shoal.distributed.scheduler.server import SchedulerServer
 
-    s = SchedulerServer(address, sec, worker_ttl=a.worker_ttl, dashboard_address=dash)
+    s = SchedulerServer(address, sec, worker_ttl=a.worker_ttl, dashboard_address=dash,
+                        contact_address=a.contact_address)
     try:
         await s.start()
     except OSError as e:
         logger.error("cannot listen on %s: %s (is another scheduler running? try --port 0)", address, e)
         return 1
-    host = a.host or _my_host()
-    shown = f"{address.split('://')[0]}://{host}:{s.listener.port}"
+    shown = s.address
     _write_private(a.token_file, sec.token + "\n")
     logger.info("token written to %s (mode 0600)", os.path.expanduser(a.token_file))
     if a.scheduler_file:
@@ -94,21 +117,16 @@ async def _run_scheduler(address: str, sec: Security, a: argparse.Namespace, das
                                                      "dashboard": s.dashboard_link}))
         logger.info("scheduler file written to %s", a.scheduler_file)
     logger.info("scheduler listening at %s", shown)
+    # the two lines a user needs, on stdout so they survive any log level
+    print(f"Scheduler at:  {shown}", flush=True)
+    if s.dashboard_link:
+        print(f"Dashboard at:  {s.dashboard_link}", flush=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: loop.create_task(s.close()))
     await s.stopped.wait()
     logger.info("scheduler stopped")
     return 0
-
-
-def _my_host() -> str:
-    import socket
-
-    try:
-        return socket.gethostbyname(socket.gethostname())
-    except OSError:
-        return "127.0.0.1"
 
 
 def worker_main(argv: list[str] | None = None) -> int:
@@ -122,7 +140,10 @@ def worker_main(argv: list[str] | None = None) -> int:
     p.add_argument("--local-directory", default=None)
     p.add_argument("--death-timeout", type=float, default=60.0,
                    help="exit if the scheduler cannot be reached for this many seconds")
-    p.add_argument("--host", default=None, help="interface the worker listens on")
+    _address_args(p, "worker")
+    p.add_argument("--dashboard-address", default=None,
+                   help="accepted for compatibility: workers serve no pages of their own; each "
+                        "worker has a page on the scheduler's dashboard (/info/worker/ADDRESS)")
     p.add_argument("--resources", default=None, help="e.g. 'GPU=2,MEM=10e9'")
     p.add_argument("--token-file", default=DEFAULT_TOKEN_FILE)
     p.add_argument("--log-level", default="INFO")
@@ -160,13 +181,21 @@ def worker_main(argv: list[str] | None = None) -> int:
     resources = None
     if a.resources:
         resources = {k: float(v) for k, v in (kv.split("=") for kv in a.resources.split(","))}
-    host = a.host or ("127.0.0.1" if "127.0.0.1" in address or "localhost" in address else _my_host())
+    try:
+        host = listen_host(a.host, a.interface)
+    except ValueError as e:
+        p.error(str(e))
+    if not host and ("127.0.0.1" in address or "localhost" in address):
+        host = "127.0.0.1"   # a scheduler on loopback: stay there too
+    if a.dashboard_address not in (None, "none", "None"):
+        logger.info("--dashboard-address: workers serve no pages of their own; see /info/worker/ADDRESS "
+                    "on the scheduler's dashboard")
     nannies = []
     for i in range(a.nworkers):
         name = a.name if a.nworkers == 1 else (f"{a.name}-{i}" if a.name else None)
         nannies.append(Nanny(address, sec, nthreads=nthreads, name=name, memory_limit=mem,
                              local_directory=a.local_directory, host=host, death_timeout=a.death_timeout,
-                             resources=resources).start())
+                             resources=resources, contact_address=a.contact_address).start())
     logger.info("started %d worker process(es) for %s", len(nannies), address)
     stop = threading.Event()
 

@@ -20,13 +20,13 @@ import getpass
 import logging
 import math
 import os
-import socket
 import subprocess
 import time
 from typing import Any, Sequence
 
 from shoal.distributed.deploy.adaptive import AdaptiveDriver, AdaptivePolicy, JobView, desired_workers
 from shoal.distributed.comm.security import Security, new_token
+from shoal.distributed.comm.addressing import interface_address
 from shoal.distributed.deploy.cluster import Cluster
 from shoal.jobqueue.job import JobSpec, PBSScript, SGEScript, SLURMScript, _Writer, make_spec
 from shoal.jobqueue.units import parse_interval
@@ -38,26 +38,6 @@ __all__ = ["JobQueueCluster", "SLURMCluster", "PBSCluster", "SGECluster", "JobSu
 
 class JobSubmissionError(RuntimeError):
     """The batch system refused a job; the message carries its own error text."""
-
-
-def _interface_ip(interface: str) -> str:
-    import psutil
-
-    addrs = psutil.net_if_addrs()
-    if interface not in addrs:
-        raise ValueError(f"interface={interface!r} does not exist on this host; "
-                         f"available: {sorted(addrs)}")
-    for a in addrs[interface]:
-        if a.family == socket.AF_INET:
-            return a.address
-    raise ValueError(f"interface={interface!r} has no IPv4 address")
-
-
-def _default_host() -> str:
-    try:
-        return socket.gethostbyname(socket.gethostname())
-    except OSError:
-        return "127.0.0.1"
 
 
 class JobQueueCluster(Cluster):
@@ -77,7 +57,8 @@ class JobQueueCluster(Cluster):
                  death_timeout: float = 60.0, worker_extra_args: Sequence[str] | None = None,
                  scheduler_address: str | None = None, host: str | None = None,
                  scheduler_port: int = 0, dashboard_address: str | None = None,
-                 security: Security | None = None, n_workers: int = 0, job_env: dict | None = None):
+                 security: Security | None = None, n_workers: int = 0, job_env: dict | None = None,
+                 contact_address: str | None = None):
         kind = type(self).__name__
         self.spec: JobSpec = make_spec(
             kind, cores=cores, processes=processes, memory=memory, queue=queue, walltime=walltime,
@@ -104,11 +85,14 @@ class JobQueueCluster(Cluster):
             from shoal.distributed.utils import io_loop
 
             if host is None:
-                host = _interface_ip(interface) if interface else _default_host()
+                # the interface the workers use, else every interface (advertising the address
+                # of the default route, which compute nodes can reach; never a loopback name)
+                host = interface_address(interface) if interface else ""
             scheme = "tls" if security.has_tls else "tcp"
             self._loop = io_loop()
             self.scheduler = SchedulerServer(f"{scheme}://{host}:{scheduler_port}", security,
-                                             dashboard_address=dashboard_address)
+                                             dashboard_address=dashboard_address,
+                                             contact_address=contact_address)
             self._loop.run(self.scheduler.start(), 30)
             self._scheduler_address = self.scheduler.address
             self._dashboard_address = self.scheduler.dashboard_link

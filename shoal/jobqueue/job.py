@@ -128,9 +128,8 @@ def worker_command(spec: JobSpec, scheduler: str, job_id_var: str) -> str:
     if spec.local_directory:
         args += ["--local-directory", q(spec.local_directory)]
     if spec.interface:
-        # listen on this node's address on that interface (looked up on the node itself)
-        args += ["--host", f'"$(ip -o -4 addr show dev {q(spec.interface)} | '
-                           f"awk '{{split($4, a, \"/\"); print a[1]; exit}}')\""]
+        # listen on, and advertise, this node's address on that interface (looked up on the node)
+        args += ["--interface", q(spec.interface)]
     args += [q(a) for a in spec.worker_extra_args]
     return "exec " + " ".join(args)
 

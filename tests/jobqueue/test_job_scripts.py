@@ -58,7 +58,7 @@ def test_threads_and_memory_split_over_processes_and_scheduler_file():
     assert _opt(args, "--nworkers") == "2" and _opt(args, "--nthreads") == "4"
     assert abs(parse_memory(_opt(args, "--memory-limit")) - 5 * 2**30) < 0.01 * 2**30
     assert _opt(args, "--local-directory") == "/tmp/x y"
-    assert "--host \"$(ip -o -4 addr show dev ib0 " in text     # the node's own ib0 address
+    assert _opt(_worker_args(text), "--interface") == "ib0"     # the node looks up its own ib0 address
     assert _opt(args, "--name") == "sim-${SLURM_JOB_ID}"
 
 

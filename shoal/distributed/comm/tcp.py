@@ -384,51 +384,123 @@ async def connect(address: str, security: Any, name: str = "", timeout: float = 
     deadline = loop.time() + timeout
     delay = 0.05
     while True:
+        # retried until the deadline: refused or reset connections, and handshakes cut short
+        # (a scheduler restarting on the same address); a wrong token is final
         try:
             _, comm = await asyncio.wait_for(
                 loop.create_connection(lambda: Comm(name), host or "127.0.0.1", port, ssl=ctx),
                 timeout=max(0.1, deadline - loop.time()),
             )
-            break
-        except (OSError, asyncio.TimeoutError) as e:
+            if _self_connected(comm):
+                # nobody listens on a local ephemeral port and the kernel connected the
+                # socket to itself (TCP simultaneous open): that is "refused"
+                comm.abort()
+                raise ConnectionRefusedError(f"nothing listens at {host}:{port}")
+            try:
+                await comm.client_handshake(token)
+            except BaseException:
+                comm.abort()
+                raise
+            return comm
+        except PermissionError:
+            raise
+        except (OSError, asyncio.TimeoutError) as e:   # ConnectionError and TimeoutError are OSErrors
             if loop.time() + delay > deadline:
                 raise OSError(f"could not connect to {address} within {timeout:.0f}s: {e}") from None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+def _self_connected(comm: Comm) -> bool:
+    t = comm.transport
+    if t is None:
+        return False
     try:
-        await comm.client_handshake(token)
-    except BaseException:
-        comm.abort()
-        raise
-    return comm
+        return t.get_extra_info("sockname") == t.get_extra_info("peername")
+    except Exception:
+        return False
 
 
 class Listener:
-    """A listening socket whose authenticated connections go to ``on_comm``."""
+    """A listening socket whose authenticated connections go to ``on_comm``.
 
-    def __init__(self, server: Any, scheme: str, host: str):
+    ``host`` is what the socket is bound to ('' for every interface);
+    ``address`` is what others should connect to: ``contact_address`` when
+    given, the bound host when it is a concrete address, else this host's
+    routable address (never a loopback name other hosts cannot use).
+    """
+
+    def __init__(self, server: Any, scheme: str, host: str, contact_address: str | None = None):
+        from shoal.distributed.comm.addressing import advertised_host
+
         self.server = server
         sock = server.sockets[0]
         self.port = sock.getsockname()[1]
-        shown = host if host not in ("", "0.0.0.0") else (socket.gethostname() if host == "0.0.0.0" else "127.0.0.1")
-        self.address = f"{scheme}://{shown}:{self.port}"
+        self.host = host
+        self.scheme = scheme
+        if contact_address and "://" in contact_address:
+            self.address = contact_address
+        elif contact_address and ":" in contact_address:
+            self.address = f"{scheme}://{contact_address}"
+        else:
+            self.address = f"{scheme}://{advertised_host(host, None, contact_address)}:{self.port}"
 
     def close(self) -> None:
         self.server.close()
 
 
-async def listen(address: str, on_comm: Callable, security: Any, name: str = "") -> Listener:
-    """Listen on ``address``; each connection is authenticated, then ``on_comm(comm)``."""
+class RefusalLog:
+    """Log refused connections at most once per peer host per ``interval`` seconds, with a count.
+
+    A flood of bad connections (port scanners, a worker with the wrong
+    token in a restart loop) would otherwise write one line each.
+    """
+
+    def __init__(self, name: str, interval: float = 10.0, max_peers: int = 1024):
+        self.name = name
+        self.interval = interval
+        self.max_peers = max_peers
+        self._peers: dict = {}  # host -> [time of last line, refusals not yet logged]
+
+    def refused(self, peer: str, reason: Any, now: float | None = None) -> bool:
+        """Count one refusal from ``peer`` ('host:port'); return True when a line was logged."""
+        import time as _time
+
+        now = _time.monotonic() if now is None else now
+        host = peer.rpartition(":")[0] or peer
+        entry = self._peers.get(host)
+        if entry is not None and now - entry[0] < self.interval:
+            entry[1] += 1
+            return False
+        suppressed = entry[1] if entry is not None else 0
+        if entry is None and len(self._peers) >= self.max_peers:
+            # bounded memory under a flood from many hosts: forget quiet ones
+            for h in [h for h, e in self._peers.items() if now - e[0] >= self.interval]:
+                self._peers.pop(h, None)
+        self._peers[host] = [now, 0]
+        more = f" (and {suppressed} more refused from {host} in the last {self.interval:.0f}s)" if suppressed else ""
+        logger.warning("%s: refused connection from %s: %s%s", self.name, peer, reason, more)
+        return True
+
+
+async def listen(address: str, on_comm: Callable, security: Any, name: str = "",
+                 contact_address: str | None = None) -> Listener:
+    """Listen on ``address``; each connection is authenticated, then ``on_comm(comm)``.
+
+    ``contact_address`` (``host``, ``host:port`` or a full address) is what
+    the listener advertises instead of the address found for this host.
+    """
     scheme, host, port = parse_address(address, default_port=0)
     loop = asyncio.get_running_loop()
     ctx = security.ssl_context(server=True) if scheme == "tls" else None
     token = _token_of(security)
+    refusals = RefusalLog(name, float(config.get("distributed.comm.refusal-log-interval", 10.0)))
 
     async def handshake(comm: Comm) -> None:
         try:
             await comm.server_handshake(token)
         except Exception as e:
-            logger.warning("%s: refused connection from %s: %s", name, comm.peer, e)
+            refusals.refused(comm.peer, e)
             comm.abort()
             return
         on_comm(comm)
@@ -445,4 +517,6 @@ async def listen(address: str, on_comm: Callable, security: Any, name: str = "")
         return comm
 
     server = await loop.create_server(factory, host or "0.0.0.0", port, ssl=ctx, reuse_address=True)
-    return Listener(server, scheme, host)
+    listener = Listener(server, scheme, host, contact_address)
+    listener.refusals = refusals  # type: ignore[attr-defined]
+    return listener

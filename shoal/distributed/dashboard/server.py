@@ -17,6 +17,9 @@ Authentication: when the scheduler requires a token, every request must
 carry it, either as ``?token=...`` (``client.dashboard_link`` includes it)
 or as the ``shoal-dashboard-token`` cookie that a first valid request sets.
 
+Host: by default the interface the scheduler listens on (every interface
+when the scheduler listens on all); the token keeps it private either way.
+
 Port: ``address`` like ``":8787"`` or ``"127.0.0.1:8787"``; when the port
 is taken the server binds a free one and logs it.  The socket is bound
 synchronously in ``serve`` so ``dashboard.port`` is known at once.
@@ -106,8 +109,13 @@ class Dashboard:
         if token is None and config.get("distributed.dashboard.require-token", True):
             token = scheduler_token(scheduler)
         self.token = token or None
-        if default_host is None:  # listen where the scheduler listens
-            default_host = _host_of(getattr(scheduler, "address", None)) or "127.0.0.1"
+        if default_host is None:  # listen where the scheduler listens (every interface if it does)
+            listener = getattr(scheduler, "listener", None)
+            bound = getattr(listener, "host", None)
+            if isinstance(bound, str):
+                default_host = bound or "0.0.0.0"
+            else:
+                default_host = _host_of(getattr(scheduler, "address", None)) or "127.0.0.1"
         host, port = _parse_address(address, default_host)
         self._sock = _bind(host, port)
         self.host = host
@@ -126,8 +134,10 @@ class Dashboard:
 
     # ---- public -----------------------------------------------------------
     def link(self, host: str | None = None) -> str:
-        # listening on every interface: name this machine so remote clients can use the link
-        h = host or (self.host if self.host not in ("0.0.0.0", "::", "") else socket.gethostname())
+        # listening on every interface: give the address the scheduler advertises, which
+        # other hosts can reach (a host name may resolve to loopback there)
+        h = host or (self.host if self.host not in ("0.0.0.0", "::", "")
+                     else _host_of(getattr(self.scheduler, "address", None)) or socket.gethostname())
         q = f"?token={self.token}" if self.token else ""
         return f"http://{h}:{self.port}/status{q}"
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import psutil
 
+from shoal.distributed.client import register_local_cluster
 from shoal.distributed.comm.security import Security, new_token
 from shoal.distributed.deploy.cluster import Cluster
 from shoal.distributed.scheduler.server import SchedulerServer
@@ -28,6 +29,12 @@ class LocalCluster(Cluster):
     >>> cluster = LocalCluster(n_workers=4)          # 4 processes
     >>> client = Client(cluster)
     >>> cluster.scale(8); cluster.close()
+
+    Addresses: everything listens on ``host`` (loopback by default, so
+    nothing is reachable from other machines); ``interface='eth0'`` uses
+    that interface's address instead, ``host='0.0.0.0'`` every interface
+    (advertising the address of the default route), and
+    ``contact_address`` is what the scheduler advertises when it differs.
     """
 
     def __init__(self, n_workers: int | None = None, threads_per_worker: int | None = None,
@@ -36,7 +43,8 @@ class LocalCluster(Cluster):
                  host: str = "127.0.0.1", security: Security | None = None,
                  worker_ttl: float | None = None, resources: dict | None = None,
                  local_directory: str | None = None, death_timeout: float | None = None,
-                 name: str | None = None, **kwargs: Any):
+                 name: str | None = None, interface: str | None = None,
+                 contact_address: str | None = None, **kwargs: Any):
         if kwargs:
             raise TypeError(f"LocalCluster got unexpected arguments {sorted(kwargs)}")
         if diagnostics_port is not None:  # the older name, as in the tutorial's section 7
@@ -60,6 +68,10 @@ class LocalCluster(Cluster):
             self.memory_limit = 0
         else:
             self.memory_limit = parse_bytes(memory_limit)
+        if interface:  # listen (scheduler and workers) on that interface's address
+            from shoal.distributed.comm.addressing import interface_address
+
+            host = interface_address(interface)
         self.host = host
         self.resources = resources
         self.local_directory = local_directory
@@ -67,7 +79,8 @@ class LocalCluster(Cluster):
         scheme = "tls" if security.has_tls else "tcp"
         self._loop = io_loop()
         self.scheduler = SchedulerServer(f"{scheme}://{host}:{scheduler_port}", security,
-                                         worker_ttl=worker_ttl, dashboard_address=dashboard_address)
+                                         worker_ttl=worker_ttl, dashboard_address=dashboard_address,
+                                         contact_address=contact_address)
         self._loop.run(self.scheduler.start(), 30)
         self._scheduler_address = self.scheduler.address
         self._dashboard_address = self.scheduler.dashboard_link
@@ -124,3 +137,6 @@ class LocalCluster(Cluster):
     def worker_pids(self) -> list:
         """PIDs of the worker processes (for tests and diagnostics)."""
         return [h.pid for h in self.workers.values() if isinstance(h, Nanny)]
+
+
+register_local_cluster(LocalCluster)

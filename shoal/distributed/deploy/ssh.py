@@ -83,8 +83,9 @@ class SSHCluster(Cluster):
     """Scheduler on ``hosts[0]``, one worker unit per further entry of ``hosts``."""
 
     WORKER_KEYS = {"nthreads", "nworkers", "memory_limit", "local_directory", "death_timeout",
-                   "resources", "log_level"}
-    SCHEDULER_KEYS = {"port", "dashboard_address", "worker_ttl", "log_level", "host"}
+                   "resources", "log_level", "host", "interface", "contact_address"}
+    SCHEDULER_KEYS = {"port", "dashboard_address", "worker_ttl", "log_level", "host", "interface",
+                      "contact_address"}
 
     def __init__(self, hosts: Sequence[str], connect_options: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
                  worker_options: Mapping[str, Any] | None = None,
@@ -154,10 +155,12 @@ class SSHCluster(Cluster):
     # ---- hooks -----------------------------------------------------------
     def _start_scheduler(self) -> None:
         opts = dict(self.scheduler_options)
-        host = opts.pop("host", None) or _address_of(self.hosts[0])
+        host = opts.pop("host", None)
+        if host is None and not opts.get("interface"):
+            host = _address_of(self.hosts[0])    # the address ssh reached: others reach it too
         opts.setdefault("port", 0)
         opts.setdefault("dashboard_address", "none")
-        argv = [self._python[0], "-m", "shoal", "scheduler", "--host", host,
+        argv = [self._python[0], "-m", "shoal", "scheduler", *(["--host", host] if host else []),
                 *_flags(opts, self.SCHEDULER_KEYS, "scheduler_options")]
         if self._uses_default_token:
             # the user's own token: the scheduler host's copy of the file may hold it too
@@ -177,7 +180,8 @@ class SSHCluster(Cluster):
     def _start_worker(self, name: str) -> Any:
         index = 1 + (self._counter - 1) % (len(self.hosts) - 1)   # round robin over worker entries
         host = self.hosts[index]
-        argv = [self._python[index], "-m", "shoal", "worker", self.scheduler_address, "--host", _address_of(host),
+        where = [] if {"host", "interface"} & set(self.worker_options) else ["--host", _address_of(host)]
+        argv = [self._python[index], "-m", "shoal", "worker", self.scheduler_address, *where,
                 "--name", f"{name}", *self._worker_flags]
         return self._remote(index, argv, f"{name}@{host}")
 

@@ -38,11 +38,13 @@ class SchedulerServer:
     """Serve ``SchedulerState`` over TCP/TLS; run inside an asyncio loop."""
 
     def __init__(self, address: str = "tcp://127.0.0.1:0", security: Security | None = None,
-                 worker_ttl: float | None = None, dashboard_address: str | None = None):
+                 worker_ttl: float | None = None, dashboard_address: str | None = None,
+                 contact_address: str | None = None):
         if security is None or not security.token:
             security = (security or Security()).with_token(new_token())
         self.security = security
         self.requested_address = address
+        self.contact_address = contact_address  # what to advertise instead of the found address
         self.state = SchedulerState()
         self.worker_ttl = float(worker_ttl if worker_ttl is not None
                                 else config.get("distributed.scheduler.worker-ttl", 10.0))
@@ -84,7 +86,8 @@ class SchedulerServer:
     # ---- life cycle ----------------------------------------------------
     async def start(self) -> "SchedulerServer":
         self.stopped = asyncio.Event()
-        self.listener = await listen(self.requested_address, self._on_comm, self.security, name="scheduler")
+        self.listener = await listen(self.requested_address, self._on_comm, self.security, name="scheduler",
+                                     contact_address=self.contact_address)
         self.address = self.listener.address
         self.state.add_client(FAF)
         self._tasks.append(asyncio.get_running_loop().create_task(self._watch_heartbeats()))

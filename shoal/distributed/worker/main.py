@@ -5,6 +5,8 @@
 The token comes from the ``SHOAL_TOKEN`` environment variable (never argv,
 which other users can read with ``ps``).  Exit codes: 0 when told to close,
 75 to ask the nanny for a restart, 1 when the scheduler vanished.
+``--lifeline-fd`` is a pipe from the nanny: when it reads EOF the parent
+process is dead, and the worker exits within half a second.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import json
 import os
 import signal
 import sys
+from typing import Callable
 
 from shoal.distributed.comm.security import Security
 from shoal.distributed.utils import setup_logging
@@ -28,12 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-limit", type=int, default=0)
     p.add_argument("--local-directory", default=None)
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--contact-address", default=None)
     p.add_argument("--death-timeout", type=float, default=None)
     p.add_argument("--resources", default=None, help="JSON dict, e.g. '{\"GPU\": 1}'")
     p.add_argument("--tls-ca-file", default=None)
     p.add_argument("--tls-cert", default=None)
     p.add_argument("--tls-key", default=None)
     p.add_argument("--log-level", default="WARNING")
+    p.add_argument("--lifeline-fd", type=int, default=None,
+                   help="read end of a pipe held open by the parent: EOF means the parent died")
     a = p.parse_args(argv)
     setup_logging(a.log_level)
     sec = Security.from_env() or Security()
@@ -58,7 +64,7 @@ async def _amain(a: argparse.Namespace, sec: Security) -> int:
     w = server.WorkerServer(
         a.scheduler, sec, nthreads=a.nthreads, name=a.name, memory_limit=a.memory_limit,
         local_directory=a.local_directory, host=a.host, death_timeout=a.death_timeout,
-        resources=json.loads(a.resources) if a.resources else None,
+        resources=json.loads(a.resources) if a.resources else None, contact_address=a.contact_address,
     )
     server._reseed_numpy()
     starting = loop.create_task(w.start())
@@ -70,6 +76,8 @@ async def _amain(a: argparse.Namespace, sec: Security) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
+    if a.lifeline_fd is not None:
+        _watch_lifeline(loop, a.lifeline_fd, stop)
     try:
         await starting
     except asyncio.CancelledError:
@@ -81,6 +89,31 @@ async def _amain(a: argparse.Namespace, sec: Security) -> int:
     await w.finished.wait()
     await asyncio.sleep(0.05)
     return w.exit_code
+
+
+def _watch_lifeline(loop: asyncio.AbstractEventLoop, fd: int, stop: "Callable[[], None]") -> None:
+    """Exit as soon as the parent process is gone (its end of the pipe closed)."""
+    import threading
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 64)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            return
+        loop.remove_reader(fd)
+        print("shoal worker: the process that started this worker is gone: exiting", file=sys.stderr)
+        stop()
+        # a task thread may hold the GIL or never return: do not outlive the parent by more than this
+        t = threading.Timer(0.5, os._exit, (0,))
+        t.daemon = True
+        t.start()
+
+    os.set_blocking(fd, False)
+    loop.add_reader(fd, readable)
 
 
 if __name__ == "__main__":

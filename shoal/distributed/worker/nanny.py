@@ -9,6 +9,10 @@ A ``Nanny`` lives in the process that wants workers (LocalCluster, or the
 * the child crashes (signal, non-zero)    -> start a fresh one (the scheduler
   has already rescheduled its work);
 * the child's memory passes ``terminate`` x memory limit -> kill, restart.
+
+The child holds the read end of a pipe whose write end only the nanny's
+process holds; if that process dies (even by SIGKILL) the child reads EOF
+and exits at once, so no worker outlives the program that started it.
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ class Nanny:
     def __init__(self, scheduler_address: str, security: Any, nthreads: int = 1, name: str | None = None,
                  memory_limit: int = 0, local_directory: str | None = None, host: str = "127.0.0.1",
                  death_timeout: float | None = None, resources: dict | None = None,
-                 restart: bool = True, env: dict | None = None):
+                 restart: bool = True, env: dict | None = None, contact_address: str | None = None):
         self.scheduler_address = scheduler_address
         self.security = security
         self.nthreads = nthreads
@@ -41,6 +45,7 @@ class Nanny:
         self.memory_limit = int(memory_limit or 0)
         self.local_directory = local_directory
         self.host = host
+        self.contact_address = contact_address
         self.death_timeout = death_timeout
         self.resources = resources
         self.restart_on_crash = restart
@@ -52,11 +57,14 @@ class Nanny:
         self._thread: threading.Thread | None = None
         self.done = threading.Event()
         self._child_dir: str | None = None
+        self._lifeline: tuple[int, int] | None = None
 
     def _cmd(self) -> list:
         cmd = [sys.executable, "-m", "shoal.distributed.worker.main", "--scheduler", self.scheduler_address,
                "--nthreads", str(self.nthreads), "--host", self.host,
                "--memory-limit", str(self.memory_limit)]
+        if self.contact_address:
+            cmd += ["--contact-address", self.contact_address]
         if self.name is not None:
             cmd += ["--name", str(self.name)]
         if self._child_dir:
@@ -81,7 +89,14 @@ class Nanny:
         env.update(self.extra_env)
         if self.security is not None and self.security.token:
             env["SHOAL_TOKEN"] = self.security.token
-        self.proc = subprocess.Popen(self._cmd(), env=env, stdin=subprocess.DEVNULL)
+        # a pipe whose write end only this process holds: when this process dies, for any
+        # reason (SIGKILL included), the kernel closes it and the child reads EOF and exits
+        if self._lifeline is None:
+            self._lifeline = os.pipe()
+            os.set_inheritable(self._lifeline[1], False)
+        rfd = self._lifeline[0]
+        self.proc = subprocess.Popen(self._cmd() + ["--lifeline-fd", str(rfd)], env=env,
+                                     stdin=subprocess.DEVNULL, pass_fds=(rfd,))
 
     def start(self) -> "Nanny":
         self._spawn()
@@ -153,3 +168,13 @@ class Nanny:
             self._thread.join(timeout=2)
         with self._lock:
             self._remove_child_dir()
+            self._close_lifeline()
+
+    def _close_lifeline(self) -> None:
+        if self._lifeline is not None:
+            for fd in self._lifeline:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._lifeline = None

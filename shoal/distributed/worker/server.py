@@ -57,8 +57,9 @@ class WorkerServer:
     def __init__(self, scheduler_address: str, security: Any, nthreads: int = 1, name: Any = None,
                  memory_limit: int = 0, local_directory: str | None = None, host: str = "127.0.0.1",
                  death_timeout: float | None = None, resources: dict | None = None,
-                 heartbeat_interval: float | None = None):
+                 heartbeat_interval: float | None = None, contact_address: str | None = None):
         self.scheduler_address = scheduler_address
+        self.contact_address = contact_address
         self.security = security
         self.nthreads = max(1, int(nthreads))
         self.name = name
@@ -108,7 +109,15 @@ class WorkerServer:
         self.loop = asyncio.get_running_loop()
         self.finished = asyncio.Event()
         scheme = self.scheduler_address.split("://")[0] if "://" in self.scheduler_address else "tcp"
-        self.listener = await listen(f"{scheme}://{self.host}:0", self._on_peer, self.security, name="worker")
+        contact = self.contact_address
+        if not contact and self.host in ("", "0.0.0.0"):
+            # every interface: advertise the one that leads to the scheduler
+            from shoal.distributed.comm.addressing import address_towards
+            from shoal.distributed.comm.tcp import parse_address
+
+            contact = address_towards(parse_address(self.scheduler_address)[1])
+        self.listener = await listen(f"{scheme}://{self.host}:0", self._on_peer, self.security, name="worker",
+                                     contact_address=contact)
         self.address = self.listener.address
         for i in range(self.nthreads):
             self._add_thread()
