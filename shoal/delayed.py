@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import types
 import uuid
 import warnings
 import weakref
@@ -101,9 +102,19 @@ def _lift(obj: Any, deps: _Deps) -> Ref:
     return Ref(leaf.key)
 
 
+_ITERATORS = (type(iter([])), type(iter(())), type(iter(set())))
+
+
 def _unpack(obj: Any, deps: _Deps) -> Any:
-    """Replace lazy objects inside ``obj`` by Refs, noting them in ``deps``."""
-    if type(obj) is Delayed:
+    """Replace lazy objects inside ``obj`` by Refs, noting them in ``deps``.
+
+    Lists, tuples, sets and dict values keep Refs in place (``Task``
+    resolves them).  Containers ``Task`` cannot rebuild (dicts with lazy
+    keys, slices, namedtuples, dataclasses) become a node of their own
+    that rebuilds them, and an iterator over a list, tuple or set is read
+    into that container first.
+    """
+    if isinstance(obj, Delayed):
         deps.parents.append(obj)
         return Ref(obj._key)
     if is_lazy(obj):
@@ -111,23 +122,83 @@ def _unpack(obj: Any, deps: _Deps) -> Any:
         deps.parents.append(d)
         return Ref(d._key)
     t = type(obj)
+    if t in _ITERATORS:
+        obj = (list, tuple, set)[_ITERATORS.index(t)](obj)
+        t = type(obj)
     if t is list or t is tuple or t is set or t is frozenset:
         if not obj:
             return obj
         items = [_unpack(o, deps) for o in obj]
         if all(a is b for a, b in zip(items, obj)):
             return obj
-        return items if t is list else t(items)
+        if t is list:
+            return items
+        if t is tuple:
+            return tuple(items)
+        return _rebuild_node(t, [items], deps)  # set elements: hashed after they are known
     if t is dict:
         if not obj:
             return obj
+        n = len(deps.parents)
+        keys = [_unpack(k, deps) for k in obj]
+        if len(deps.parents) > n:  # a lazy key: build the dict from pairs once known
+            pairs = [[k, _unpack(v, deps)] for k, v in zip(keys, obj.values())]
+            return _rebuild_node(dict, [pairs], deps)
         vals = {k: _unpack(v, deps) for k, v in obj.items()}
         if all(vals[k] is obj[k] for k in obj):
             return obj
         return vals
+    if t is slice:
+        parts = [_unpack(x, deps) for x in (obj.start, obj.stop, obj.step)]
+        if all(a is b for a, b in zip(parts, (obj.start, obj.stop, obj.step))):
+            return obj
+        return _rebuild_node(slice, parts, deps)
+    if isinstance(obj, tuple) and hasattr(t, "_fields"):  # a namedtuple
+        items = [_unpack(o, deps) for o in obj]
+        if all(a is b for a, b in zip(items, obj)):
+            return obj
+        return _rebuild_node(t, items, deps)
+    if hasattr(t, "__dataclass_fields__") and not isinstance(obj, type):
+        return _unpack_dataclass(obj, deps)
     if _nbytes(obj) >= LIFT_BYTES:
         return _lift(obj, deps)
     return obj
+
+
+def _unpack_dataclass(obj: Any, deps: _Deps) -> Any:
+    import dataclasses
+
+    values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if hasattr(obj, f.name)}
+    unpacked = {k: _unpack(v, deps) for k, v in values.items()}
+    if all(unpacked[k] is values[k] for k in values):
+        return obj
+    try:
+        dataclasses.replace(obj, **values)  # can the class be rebuilt from its fields?
+    except (TypeError, ValueError) as e:
+        name = type(obj).__name__
+        if isinstance(e, ValueError) or "init=False" in str(e):
+            raise ValueError(
+                f"cannot rebuild the {name} instance holding lazy values: fields declared with "
+                "`init=False` are not supported when set; compute the value first or pass the "
+                "lazy values to a delayed function that builds the dataclass"
+            ) from e
+        raise TypeError(
+            f"cannot rebuild the {name} instance holding lazy values: a custom __init__ is not "
+            "supported; pass the lazy values to a delayed function that builds it instead"
+        ) from e
+    return _rebuild_node(_build_dataclass, [type(obj), unpacked], deps)
+
+
+def _build_dataclass(cls: type, fields: dict) -> Any:
+    return cls(**fields)
+
+
+def _rebuild_node(func: Callable, args: list, deps: _Deps) -> Ref:
+    """A node of its own computing ``func(*args)`` (args holding Refs); its Ref."""
+    key = f"{funcname(func)}-{uuid.uuid4().hex}"
+    node = Delayed(key, {key: Task(func, *args)})
+    deps.parents.append(node)
+    return Ref(key)
 
 
 def _finalize(coll: Any) -> "Delayed":
@@ -184,36 +255,6 @@ def _call(func: Any, args: tuple, kwargs: dict, *, name: str | None, pure: bool 
 
 def _apply(func: Callable, args: list, kwargs: dict | None = None) -> Any:
     return func(*args, **(kwargs or {}))
-
-
-class DelayedFunction:
-    """A function wrapped by ``delayed``: calling it builds a task."""
-
-    __slots__ = ("func", "name", "pure", "nout", "__wrapped__")
-
-    def __init__(self, func: Callable, name: str | None, pure: bool | None, nout: int | None):
-        self.func = func
-        self.name = name
-        self.pure = pure
-        self.nout = nout
-        self.__wrapped__ = func
-
-    def __call__(self, *args: Any, **kwargs: Any) -> "Delayed":
-        pure = kwargs.pop("pure", self.pure)
-        key = kwargs.pop("dask_key_name", None)
-        key = kwargs.pop("shoal_key", key)
-        # like dask, ``nout`` is fixed by delayed(f, nout=...): a ``nout=`` here is f's argument
-        return _call(self.func, args, kwargs, name=self.name, pure=pure, nout=self.nout, key=key)
-
-    @property
-    def __name__(self) -> str:  # type: ignore[override]
-        return funcname(self.func)
-
-    def __repr__(self) -> str:
-        return f"delayed({funcname(self.func)})"
-
-    def __reduce__(self):
-        return (DelayedFunction, (self.func, self.name, self.pure, self.nout))
 
 
 class Delayed(Collection):
@@ -340,6 +381,72 @@ class Delayed(Collection):
         return _call(operator.getitem, (self, index), {}, name="getitem", pure=True, nout=None, key=None)
 
 
+class DelayedFunction(Delayed):
+    """A function wrapped by ``delayed``: calling it builds a task.
+
+    It is also a ``Delayed`` whose value is the function itself
+    (``delayed(f).compute() is f``; ``delayed(obj).attr`` for a callable
+    object), and a descriptor, so ``@delayed`` works on methods.  Its key is
+    made on first use: wrapping a function in a loop costs no hashing.
+    """
+
+    __slots__ = ("_func", "_name", "_pure", "_nout", "_leaf_key")
+
+    def __init__(self, func: Callable, name: str | None, pure: bool | None, nout: int | None):
+        object.__setattr__(self, "_func", func)
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_pure", pure)
+        object.__setattr__(self, "_nout", nout)
+        object.__setattr__(self, "_leaf_key", None)
+        object.__setattr__(self, "_parents", ())
+        object.__setattr__(self, "_length", None)
+
+    @property
+    def _key(self) -> Hashable:  # type: ignore[override]
+        k = self._leaf_key
+        if k is None:
+            try:
+                k = f"{funcname(self._func)}-{tokenize(self._func, self._pure)}"
+            except Exception:  # an object tokenize cannot read: a unique key instead
+                k = f"{funcname(self._func)}-{uuid.uuid4().hex}"
+            object.__setattr__(self, "_leaf_key", k)
+        return k
+
+    @property
+    def _layer(self) -> dict:  # type: ignore[override]
+        return {self._key: self._func}
+
+    @property
+    def __wrapped__(self) -> Callable:
+        return self._func
+
+    @property
+    def __name__(self) -> str:  # type: ignore[override]
+        return funcname(self._func)
+
+    @property
+    def __doc__(self) -> str | None:  # type: ignore[override]
+        return getattr(self._func, "__doc__", None)
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self
+        return types.MethodType(self, instance)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "Delayed":
+        pure = kwargs.pop("pure", self._pure)
+        key = kwargs.pop("dask_key_name", None)
+        key = kwargs.pop("shoal_key", key)
+        # like dask, ``nout`` is fixed by delayed(f, nout=...): a ``nout=`` here is f's argument
+        return _call(self._func, args, kwargs, name=self._name, pure=pure, nout=self._nout, key=key)
+
+    def __repr__(self) -> str:
+        return f"delayed({funcname(self._func)})"
+
+    def __reduce__(self):
+        return (DelayedFunction, (self._func, self._name, self._pure, self._nout))
+
+
 def _identity(x: Any) -> Any:
     return x
 
@@ -430,7 +537,10 @@ def delayed(obj: Any = None, name: str | None = None, pure: bool | None = None,
         return DelayedFunction(obj, name, pure, nout)
     deps = _Deps()
     if traverse:
-        value = _unpack(obj, deps) if type(obj) in (list, tuple, dict, set, frozenset) else obj
+        t = type(obj)
+        traversable = (t in (list, tuple, dict, set, frozenset, slice) or t in _ITERATORS
+                       or isinstance(obj, tuple) or hasattr(t, "__dataclass_fields__"))
+        value = _unpack(obj, deps) if traversable else obj
     else:
         value = obj
     if name:

@@ -327,7 +327,8 @@ def normalize_token(x: Any) -> Any:
         return ("enum", t.__module__, t.__qualname__, x.name)
     if dataclasses.is_dataclass(x):
         return ("dataclass", t.__module__, t.__qualname__,
-                tuple((f.name, normalize_token(getattr(x, f.name))) for f in dataclasses.fields(x)))
+                tuple((f.name, normalize_token(getattr(x, f.name))) for f in dataclasses.fields(x)
+                      if hasattr(x, f.name)))  # an init=False field may be unset
     if callable(x) and hasattr(x, "__code__"):
         return _norm_function(x)
     if callable(x) and getattr(x, "__module__", None) and getattr(x, "__qualname__", None) \
