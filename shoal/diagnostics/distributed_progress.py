@@ -58,7 +58,7 @@ class _SchedulerGraph:
         keys = [f.key for f in futures]
         deadline = time.monotonic() + timeout
         while True:
-            found, walked = self._call(self._walk, keys)
+            found, walked = self._call(self.server.state.dependency_closure, keys)
             if (found == len(keys) or time.monotonic() > deadline
                     or all(future_status(f) != "pending" for f in futures)):
                 break
@@ -71,36 +71,9 @@ class _SchedulerGraph:
 
         return self.runner.run(go(), 30)
 
-    def _walk(self, keys: list) -> tuple[int, list]:
-        tasks = self.server.state.tasks
-        seen: set = set()
-        stack = [tasks[k] for k in keys if k in tasks]
-        found = len(stack)
-        out = []
-        while stack:
-            ts = stack.pop()
-            if ts.key in seen:
-                continue
-            seen.add(ts.key)
-            out.append(ts.key)
-            stack.extend(ts.deps)
-        return found, out
-
     def states(self, keys: list) -> list[str]:
         """'finished' / 'error' / 'pending' per key (a key gone from the table is done)."""
-        from shoal.distributed.scheduler.state import ERRED, MEMORY, RELEASED
-
-        def read(keys: list) -> list:
-            tasks = self.server.state.tasks
-            out = []
-            for k in keys:
-                ts = tasks.get(k)
-                st = None if ts is None else ts.state
-                out.append("finished" if st is None or st in (MEMORY, RELEASED) else
-                           "error" if st == ERRED else "pending")
-            return out
-
-        return self._call(read, keys)
+        return self._call(self.server.state.progress_states, keys)
 
 
 def _scheduler_graph(futures: list) -> "_SchedulerGraph | None":
@@ -110,7 +83,7 @@ def _scheduler_graph(futures: list) -> "_SchedulerGraph | None":
     cluster = getattr(next(iter(clients.values())), "cluster", None)
     server = getattr(cluster, "scheduler", None)
     runner = getattr(cluster, "_loop", None)
-    if server is None or not hasattr(getattr(server, "state", None), "tasks") or not hasattr(runner, "run"):
+    if server is None or not hasattr(getattr(server, "state", None), "progress_states") or not hasattr(runner, "run"):
         return None
     try:
         g = _SchedulerGraph(server, runner, futures)

@@ -46,6 +46,18 @@ _open_clients: list = []
 _open_lock = threading.Lock()
 
 
+# ``Client()`` without an address starts a local cluster.  The deployment layer,
+# which stands above this module, registers the class to start when it is
+# imported (``shoal.distributed`` imports it before any Client can exist).
+_local_cluster_class: Any = None
+
+
+def register_local_cluster(cls: Any) -> None:
+    """Make ``cls(**kwargs)`` the cluster that ``Client(**kwargs)`` starts when given no address."""
+    global _local_cluster_class
+    _local_cluster_class = cls
+
+
 def current_client() -> "Client | None":
     """The most recently opened Client that is still open (for ``scheduler='distributed'``)."""
     with _open_lock:
@@ -127,9 +139,7 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
             if security is None and info.get("token"):
                 security = Security(token=info["token"])
         if address is None:
-            from shoal.distributed.deploy.local import LocalCluster
-
-            self.cluster = LocalCluster(**cluster_kwargs)
+            self.cluster = _local_cluster_class(**cluster_kwargs)
             self._own_cluster = True
         elif not isinstance(address, str) and hasattr(address, "scheduler_address"):
             self.cluster = address

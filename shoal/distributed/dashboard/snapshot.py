@@ -423,13 +423,4 @@ def graph_view(server: Any, limit: int = 5000) -> dict:
     state = _find_state(server)
     if state is None:
         return {"nodes": [], "edges": [], "total": 0, "available": False}
-    from itertools import islice
-
-    from shoal.distributed.scheduler.state import STATE_NAMES
-
-    names = getattr(state, "fnames", {})
-    chosen = list(islice(state.tasks.values(), limit))
-    index = {id(ts): i for i, ts in enumerate(chosen)}
-    nodes = [[str(ts.key), str(names.get(ts.fid, ts.fid)), STATE_NAMES[ts.state]] for ts in chosen]
-    edges = [[index[id(d)], i] for i, ts in enumerate(chosen) for d in ts.deps if id(d) in index]
-    return {"nodes": nodes, "edges": edges, "total": len(state.tasks), "available": True}
+    return {**state.graph_sketch(limit), "available": True}

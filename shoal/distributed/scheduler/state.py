@@ -32,6 +32,7 @@ Instructions are tuples ``("w", worker_address, msg)`` or
 """
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from shoal import config
@@ -654,6 +655,44 @@ class SchedulerState(Recovery, WorkStealing):
             ts = self.tasks.get(k)
             out[k] = [w.address for w in ts.who_has] if ts is not None and ts.who_has else []
         return out
+
+    def dependency_closure(self, keys: list) -> tuple[int, list]:
+        """How many of ``keys`` the scheduler knows, and those keys with all their inputs."""
+        tasks = self.tasks
+        stack = [tasks[k] for k in keys if k in tasks]
+        found = len(stack)
+        seen: set = set()
+        out = []
+        while stack:
+            ts = stack.pop()
+            if ts.key in seen:
+                continue
+            seen.add(ts.key)
+            out.append(ts.key)
+            stack.extend(ts.deps)
+        return found, out
+
+    def progress_states(self, keys: list) -> list[str]:
+        """``'finished'``, ``'error'`` or ``'pending'`` per key; a forgotten key is finished."""
+        tasks = self.tasks
+        out = []
+        for k in keys:
+            ts = tasks.get(k)
+            st = None if ts is None else ts.state
+            out.append("finished" if st is None or st in (MEMORY, RELEASED) else
+                       "error" if st == ERRED else "pending")
+        return out
+
+    def graph_sketch(self, limit: int) -> dict:
+        """The first ``limit`` tasks (in submission order) and the edges among them.
+
+        ``{"nodes": [[key, group, state]], "edges": [[i, j]], "total": n}``; O(limit + edges).
+        """
+        chosen = list(islice(self.tasks.values(), limit))
+        index = {id(ts): i for i, ts in enumerate(chosen)}
+        nodes = [[str(ts.key), str(self.fnames.get(ts.fid, ts.fid)), STATE_NAMES[ts.state]] for ts in chosen]
+        edges = [[index[id(d)], i] for i, ts in enumerate(chosen) for d in ts.deps if id(d) in index]
+        return {"nodes": nodes, "edges": edges, "total": len(self.tasks)}
 
     def snapshot(self) -> dict:
         """JSON-able summary: workers, task counts by state, task groups."""
