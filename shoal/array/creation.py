@@ -3,8 +3,8 @@
 ``from_array(x)`` puts ``x`` in the graph ONCE, as a literal node of its
 own, and every block is a ``getitem`` task referring to it.  In-process
 schedulers hand each task a view; the process and distributed schedulers
-ship ``x`` once per worker instead of once per task (Dask's failing in the
-tutorial's section 6.4).
+ship ``x`` once per worker instead of once per task, so a large array used
+by many tasks (docs/tutorial.md, section 6.4) is not copied per task.
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ here is ambiguous: a string argument is never mistaken for a key, so building
 and running a task never needs to look anything up in the graph.  A task's
 dependencies are found once, when the task is built, and a compact plan of
 where the references sit is kept so that running it is a handful of
-attribute reads (principle 3: O(1) small cost per task).
+attribute reads: a small, constant cost per task.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``Security``: the shared token and optional TLS files for a deployment.
 
-A token is always used (principle 5: no one let in).  TLS is used when the
+A token is always used: no pickle is loaded from a peer that has not proven it holds it.  TLS is used when the
 address starts with ``tls://``; ``Security.temporary()`` makes a self-signed
 CA and certificate (via the ``cryptography`` package) for a quick set-up.
 The token can also come from the ``SHOAL_TOKEN`` environment variable or a

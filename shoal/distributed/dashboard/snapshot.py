@@ -221,7 +221,7 @@ class EventLog:
     slices, see ``_sample``): at 20,000 tasks/s a live page cannot show every
     task anyway, and
     the cost per update stays bounded (the dashboard's share of the
-    scheduler's loop, principle 3).  Each consumer (a dashboard, a report)
+    scheduler's loop stays O(1) per task).  Each consumer (a dashboard, a report)
     keeps its own log.
     """
 

@@ -1,9 +1,9 @@
 """Adaptive scaling where a batch job is the unit: a pure policy plus its driver.
 
-The anchor's failure (dask-jobqueue #498, tutorial section 9.1): with 16
-worker processes per SLURM job, adaptive scaling reasons about single
-workers, retires some processes of a job, does not count pending jobs, and
-ends up submitting and cancelling jobs in a loop.  Here the decision is
+The trap (docs/tutorial.md, section 9.1): with 16 worker processes per
+SLURM job, a policy that reasons about single workers retires some
+processes of a job, does not count pending jobs, and ends up submitting and
+cancelling jobs in a loop.  Here the decision is
 made in *jobs*, by a pure object (no clock, no SLURM, no sockets; the
 tests drive it step by step):
 

@@ -1,8 +1,8 @@
 """Processes on other hosts that cannot outlive their SSH connection.
 
-The anchor's ``dask-ssh`` leaves schedulers and workers running when the
-client closes or the connection drops; users clean up with ``ps | grep``.
-Here every remote command runs under a small *guard* that ties its life to
+Left alone, remote schedulers and workers would keep running when the
+client closes or the connection drops, and users would clean up with
+``ps | grep``.  Here every remote command runs under a small *guard* that ties its life to
 the SSH session:
 
     local RemoteProcess                       remote host
