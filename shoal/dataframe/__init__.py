@@ -15,6 +15,10 @@ from shoal.dataframe.io.csv import DtypeMismatchError, read_csv, read_table, to_
 from shoal.dataframe.io.parquet import read_parquet, to_parquet
 from shoal.dataframe.multi import concat, merge
 from shoal.dataframe.utils import make_meta
+from shoal.dataframe import repartition as _repartition_module  # noqa: F401  (before the function below)
+from shoal.dataframe.convert_array import from_dask_array
+from shoal.dataframe.reshape import get_dummies, isna, melt, pivot_table
+from shoal.dataframe.reshape import repartition_frame as repartition
 
 
 def to_datetime(arg, **kwargs):
@@ -33,6 +37,22 @@ def to_numeric(arg, errors: str = "raise", **kwargs):
     if not isinstance(arg, Series):
         return pd.to_numeric(arg, errors=errors, **kwargs)
     return arg.map_partitions(pd.to_numeric, token="to-numeric", errors=errors, **kwargs)
+
+def to_timedelta(arg, unit=None, errors: str = "raise"):
+    """``pandas.to_timedelta`` on every partition of a Series (lazy)."""
+    import pandas as pd
+
+    if not isinstance(arg, Series):
+        return pd.to_timedelta(arg, unit=unit, errors=errors)
+    return arg.map_partitions(pd.to_timedelta, token="to-timedelta", unit=unit, errors=errors)
+
+
+def map_overlap(func, df, before, after, *args, meta=None, **kwargs):
+    """``func`` on each partition of ``df`` with ``before``/``after`` rows (or a time span) of its neighbours."""
+    from shoal.dataframe.core import no_default
+
+    return df.map_overlap(func, before, after, *args, meta=no_default if meta is None else meta, **kwargs)
+
 
 __all__ = [
     "DataFrame",
@@ -54,6 +74,14 @@ __all__ = [
     "make_meta",
     "to_datetime",
     "to_numeric",
+    "to_timedelta",
+    "from_dask_array",
+    "get_dummies",
+    "isna",
+    "melt",
+    "pivot_table",
+    "repartition",
+    "map_overlap",
     "compute",
     "DtypeMismatchError",
 ]

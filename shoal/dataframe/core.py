@@ -28,6 +28,7 @@ from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
 from shoal.utils import funcname
 from shoal.dataframe import methods as M
+from shoal.dataframe.api import FrameMethods
 from shoal.dataframe.optimize import optimize
 from shoal.dataframe.utils import make_meta
 
@@ -187,7 +188,7 @@ def _rebuild_frame(graph: dict, name: str, meta: Any, divisions: tuple) -> "_Fra
     return new_collection(LayeredGraph({name: graph}), name, meta, divisions)
 
 
-class _Frame:
+class _Frame(FrameMethods):
     """What DataFrame, Series and Index share."""
 
     __shoal_scheduler__ = "threads"
@@ -365,12 +366,18 @@ class _Frame:
                              [self.divisions[-2], self.divisions[-1]])
         return out.compute() if compute else out
 
-    def repartition(self, npartitions: int | None = None, divisions: Any = None,
-                    partition_size: Any = None) -> "_Frame":
-        """Change the number of partitions (or move to new ``divisions``)."""
+    def repartition(self, divisions: Any = None, npartitions: int | None = None,
+                    partition_size: Any = None, freq: Any = None, force: bool = False) -> "_Frame":
+        """Change the partitioning: ``npartitions=k``, new ``divisions``, ``partition_size='100MB'``
+        (measures partition sizes now) or ``freq='1D'`` (datetime index, known divisions).
+
+        Known divisions stay known (more partitions: split points are
+        interpolated between the old divisions).
+        """
         from shoal.dataframe.repartition import repartition
 
-        return repartition(self, npartitions=npartitions, divisions=divisions)
+        return repartition(self, npartitions=npartitions, divisions=divisions, partition_size=partition_size,
+                           freq=freq, force=force)
 
     def _elementwise(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return map_partitions(M.call_method, self, method, *args, token=method, **kwargs)
@@ -385,10 +392,19 @@ class _Frame:
 
     notnull = notna
 
-    def fillna(self, value: Any = None, **kwargs: Any):
-        if kwargs.get("method") or kwargs.get("axis") in (1, "columns"):
-            raise NotImplementedError("fillna with method= is not supported; use ffill() within partitions")
-        return self._elementwise("fillna", value, **kwargs)
+    def fillna(self, value: Any = None, method: str | None = None, limit: int | None = None, axis: Any = None):
+        """Fill nulls with ``value`` (per partition) or by ``method`` ('ffill'/'bfill', across partitions)."""
+        if method is not None:
+            if value is not None:
+                raise ValueError("fillna takes value= or method=, not both")
+            if method in ("ffill", "pad"):
+                return self.ffill(axis=axis, limit=limit)
+            if method in ("bfill", "backfill"):
+                return self.bfill(axis=axis, limit=limit)
+            raise ValueError(f"fillna(method={method!r}): use 'ffill' or 'bfill'")
+        if isinstance(value, _Frame):
+            return map_partitions(M.call_method, self, "fillna", value, limit=limit, axis=axis, token="fillna")
+        return self._elementwise("fillna", value, limit=limit, axis=axis)
 
     def dropna(self, **kwargs: Any):
         return self._elementwise("dropna", **kwargs)
@@ -399,17 +415,15 @@ class _Frame:
     def mask(self, cond: Any, other: Any = np.nan):
         return map_partitions(M.call_method, self, "mask", cond, other, token="mask")
 
-    def astype(self, dtype: Any):
-        return self._elementwise("astype", dtype)
-
     def abs(self):
         return self._elementwise("abs")
 
     def round(self, decimals: int = 0):
         return self._elementwise("round", decimals)
 
-    def clip(self, lower: Any = None, upper: Any = None):
-        return self._elementwise("clip", lower, upper)
+    def clip(self, lower: Any = None, upper: Any = None, axis: Any = None):
+        """Bound values to ``[lower, upper]`` per partition."""
+        return self._elementwise("clip", lower, upper, axis=axis)
 
     def between(self, left: Any, right: Any, inclusive: str = "both"):
         return self._elementwise("between", left, right, inclusive=inclusive)
@@ -417,7 +431,8 @@ class _Frame:
     def isin(self, values: Any):
         return self._elementwise("isin", list(values) if not isinstance(values, (dict,)) else values)
 
-    def copy(self) -> "_Frame":
+    def copy(self, deep: bool = False) -> "_Frame":
+        """A new collection object over the same graph (partitions are never mutated in place)."""
         return new_collection(self.dask, self._name, self._meta, self.divisions)
 
     def reset_index(self, drop: bool = False):

@@ -15,11 +15,16 @@ import pandas as pd
 
 from shoal.core.task import Ref
 from shoal.dataframe import methods as M
+from shoal.dataframe.api import DataFrameMethods, SeriesMethods, unsupported
 from shoal.dataframe.core import _Frame, no_default
 from shoal.dataframe.mapping import map_partitions as map_partitions_
 from shoal.dataframe.optimize import labels, register_columns
 
 __all__ = ["DataFrame", "Series", "Index"]
+
+# public pandas names: asked for on a collection that lacks them, they raise NotImplementedError
+_PANDAS_FRAME_NAMES = frozenset(n for n in dir(pd.DataFrame) if not n.startswith("_"))
+_PANDAS_SERIES_NAMES = frozenset(n for n in set(dir(pd.Series)) | set(dir(pd.Index)) if not n.startswith("_"))
 
 
 # -- column rules --------------------------------------------------------------
@@ -55,26 +60,18 @@ def _head_cols(task: Any, need: Any) -> dict:
     return {src.key: need} if type(src) is Ref else {}
 
 
-class DataFrame(_Frame):
+class DataFrame(DataFrameMethods, _Frame):
     """A lazy pandas DataFrame split into partitions along the index."""
 
     def __repr__(self) -> str:
-        return self._repr_structure("DataFrame")
+        from shoal.dataframe.display import frame_repr
 
-    def _repr_structure(self, kind: str) -> str:
-        divs = "known" if self.known_divisions else "unknown"
-        lines = [f"shoal {kind} Structure (npartitions={self.npartitions}, divisions {divs}):"]
-        if isinstance(self._meta, pd.DataFrame):
-            dt = self._meta.dtypes
-            w = max([len(str(c)) for c in dt.index] + [6])
-            lines.append(f"  {'column':<{w}}  dtype")
-            for c, t in dt.items():
-                lines.append(f"  {str(c):<{w}}  {t}")
-        lines.append(f"graph: {self._name}, {len(self.dask.layers)} layers")
-        return "\n".join(lines)
+        return frame_repr(self, "DataFrame")
 
     def _repr_html_(self) -> str:
-        return "<pre>" + self.__repr__().replace("<", "&lt;") + "</pre>"
+        from shoal.dataframe.display import frame_repr_html
+
+        return frame_repr_html(self)
 
     # -- structure -----------------------------------------------------------------
     @property
@@ -103,6 +100,10 @@ class DataFrame(_Frame):
         meta = self.__dict__.get("_meta")
         if meta is not None and name in meta.columns:
             return self[name]
+        if hasattr(type(self), name):  # a property whose getter raised: let its own error through
+            return object.__getattribute__(self, name)
+        if name in _PANDAS_FRAME_NAMES:
+            raise unsupported("DataFrame", name)
         raise AttributeError(f"'DataFrame' object has no attribute {name!r}")
 
     def __getitem__(self, key: Any) -> Any:
@@ -234,20 +235,6 @@ class DataFrame(_Frame):
     def value_counts(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("DataFrame.value_counts is not supported; use df[col].value_counts()")
 
-    def sample(self, frac: float, replace: bool = False, random_state: int | None = None) -> "DataFrame":
-        """A fraction of each partition's rows (each partition draws from its own seeded stream)."""
-        from shoal.core.graph import LayeredGraph
-        from shoal.core.task import Task
-        from shoal.core.tokenize import tokenize
-        from shoal.dataframe.core import new_collection
-
-        seed = 0 if random_state is None else int(random_state)
-        name = f"sample-{tokenize(self, frac, replace, seed)}"
-        layer = {(name, i): Task(M.call_method, Ref((self._name, i)), "sample", frac=frac, replace=replace,
-                                 random_state=seed * 1_000_003 + i) for i in range(self.npartitions)}
-        graph = LayeredGraph.from_collections(name, layer, [self])
-        return new_collection(graph, name, self._meta, self.divisions)
-
     def nlargest(self, n: int = 5, columns: Any = None) -> "DataFrame":
         return self._reduction(M.call_method, _frame_nlargest_agg, meta=self._meta, token="nlargest",
                                chunk_kwargs={"_method": "nlargest", "n": n, "columns": columns},
@@ -258,14 +245,13 @@ class DataFrame(_Frame):
             yield c, self[c]
 
 
-class Series(_Frame):
+class Series(SeriesMethods, _Frame):
     """A lazy pandas Series split into partitions along the index."""
 
     def __repr__(self) -> str:
-        divs = "known" if self.known_divisions else "unknown"
-        return (f"shoal Series Structure (npartitions={self.npartitions}, divisions {divs}):\n"
-                f"  name: {self._meta.name}, dtype: {self._meta.dtype}\ngraph: {self._name}, "
-                f"{len(self.dask.layers)} layers")
+        from shoal.dataframe.display import frame_repr
+
+        return frame_repr(self, "Series")
 
     @property
     def name(self) -> Any:
@@ -341,9 +327,17 @@ class Series(_Frame):
 
     @property
     def cat(self):
-        from shoal.dataframe.accessors import Accessor
+        """pandas' ``.cat`` accessor per partition, plus ``known``, ``as_known()`` and ``as_unknown()``."""
+        from shoal.dataframe.accessors import CategoricalAccessor
 
-        return Accessor(self, "cat")
+        return CategoricalAccessor(self, "cat")
+
+    def __getattr__(self, name: str) -> Any:
+        if hasattr(type(self), name):  # a property whose getter raised: let its own error through
+            return object.__getattribute__(self, name)
+        if not name.startswith("_") and name in _PANDAS_SERIES_NAMES:
+            raise unsupported(type(self).__name__, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def to_csv(self, path: str, **kwargs: Any) -> list:
         return self.to_frame().to_csv(path, **kwargs)

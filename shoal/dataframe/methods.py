@@ -111,7 +111,29 @@ def concat(dfs: list, **kwargs: Any) -> Any:
         return dfs[0]
     if len(nonempty) == 1:
         return nonempty[0]
-    return pd.concat(nonempty, **kwargs)
+    return pd.concat(_same_categories(nonempty), **kwargs)
+
+
+def _same_categories(dfs: list) -> list:
+    """Pieces whose categorical columns share one set of categories (their union), so they stay categorical."""
+    first = dfs[0]
+    if isinstance(first, pd.Series):
+        cols = [None] if isinstance(first.dtype, pd.CategoricalDtype) else []
+    elif isinstance(first, pd.DataFrame):
+        cols = [c for c, t in first.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
+    else:
+        return dfs
+    for c in cols:
+        dts = [(d if c is None else d[c]).dtype for d in dfs if c is None or c in d.columns]
+        if not all(isinstance(t, pd.CategoricalDtype) for t in dts) or all(t == dts[0] for t in dts):
+            continue
+        seen: dict = {}
+        for t in dts:
+            for v in t.categories:
+                seen.setdefault(v, None)
+        dt = pd.CategoricalDtype(list(seen), ordered=dts[0].ordered)
+        dfs = [d.astype(dt) if c is None else d.astype({c: dt}) for d in dfs]
+    return dfs
 
 
 def concat_axis1(*dfs: Any) -> Any:

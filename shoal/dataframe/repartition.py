@@ -1,9 +1,12 @@
 """Changing partition boundaries without a shuffle.
 
 * fewer partitions: neighbours are concatenated (order and divisions kept);
-* more partitions: each partition is cut into equal row counts (divisions
-  become unknown unless they were known, in which case the cut points are
-  taken from the data when it runs, so they stay unknown too);
+* more partitions: with known numeric or datetime divisions, new split
+  points are interpolated between the old ones (divisions stay known);
+  otherwise each partition is cut into equal row counts (divisions unknown);
+* ``partition_size``: the partition sizes are measured now, then
+  partitions are merged or cut to about that many bytes;
+* ``freq``: divisions on a regular datetime grid;
 * new known ``divisions``: every output partition is assembled from the
   slices of the input partitions that overlap its index range.
 """
@@ -22,19 +25,121 @@ from shoal.dataframe.core import new_collection
 __all__ = ["repartition", "repartition_npartitions", "repartition_divisions"]
 
 
-def repartition(frame: Any, npartitions: int | None = None, divisions: Any = None) -> Any:
+def repartition(frame: Any, npartitions: int | None = None, divisions: Any = None, partition_size: Any = None,
+                freq: Any = None, force: bool = False) -> Any:
+    """``frame`` on new partitions (see the module docstring for the choices)."""
+    given = [k for k, v in (("npartitions", npartitions), ("divisions", divisions),
+                            ("partition_size", partition_size), ("freq", freq)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"repartition takes only one of npartitions=, divisions=, partition_size=, freq=; got {given}")
+    if freq is not None:
+        return repartition_freq(frame, freq)
+    if partition_size is not None:
+        return repartition_size(frame, partition_size)
     if divisions is not None:
+        if isinstance(divisions, int) and not isinstance(divisions, bool):
+            return repartition_npartitions(frame, divisions)
         if not frame.known_divisions:
             raise ValueError("repartition(divisions=...) needs known divisions; use set_index first, "
                              "or repartition(npartitions=n)")
-        return repartition_divisions(frame, list(divisions))
+        divisions = list(divisions)
+        if any(divisions[i] > divisions[i + 1] for i in range(len(divisions) - 1)):
+            raise ValueError(f"repartition: divisions must be sorted, got {divisions}")
+        old = frame.divisions
+        if not force and (divisions[0] > old[0] or divisions[-1] < old[-1]):
+            raise ValueError(f"new divisions {divisions[0]!r}..{divisions[-1]!r} must cover the old range "
+                             f"{old[0]!r}..{old[-1]!r} (or pass force=True to extend them)")
+        if force:
+            divisions[0] = min(divisions[0], old[0])
+            divisions[-1] = max(divisions[-1], old[-1])
+        return repartition_divisions(frame, divisions)
     if npartitions is None:
         raise TypeError("repartition needs npartitions= or divisions=, e.g. df.repartition(npartitions=4)")
     return repartition_npartitions(frame, int(npartitions))
 
 
+def _interpolated_divisions(divs: list, n: int) -> list | None:
+    """``n + 1`` increasing split points between known numeric/datetime ``divs`` (None if not possible)."""
+    import pandas as pd
+
+    d0 = divs[0]
+    is_time = isinstance(d0, (pd.Timestamp, np.datetime64))
+    if not is_time and not isinstance(d0, (int, float, np.integer, np.floating)) or isinstance(d0, bool):
+        return None
+    try:
+        vals = np.array([pd.Timestamp(d).value for d in divs] if is_time else divs, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    x_old = np.linspace(0, 1, len(vals))
+    new = np.interp(np.linspace(0, 1, n + 1), x_old, vals)
+    if is_time or isinstance(d0, (int, np.integer)):
+        new = np.round(new)
+        new[0], new[-1] = vals[0], vals[-1]
+        if len(np.unique(new)) != len(new):
+            return None
+        if is_time:
+            tz = getattr(d0, "tz", None)
+            return [pd.Timestamp(int(v), tz="UTC").tz_convert(tz) if tz else pd.Timestamp(int(v)) for v in new]
+        return [int(v) for v in new]
+    if len(np.unique(new)) != len(new):
+        return None
+    out = [float(v) for v in new]
+    out[0], out[-1] = divs[0], divs[-1]
+    return out
+
+
+def repartition_size(frame: Any, partition_size: Any) -> Any:
+    """Merge or cut partitions to about ``partition_size`` bytes each (sizes are measured now)."""
+    from shoal.base import compute
+    size = _parse_size(partition_size)
+    sizes = compute(frame.memory_usage_per_partition(deep=True))[0]
+    n = max(1, int(np.ceil(float(np.sum(sizes)) / max(size, 1))))
+    return repartition_npartitions(frame, n)
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _parse_size(value: Any) -> int:
+    """Bytes from an int or a string like ``'100MB'`` / ``'1.5 GiB'``."""
+    import re
+
+    if not isinstance(value, str):
+        return int(value)
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", value)
+    if not m or m.group(2).lower() not in _UNITS:
+        raise ValueError(f"partition_size={value!r} is not a size; write e.g. '100MB' or 100_000_000")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def repartition_freq(frame: Any, freq: Any) -> Any:
+    """Divisions on the datetime grid ``freq`` (needs a datetime index with known divisions)."""
+    import pandas as pd
+
+    if not isinstance(frame._meta.index, pd.DatetimeIndex):
+        raise TypeError("repartition(freq=...) needs a DatetimeIndex; set_index on a datetime column first")
+    if not frame.known_divisions:
+        raise ValueError("repartition(freq=...) needs known divisions; set_index on the datetime column first")
+    start, end = frame.divisions[0], frame.divisions[-1]
+    grid = list(pd.date_range(start=start, end=end, freq=freq))
+    if not grid or grid[0] > start:
+        grid = [start] + [g for g in grid if g > start]
+    else:
+        grid = [start] + [g for g in grid if g > start]
+    if grid[-1] < end:
+        grid.append(end)
+    if len(grid) == 1:
+        grid.append(end)
+    return repartition_divisions(frame, grid)
+
+
 def repartition_npartitions(frame: Any, n: int) -> Any:
     n_in = frame.npartitions
+    if n > n_in and frame.known_divisions:
+        divs = _interpolated_divisions(list(frame.divisions), n)
+        if divs is not None:
+            return repartition_divisions(frame, divs)
     name = f"repartition-{tokenize(frame, n)}"
     layer: dict = {}
     if n <= n_in:
