@@ -195,16 +195,24 @@ class DataFrame(DataFrameMethods, _Frame):
 
     def merge(self, right: Any, how: str = "inner", on: Any = None, left_on: Any = None, right_on: Any = None,
               left_index: bool = False, right_index: bool = False, suffixes: tuple = ("_x", "_y"),
-              npartitions: int | None = None, broadcast: bool | None = None, **kwargs: Any) -> "DataFrame":
+              npartitions: int | None = None, broadcast: bool | None = None, shuffle_method: str | None = None,
+              **kwargs: Any) -> "DataFrame":
         from shoal.dataframe.multi import merge
+        from shoal.dataframe.shuffle import using_method
 
-        return merge(self, right, how=how, on=on, left_on=left_on, right_on=right_on, left_index=left_index,
-                     right_index=right_index, suffixes=suffixes, npartitions=npartitions, broadcast=broadcast, **kwargs)
+        with using_method(shuffle_method):
+            return merge(self, right, how=how, on=on, left_on=left_on, right_on=right_on, left_index=left_index,
+                         right_index=right_index, suffixes=suffixes, npartitions=npartitions, broadcast=broadcast,
+                         **kwargs)
 
     def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str = "", rsuffix: str = "",
-             npartitions: int | None = None) -> "DataFrame":
+             npartitions: int | None = None, shuffle_method: str | None = None) -> "DataFrame":
         from shoal.dataframe.multi import merge
+        from shoal.dataframe.shuffle import using_method
 
+        if shuffle_method is not None:
+            with using_method(shuffle_method):
+                return self.join(other, on=on, how=how, lsuffix=lsuffix, rsuffix=rsuffix, npartitions=npartitions)
         if on is not None:
             return merge(self, other, how=how, left_on=on, right_index=True, suffixes=(lsuffix, rsuffix),
                          npartitions=npartitions)
@@ -212,15 +220,20 @@ class DataFrame(DataFrameMethods, _Frame):
                      npartitions=npartitions)
 
     def set_index(self, other: Any, drop: bool = True, sorted: bool = False, npartitions: int | None = None,
-                  divisions: Any = None) -> "DataFrame":
+                  divisions: Any = None, shuffle_method: str | None = None) -> "DataFrame":
+        from shoal.dataframe.shuffle import using_method
         from shoal.dataframe.sorting import set_index
 
-        return set_index(self, other, drop=drop, sorted=sorted, npartitions=npartitions, divisions=divisions)
+        with using_method(shuffle_method):
+            return set_index(self, other, drop=drop, sorted=sorted, npartitions=npartitions, divisions=divisions)
 
-    def sort_values(self, by: Any, ascending: bool = True, npartitions: int | None = None, **kwargs: Any) -> "DataFrame":
+    def sort_values(self, by: Any, ascending: bool = True, npartitions: int | None = None,
+                    shuffle_method: str | None = None, **kwargs: Any) -> "DataFrame":
+        from shoal.dataframe.shuffle import using_method
         from shoal.dataframe.sorting import sort_values
 
-        return sort_values(self, by, ascending=ascending, npartitions=npartitions, **kwargs)
+        with using_method(shuffle_method):
+            return sort_values(self, by, ascending=ascending, npartitions=npartitions, **kwargs)
 
     def to_csv(self, path: str, **kwargs: Any) -> list:
         from shoal.dataframe.io.csv import to_csv

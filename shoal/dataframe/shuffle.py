@@ -7,9 +7,21 @@ That is ``n_in * n_out`` small tasks (the split tasks return all pieces at
 once, and a getter per piece keeps the graph explicit for the schedulers).
 ``partition_by_range`` does the same with sorted boundaries (set_index,
 sort_values).
+
+``method="disk"`` builds the same result through files instead
+(``shoal.dataframe.disk_shuffle``): ``n_in + n_out`` tasks and memory bounded
+by a partition, not by the data.  ``method=None`` reads config
+``dataframe.shuffle.method``; its default ``"auto"`` picks the disk shuffle
+when the data (estimated from the first partition) is larger than
+``dataframe.shuffle.memory_fraction`` of the memory available to the
+scheduler, as long as every process can reach the same disk.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+from collections import OrderedDict
+from typing import Iterator
 from typing import Any
 
 import numpy as np
@@ -21,7 +33,9 @@ from shoal.core.tokenize import tokenize
 from shoal.dataframe import methods as M
 from shoal.dataframe.core import new_collection
 
-__all__ = ["shuffle", "partition_by_range", "hash_partitions"]
+__all__ = ["shuffle", "partition_by_range", "hash_partitions", "shuffle_method"]
+
+METHODS = ("tasks", "disk", "p2p")
 
 INDEX = "__index__"
 
@@ -49,6 +63,12 @@ def _split(df: pd.DataFrame, part: np.ndarray, k: int) -> list:
 
 
 def split_by_range(df: pd.DataFrame, on: Any, boundaries: list, ascending: bool = True) -> list:
+    k = len(boundaries) + 1
+    return _split(df, range_partitions(df, on, boundaries, ascending, k), k)
+
+
+def range_partitions(df: pd.DataFrame, on: Any, boundaries: list, ascending: bool, k: int) -> np.ndarray:
+    """Output partition of each row for sorted ``boundaries`` (NaN/None last)."""
     if on == INDEX:
         values = df.index.to_numpy()
     else:
@@ -61,14 +81,21 @@ def split_by_range(df: pd.DataFrame, on: Any, boundaries: list, ascending: bool 
     mask = pd.isna(values)
     if mask.any():
         part[mask] = k - 1
-    return _split(df, part, k)
+    return part
 
 
 def getpiece(pieces: list, j: int) -> Any:
     return pieces[j]
 
 
-def _shuffle_layers(frame: Any, split_func: Any, split_args: tuple, k: int, token: str) -> tuple[str, dict]:
+def _shuffle_layers(frame: Any, split_func: Any, split_args: tuple, k: int, token: str,
+                    method: str | None = None) -> tuple[str, dict]:
+    """Tasks moving ``split_func(part, *split_args)[j]`` of every input into output ``j``.
+
+    ``method`` as for ``shuffle``; the output keys are ``(name, j)`` either way.
+    """
+    if shuffle_method(frame, method) == "disk":
+        return _disk_layers(frame, split_func, split_args, k, token)
     tok = tokenize(frame, split_func, split_args, k)
     sname = f"{token}-split-{tok}"
     gname = f"{token}-piece-{tok}"
@@ -83,16 +110,120 @@ def _shuffle_layers(frame: Any, split_func: Any, split_args: tuple, k: int, toke
     return name, layer
 
 
-def shuffle(frame: Any, on: Any, npartitions: int | None = None) -> Any:
-    """Rows with equal ``on`` (a column, list of columns, or ``'__index__'``) in one partition."""
+def _disk_layers(frame: Any, split_func: Any, args: tuple, k: int, token: str) -> tuple[str, dict]:
+    from shoal.dataframe.disk_shuffle import disk_shuffle_layer
+
+    tok = tokenize(frame, split_func, args, k, "disk")
+    name = f"{token}-disk-{tok}"
+    return name, disk_shuffle_layer(frame, split_func, args, k, name, tok)
+
+
+def shuffle(frame: Any, on: Any, npartitions: int | None = None, method: str | None = None) -> Any:
+    """Rows with equal ``on`` (a column, list of columns, or ``'__index__'``) in one partition.
+
+    ``method``: ``"tasks"`` (in memory), ``"disk"`` (through files, for data
+    larger than memory) or None for config ``dataframe.shuffle.method``.
+    """
     k = npartitions or frame.npartitions
-    name, layer = _shuffle_layers(frame, split_by_hash, (on, k), k, "shuffle")
+    name, layer = _shuffle_layers(frame, split_by_hash, (on, k), k, "shuffle", method)
     graph = LayeredGraph.from_collections(name, layer, [frame])
     return new_collection(graph, name, frame._meta, [None] * (k + 1))
 
 
-def partition_by_range(frame: Any, on: Any, boundaries: list, ascending: bool = True) -> Any:
+def partition_by_range(frame: Any, on: Any, boundaries: list, ascending: bool = True,
+                       method: str | None = None) -> Any:
+    """Rows moved to the partition of their ``on`` value between sorted ``boundaries``."""
     k = len(boundaries) + 1
-    name, layer = _shuffle_layers(frame, split_by_range, (on, list(boundaries), ascending), k, "range-partition")
+    name, layer = _shuffle_layers(frame, split_by_range, (on, list(boundaries), ascending), k, "range-partition",
+                                  method)
     graph = LayeredGraph.from_collections(name, layer, [frame])
     return new_collection(graph, name, frame._meta, [None] * (k + 1))
+
+
+# -- choosing a method ---------------------------------------------------------
+
+_estimates: "OrderedDict[str, int]" = OrderedDict()
+
+
+def shuffle_method(frame: Any, method: str | None = None) -> str:
+    """``"tasks"`` or ``"disk"``: the argument, else config ``dataframe.shuffle.method``, else by size."""
+    from shoal import config
+
+    if method is None:
+        method = config.get("dataframe.shuffle.method", None)
+    if method is None or method == "auto":
+        return _auto_method(frame)
+    _check_method(method)
+    return method
+
+
+@contextlib.contextmanager
+def using_method(method: str | None) -> Iterator[None]:
+    """Shuffles built inside use ``method`` (None: leave the config as it is)."""
+    if method is None:
+        yield
+        return
+    from shoal import config
+
+    if method != "auto":
+        _check_method(method)
+    with config.set({"dataframe.shuffle.method": method}):
+        yield
+
+
+def _check_method(method: str) -> None:
+    if method == "p2p":
+        raise NotImplementedError(
+            "shuffle_method='p2p' (workers exchanging pieces directly) is not available in shoal yet; "
+            "use shuffle_method='disk' (files on a disk every worker shares, e.g. a LocalCluster) "
+            "or shuffle_method='tasks' (in memory)"
+        )
+    if method not in METHODS:
+        raise ValueError(f"shuffle_method={method!r} is not one of 'tasks', 'disk', 'p2p' (or None for the config)")
+
+
+def _auto_method(frame: Any) -> str:
+    from shoal import config
+
+    if frame.npartitions < 2:
+        return "tasks"
+    budget = _memory_budget()
+    if budget is None:  # workers on other machines: no disk they all share
+        return "tasks"
+    fraction = float(config.get("dataframe.shuffle.memory_fraction", 0.25))
+    return "disk" if _estimate_nbytes(frame) > fraction * budget else "tasks"
+
+
+def _memory_budget() -> int | None:
+    """Memory of the processes that will run the shuffle; None if they do not share this disk."""
+    from shoal import base, config
+
+    client = base._default_client if config.get("scheduler", None) is None else None
+    if client is not None:
+        try:
+            workers = client.scheduler_info().get("workers", {})
+        except Exception:
+            return None
+        hosts = {a.split("://")[-1].rsplit(":", 1)[0] for a in workers}
+        if not workers or not hosts <= {"127.0.0.1", "localhost", os.uname().nodename}:
+            return None
+        limits = [w.get("memory_limit") or 0 for w in workers.values()]
+        if all(limits):
+            return int(sum(limits))
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def _estimate_nbytes(frame: Any) -> int:
+    """Bytes of the whole frame, extrapolated from its first partition (computed once per frame)."""
+    name = frame._name
+    if name in _estimates:
+        return _estimates[name]
+    first = frame.partitions[0].compute()
+    per = int(np.sum(first.memory_usage(deep=True))) if hasattr(first, "memory_usage") else 0
+    est = per * frame.npartitions
+    _estimates[name] = est
+    while len(_estimates) > 128:
+        _estimates.popitem(last=False)
+    return est

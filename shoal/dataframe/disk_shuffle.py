@@ -1,0 +1,307 @@
+"""Disk-backed shuffle: partitions larger than memory move through files.
+
+The graph has ``n_in + n_out + 2`` tasks instead of ``n_in * n_out``::
+
+    init ─┬─> transfer 0 ─┐
+          ├─> transfer 1 ─┼─> barrier ─┬─> unpack 0
+          └─> ...        ─┘    (init) ─┴─> unpack 1 ...
+
+* ``init`` makes a fresh private directory per run (``mkdtemp``) and returns
+  a small ``ShuffleDir`` handle.
+* ``transfer i`` splits input partition ``i`` by output partition and writes
+  the pieces, one after another, to ``in-<i>`` in that directory (written
+  under a temporary name and renamed, so a rerun replaces rather than adds
+  rows).  The file starts with a table of ``(offset, length)`` per output
+  partition, so a reader seeks straight to its piece.  Only the input, its
+  reordered copy and the piece being encoded are in memory at any time; the
+  result is the file's path.
+* ``barrier`` gathers the paths (small strings) once every transfer is done.
+* ``unpack j`` reads piece ``j`` of every file in input order, so the rows
+  come out exactly as the in-memory task shuffle orders them, one output
+  partition at a time.
+
+Pieces are Arrow IPC streams (``pyarrow``), compressed with lz4 or zstd when
+they are big enough for it to pay (``dataframe.shuffle.compression``).
+Frames Arrow cannot carry faithfully (object columns of mixed values or with
+missing values, dtypes that do not round-trip) are pickled instead, so the
+result never differs from the in-memory shuffle.
+
+Cleanup: the directory is removed once every output partition has been read
+(each reader leaves a marker; whoever completes the set removes it).  Runs
+that end early (an error, or only some outputs requested) are covered by the
+handle: in the process that drives a local run, the ``init`` result is kept
+alive by every ``unpack`` task, and the directory is removed when that
+handle is dropped, which happens when the run finishes or fails.
+"""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import shutil
+import struct
+import sys
+import tempfile
+import uuid
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from shoal import config
+
+__all__ = ["ShuffleDir", "disk_shuffle_layer", "encode_frame", "decode_frame"]
+
+_MAGIC = b"SHOALSH1"
+_HEADER = struct.Struct("<8sq")  # magic, number of output partitions
+_ENTRY = struct.Struct("<qq")  # offset, length of one piece
+_COMPRESS_MIN_BYTES = 64 * 1024  # below this, codec overhead outweighs the saving
+
+
+# -- the per-run directory -----------------------------------------------------
+
+_owned: "weakref.WeakValueDictionary[str, ShuffleDir]" = weakref.WeakValueDictionary()
+
+
+def _root_pid() -> int | None:
+    """The process that holds a local run's results, or None on a distributed worker."""
+    if "shoal.distributed.worker.server" in sys.modules:
+        if getattr(sys.modules["shoal.distributed.worker.server"], "_current_worker", None) is not None:
+            return None
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name == "shoal.local.worker":
+        return os.getppid()  # a ``processes`` worker: the engine is the parent
+    return os.getpid()
+
+
+class ShuffleDir:
+    """Handle to one run's shuffle directory; removes it when the owning copy is dropped.
+
+    The owning copy is the one in the process that drives the run (the
+    user's process for sync, threads and processes); copies unpickled
+    elsewhere only carry the path.
+    """
+
+    def __init__(self, path: str, nout: int, root: int | None):
+        self.path = path
+        self.nout = nout
+        self.root = root
+        self._finalizer: Any = None
+        if root is not None and root == os.getpid():
+            self._own()
+
+    def _own(self) -> None:
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, True)
+        _owned[self.path] = self
+
+    def __reduce__(self) -> tuple:
+        return (_rebuild_dir, (self.path, self.nout, self.root))
+
+    def __repr__(self) -> str:
+        return f"ShuffleDir({self.path!r})"
+
+
+def _rebuild_dir(path: str, nout: int, root: int | None) -> ShuffleDir:
+    # one owning object per process and path, so dropping a copy never removes
+    # the directory while another copy is still in use
+    existing = _owned.get(path)
+    if existing is not None:
+        return existing
+    return ShuffleDir(path, nout, root)
+
+
+def _base_directory() -> str:
+    base = config.get("temporary_directory", None)
+    return base or tempfile.gettempdir()
+
+
+def init_dir(token: str, nout: int) -> ShuffleDir:
+    """Make this run's directory (a fresh one per run, so reruns never mix)."""
+    path = tempfile.mkdtemp(prefix=f"shoal-shuffle-{token[:8]}-", dir=_base_directory())
+    return ShuffleDir(path, nout, _root_pid())
+
+
+# -- encoding pieces -----------------------------------------------------------
+
+def _arrow_ok(df: pd.DataFrame, table: Any) -> bool:
+    """Whether ``table.to_pandas()`` gives ``df`` back exactly."""
+    import pyarrow as pa
+
+    for name, dtype in df.dtypes.items():
+        if dtype == object:
+            col = df[name]
+            if isinstance(col, pd.DataFrame):  # duplicate column names
+                return False
+            field = table.schema.field(table.schema.get_field_index(str(name))) \
+                if table.schema.get_field_index(str(name)) >= 0 else None
+            if field is None or not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+                return False
+            if col.isna().any():  # Arrow would hand None back for NaN
+                return False
+    if df.index.dtype == object:
+        return False
+    return True
+
+
+def encode_frame(df: pd.DataFrame, compression: str | None = None) -> bytes:
+    """One piece as bytes: an Arrow IPC stream (tag ``A``) or a pickle (tag ``P``)."""
+    try:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(df, preserve_index=True)
+        if _arrow_ok(df, table):
+            codec = compression if compression and df.memory_usage(deep=False).sum() >= _COMPRESS_MIN_BYTES else None
+            options = pa.ipc.IpcWriteOptions(compression=codec)
+            sink = io.BytesIO()
+            sink.write(b"A")
+            with pa.ipc.new_stream(sink, table.schema, options=options) as w:
+                w.write_table(table)
+            return sink.getvalue()
+    except (ImportError, ValueError, TypeError, NotImplementedError) as e:  # pyarrow errors subclass these
+        del e
+    return b"P" + pickle.dumps(df, protocol=5)
+
+
+def decode_frame(buf: bytes | memoryview) -> pd.DataFrame:
+    tag = bytes(buf[:1])
+    if tag == b"A":
+        import pyarrow as pa
+
+        table = pa.ipc.open_stream(pa.py_buffer(buf[1:])).read_all()
+        return table.to_pandas()
+    if tag == b"P":
+        return pickle.loads(buf[1:])
+    raise ValueError(f"shuffle file piece has an unknown tag {tag!r}; the file is damaged")
+
+
+def _same_layout(decoded: pd.DataFrame, like: pd.DataFrame) -> bool:
+    return (list(decoded.columns) == list(like.columns)
+            and list(decoded.dtypes) == list(like.dtypes)
+            and decoded.index.dtype == like.index.dtype
+            and list(decoded.index.names) == list(like.index.names)
+            and type(decoded.index) is type(like.index))
+
+
+# -- tasks ---------------------------------------------------------------------
+
+def transfer(df: pd.DataFrame, sdir: ShuffleDir, i: int, split_func: Callable, args: tuple) -> str:
+    """Split input partition ``i`` and write its pieces to this run's directory.
+
+    ``split_func(df, *args)`` returns the ``k`` pieces (views of one reordered copy).
+    """
+    k = sdir.nout
+    pieces = split_func(df, *args)
+    if len(pieces) != k:
+        raise ValueError(f"the shuffle's split gave {len(pieces)} pieces for {k} output partitions")
+    compression = config.get("dataframe.shuffle.compression", "lz4")
+    empty = df.iloc[:0]
+    # Arrow for the whole partition only if an empty frame survives the round
+    # trip with the same columns, dtypes and index (cheap, and catches dtypes
+    # Arrow would change); each piece is checked again for its values
+    try:
+        use_arrow = isinstance(df, pd.DataFrame) and _same_layout(decode_frame(encode_frame(empty)), empty)
+    except Exception:
+        use_arrow = False
+    final = os.path.join(sdir.path, f"in-{i}")
+    tmp = os.path.join(sdir.path, f".in-{i}-{uuid.uuid4().hex}")
+    table = np.zeros((k + 1, 2), dtype=np.int64)
+    with open(tmp, "wb") as f:
+        f.write(_HEADER.pack(_MAGIC, k))
+        f.write(table.tobytes())
+        pos = _HEADER.size + table.nbytes
+        for j in range(k):
+            piece = pieces[j]
+            pieces[j] = None  # the written piece is not kept
+            if not len(piece):
+                continue
+            blob = encode_frame(piece, compression) if use_arrow else b"P" + pickle.dumps(piece, protocol=5)
+            f.write(blob)
+            table[j] = (pos, len(blob))
+            pos += len(blob)
+            del blob, piece
+        meta = b"P" + pickle.dumps(empty, protocol=5)  # true dtypes for empty outputs
+        f.write(meta)
+        table[k] = (pos, len(meta))
+        f.seek(_HEADER.size)
+        f.write(table.tobytes())
+    os.replace(tmp, final)
+    return final
+
+
+def barrier(*paths: str) -> list:
+    """All transfers are done: the files to read, in input order."""
+    return list(paths)
+
+
+def _read_piece(path: str, j: int) -> bytes | None:
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"shuffle file {path} is gone: its directory was removed after every output had been read. "
+            "This happens when an output of a disk shuffle is recomputed after the shuffle finished "
+            "(e.g. a worker holding it was lost); persist() the shuffled frame, or use shuffle_method='tasks'."
+        ) from None
+    with f:
+        magic, k = _HEADER.unpack(f.read(_HEADER.size))
+        if magic != _MAGIC:
+            raise ValueError(f"{path} is not a shoal shuffle file")
+        f.seek(_HEADER.size + j * _ENTRY.size)
+        off, length = _ENTRY.unpack(f.read(_ENTRY.size))
+        if length == 0:
+            return None
+        f.seek(off)
+        return f.read(length)
+
+
+def unpack(sdir: ShuffleDir, paths: list, j: int) -> pd.DataFrame:
+    """Output partition ``j``: piece ``j`` of every input, in input order."""
+    frames = []
+    for p in paths:
+        blob = _read_piece(p, j)
+        if blob is not None:
+            frames.append(decode_frame(blob))
+            del blob
+    if not frames:
+        meta = _read_piece(paths[0], sdir.nout) if paths else None
+        out = decode_frame(meta) if meta is not None else pd.DataFrame()
+    elif len(frames) == 1:
+        out = frames[0]
+    else:
+        out = pd.concat(frames)
+    del frames
+    _mark_done(sdir, j)
+    return out
+
+
+def _mark_done(sdir: ShuffleDir, j: int) -> None:
+    """Leave a marker; whoever sees every output read removes the directory."""
+    try:
+        fd = os.open(os.path.join(sdir.path, f"done-{j}"), os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+        done = sum(1 for name in os.listdir(sdir.path) if name.startswith("done-"))
+    except FileNotFoundError:
+        return
+    if done >= sdir.nout:
+        shutil.rmtree(sdir.path, ignore_errors=True)
+
+
+def disk_shuffle_layer(frame: Any, split_func: Callable, args: tuple, k: int, name: str, tok: str) -> dict:
+    """Tasks of a disk shuffle of ``frame`` into ``k`` partitions named ``(name, j)``.
+
+    ``split_func(df, *args)`` gives the ``k`` pieces of one input partition.
+    """
+    from shoal.core.task import Ref, Task
+
+    iname = f"{name}-init"
+    tname = f"{name}-transfer"
+    bname = f"{name}-barrier"
+    layer: dict = {iname: Task(init_dir, tok, k)}
+    for i in range(frame.npartitions):
+        layer[(tname, i)] = Task(transfer, Ref((frame._name, i)), Ref(iname), i, split_func, args)
+    layer[bname] = Task(barrier, *[Ref((tname, i)) for i in range(frame.npartitions)])
+    for j in range(k):
+        layer[(name, j)] = Task(unpack, Ref(iname), Ref(bname), j)
+    return layer
