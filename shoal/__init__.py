@@ -7,7 +7,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from shoal import config
-from shoal.base import compute, get, is_lazy, persist, visualize
+from shoal.base import (compute, get, is_dask_collection, is_lazy, is_shoal_collection, optimize, persist,
+                        visualize)
 from shoal.core.tokenize import tokenize
 from shoal.delayed import Delayed, delayed
 
@@ -22,4 +23,7 @@ __all__ = [
     "Delayed",
     "tokenize",
     "is_lazy",
+    "is_shoal_collection",
+    "is_dask_collection",
+    "optimize",
 ]

@@ -33,6 +33,9 @@ from shoal.local.registry import get_function, validate_scheduler_name
 
 __all__ = [
     "is_lazy",
+    "is_shoal_collection",
+    "is_dask_collection",
+    "optimize",
     "compute",
     "persist",
     "visualize",
@@ -62,6 +65,23 @@ def get_default_client() -> Any:
 def is_lazy(obj: Any) -> bool:
     """True for shoal collections (Delayed, Array, DataFrame, Bag, ...)."""
     return hasattr(type(obj), "__shoal_graph__") and not isinstance(obj, type)
+
+
+#: The same test under the names users of other libraries look for.
+is_shoal_collection = is_lazy
+is_dask_collection = is_lazy
+
+
+def optimize(*args: Any, traverse: bool = True, **kwargs: Any) -> tuple:
+    """Collections ready to compute, in the structure they were given.
+
+    shoal culls and fuses every graph when it is computed (and a graph
+    shared by several collections is merged then), so there is nothing to
+    gain by rewriting them ahead of time: the collections come back as they
+    are, equivalent and still lazy.  Provided so that code calling
+    ``dask.optimize(a, b)`` before computing runs unchanged.
+    """
+    return args
 
 
 def _find(obj: Any, out: list) -> bool:
@@ -107,7 +127,13 @@ def get_scheduler(scheduler: Any = None, collections: list | None = None) -> Cal
         return _default_client.get
     if scheduler is None:
         names = {getattr(type(c), "__shoal_scheduler__", "threads") for c in collections or ()}
-        scheduler = "processes" if names == {"processes"} else "threads"
+        if len(names) > 1:
+            raise ValueError(
+                "compute was called on collections whose default schedulers differ "
+                f"({', '.join(sorted(names))}); choose one, e.g. "
+                "shoal.compute(x, y, scheduler='threads') or config.set(scheduler='processes')"
+            )
+        scheduler = names.pop() if names else "threads"
     if callable(scheduler) and not hasattr(scheduler, "get"):
         return scheduler
     if isinstance(scheduler, str):
