@@ -20,12 +20,13 @@ from shoal.array.creation import (arange, asanyarray, asarray, block, concatenat
                                   full_like, indices, linspace, ones, ones_like, stack, tri, zeros,
                                   zeros_like)
 from shoal.array.io import from_npy_stack, store, to_npy_stack
+from shoal.array.storage import H5Dataset, from_zarr, to_hdf5, to_zarr
 from shoal.array.linalg import dot, einsum, inner, matmul, outer, tensordot, vdot
 from shoal.array.order_stats import (argtopk, median, nanmedian, nanpercentile, nanquantile,
                                      percentile, quantile, topk)
 from shoal.array.overlap import map_overlap, overlap, trim_internal
 from shoal.array.rechunk import rechunk
-from shoal.array.reductions import (all, any, argmax, argmin, average, count_nonzero, cumprod,
+from shoal.array.reductions import (all, any, argmax, argmin, average, count_nonzero, cumprod, moment,
                                     cumsum, max, mean, min, nanargmax, nanargmin, nancumprod,
                                     nancumsum, nanmax, nanmean, nanmin, nanprod, nanstd, nansum,
                                     nanvar, prod, ptp, reduction, std, sum, var)
@@ -44,13 +45,14 @@ __all__ = [
     "Array", "blockwise", "elemwise", "map_blocks", "map_overlap", "overlap", "trim_internal",
     "normalize_chunks", "random", "linalg", "fft",
     "from_array", "asarray", "asanyarray", "from_delayed", "from_npy_stack", "to_npy_stack", "store",
+    "from_zarr", "to_zarr", "to_hdf5", "H5Dataset",
     "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
     "arange", "linspace", "eye", "diag", "tri", "fromfunction", "indices",
     "concatenate", "stack", "block", "hstack", "vstack", "dstack", "append",
     "rechunk", "reduction",
     "sum", "prod", "mean", "var", "std", "min", "max", "any", "all", "argmin", "argmax",
     "nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax", "nanargmin",
-    "nanargmax", "count_nonzero", "ptp", "average", "cumsum", "cumprod", "nancumsum", "nancumprod",
+    "nanargmax", "count_nonzero", "ptp", "moment", "average", "cumsum", "cumprod", "nancumsum", "nancumprod",
     "transpose", "swapaxes", "moveaxis", "rollaxis", "reshape", "ravel", "squeeze", "expand_dims",
     "where", "clip", "round", "around", "broadcast_to", "broadcast_arrays", "diagonal", "trace",
     "isclose", "allclose", "atleast_1d", "atleast_2d", "flip", "fliplr", "flipud", "isnull",

@@ -16,7 +16,7 @@ from shoal.array.core import Array
 
 _REDUCTIONS = ["sum", "prod", "mean", "var", "std", "min", "max", "any", "all", "argmin", "argmax",
                "nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax", "cumsum",
-               "cumprod", "ptp"]
+               "cumprod", "ptp", "moment"]
 
 
 def _bind(func: Any) -> Any:

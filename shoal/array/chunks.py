@@ -120,6 +120,8 @@ def normalize_chunks(chunks: Any, shape: Sequence[int] | None = None, dtype: Any
         raise ValueError(f"chunks={chunks!r} needs the array's shape to be interpreted")
     shape = tuple(shape)
     ndim = len(shape)
+    if ndim == 0:
+        return ()
     if isinstance(chunks, np.ndarray):
         chunks = tuple(chunks.tolist())
     if isinstance(chunks, list):

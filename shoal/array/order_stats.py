@@ -80,8 +80,10 @@ def _along(func: Any, a: Any, q: Any, axis: Any, keepdims: bool, weights: Any = 
             w = broadcast_to(w[tuple(slice(None) if d == ax else None for d in range(a.ndim))], a.shape)
     if axis is None:
         if a.ndim > 1:
-            res = _along(func, a.ravel(), q, 0, False, w.ravel() if w is not None else None, **kwargs)
-            return res.reshape(np.shape(q) + (1,) * a.ndim) if keepdims else res
+            raise NotImplementedError(
+                f"{func.__name__} over all axes of a {a.ndim}-d array would gather it into one block; "
+                f"give an axis ({func.__name__}(x, ..., axis=0)) or flatten explicitly "
+                f"({func.__name__}(x.ravel(), ...))")
         axes = tuple(range(a.ndim))
     else:
         axes = normalize_axis(axis, a.ndim)

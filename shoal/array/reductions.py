@@ -39,7 +39,7 @@ __all__ = [
     "reduction", "tree_reduction", "sum", "prod", "mean", "var", "std", "min", "max", "any", "all",
     "nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax",
     "argmin", "argmax", "nanargmin", "nanargmax", "count_nonzero", "ptp",
-    "cumsum", "cumprod", "nancumsum", "nancumprod", "average",
+    "cumsum", "cumprod", "nancumsum", "nancumprod", "average", "moment",
 ]
 
 #: Default fan-in of one combine step, over all reduced axes together.
@@ -118,7 +118,9 @@ def tree_reduction(x: Any, chunk: Callable, combine: Callable, aggregate: Callab
     final_task = _nested_final_task if nested else _final_task
     combine_task = _nested_combine_task if nested else _combine_task
     if x.ndim == 0:
-        layer = {(pname,): Task(_chunk_task, chunk, Ref((x.name,)), ()),
+        first = (Task(chunk, Ref((x.name,)), (), (), ()) if chunk_with_info
+                 else Task(_chunk_task, chunk, Ref((x.name,)), ()))
+        layer = {(pname,): first,
                  (token,): Task(final_task, combine, aggregate, [Ref((pname,))], (), keepdims)}
         return Array(LayeredGraph.from_collections(token, layer, [x]), token, (), dtype)
     bounds = [chunk_bounds(c) for c in x.chunks]
@@ -315,25 +317,26 @@ def _simple(func: Callable, op: Callable, x: Any, axis: Any, keepdims: bool, dty
     if out_dtype is None:
         probe = np.ones((1,) * builtins.max(getattr(x, "ndim", 0), 1), dtype=getattr(x, "dtype", float))
         kw = {"dtype": dtype} if dtype is not None else {}
-        out_dtype = func(probe, **kw).dtype
+        r = func(probe, **kw)
+        out_dtype = getattr(r, "dtype", None) or (probe.dtype if probe.dtype == object else np.asarray(r).dtype)
     return tree_reduction(x, s.chunk, s.combine, _squeeze, axis=axis, keepdims=keepdims, dtype=out_dtype,
                      split_every=split_every, name=name)
 
 
 def sum(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _simple(np.sum, np.add, a, axis, keepdims, dtype, split_every, "sum")
+    return _handle_out(out, _simple(np.sum, np.add, a, axis, keepdims, dtype, split_every, "sum"))
 
 
 def prod(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _simple(np.prod, np.multiply, a, axis, keepdims, dtype, split_every, "prod")
+    return _handle_out(out, _simple(np.prod, np.multiply, a, axis, keepdims, dtype, split_every, "prod"))
 
 
 def nansum(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _simple(np.nansum, np.add, a, axis, keepdims, dtype, split_every, "nansum")
+    return _handle_out(out, _simple(np.nansum, np.add, a, axis, keepdims, dtype, split_every, "nansum"))
 
 
 def nanprod(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _simple(np.nanprod, np.multiply, a, axis, keepdims, dtype, split_every, "nanprod")
+    return _handle_out(out, _simple(np.nanprod, np.multiply, a, axis, keepdims, dtype, split_every, "nanprod"))
 
 
 def _check_empty(a: Any, axis: Any, what: str) -> None:
@@ -343,39 +346,79 @@ def _check_empty(a: Any, axis: Any, what: str) -> None:
         raise ValueError(f"zero-size array to reduction operation {what} which has no identity")
 
 
+class _Extreme:
+    """min/max (and the nan- forms): a block empty along the reduced axes (as left
+    by a boolean mask) gives no partial, and no partial at all is numpy's error."""
+
+    def __init__(self, func: Callable, op: Callable, opname: str):
+        self.func, self.op, self.opname = func, op, opname
+
+    def __reduce__(self):
+        return (_Extreme, (self.func, self.op, self.opname))
+
+    def __shoal_tokenize__(self) -> Any:
+        return ("extreme", self.func.__name__, self.opname)
+
+    def chunk(self, x: np.ndarray, axes: tuple) -> Any:
+        if builtins.any(x.shape[d] == 0 for d in axes) and x.size == 0 and \
+                builtins.all(x.shape[d] != 0 for d in range(x.ndim) if d not in axes):
+            return None
+        return self.func(x, axis=axes, keepdims=True)
+
+    def combine(self, parts: list, axes: tuple) -> Any:
+        parts = [p for p in parts if p is not None]
+        return functools.reduce(self.op, parts) if parts else None
+
+    def aggregate(self, p: Any, axes: tuple, keepdims: bool) -> Any:
+        if p is None:
+            raise ValueError(f"zero-size array to reduction operation {self.opname} which has no identity")
+        return p if keepdims else np.squeeze(p, axis=axes)
+
+
+def _extreme(func: Callable, op: Callable, opname: str, a: Any, axis: Any, keepdims: bool,
+             split_every: Any, name: str) -> Array:
+    _check_empty(a, axis, opname)
+    a = asanyarray_like(a)
+    r = _Extreme(func, op, opname)
+    return tree_reduction(a, r.chunk, r.combine, r.aggregate, axis=axis, keepdims=keepdims, dtype=a.dtype,
+                          split_every=split_every, name=name)
+
+
 def min(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    _check_empty(a, axis, "minimum")
-    return _simple(np.min, np.minimum, a, axis, keepdims, None, split_every, "min")
+    """The minimum along the given axes (numpy.min); NaN propagates."""
+    return _handle_out(out, _extreme(np.min, np.minimum, "minimum", a, axis, keepdims, split_every, "min"))
 
 
 def max(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    _check_empty(a, axis, "maximum")
-    return _simple(np.max, np.maximum, a, axis, keepdims, None, split_every, "max")
+    """The maximum along the given axes (numpy.max); NaN propagates."""
+    return _handle_out(out, _extreme(np.max, np.maximum, "maximum", a, axis, keepdims, split_every, "max"))
 
 
 def nanmin(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _simple(_nanmin_chunk, np.fmin, a, axis, keepdims, None, split_every, "nanmin")
+    """The minimum ignoring NaN (numpy.nanmin); an all-NaN slice gives NaN."""
+    return _handle_out(out, _extreme(_nanmin_chunk, np.fmin, "fmin", a, axis, keepdims, split_every, "nanmin"))
 
 
 def nanmax(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _simple(_nanmax_chunk, np.fmax, a, axis, keepdims, None, split_every, "nanmax")
+    """The maximum ignoring NaN (numpy.nanmax); an all-NaN slice gives NaN."""
+    return _handle_out(out, _extreme(_nanmax_chunk, np.fmax, "fmax", a, axis, keepdims, split_every, "nanmax"))
 
 
 def _nanmin_chunk(x: np.ndarray, axis: Any = None, keepdims: bool = True) -> np.ndarray:
     # fmin.reduce: all-nan slices give nan without numpy's RuntimeWarning
-    return np.fmin.reduce(x, axis=axis, keepdims=keepdims) if x.size else np.min(x, axis=axis, keepdims=keepdims)
+    return np.fmin.reduce(x, axis=axis, keepdims=keepdims)
 
 
 def _nanmax_chunk(x: np.ndarray, axis: Any = None, keepdims: bool = True) -> np.ndarray:
-    return np.fmax.reduce(x, axis=axis, keepdims=keepdims) if x.size else np.max(x, axis=axis, keepdims=keepdims)
+    return np.fmax.reduce(x, axis=axis, keepdims=keepdims)
 
 
 def any(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _simple(np.any, np.logical_or, a, axis, keepdims, None, split_every, "any", out_dtype=bool)
+    return _handle_out(out, _simple(np.any, np.logical_or, a, axis, keepdims, None, split_every, "any", out_dtype=bool))
 
 
 def all(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _simple(np.all, np.logical_and, a, axis, keepdims, None, split_every, "all", out_dtype=bool)
+    return _handle_out(out, _simple(np.all, np.logical_and, a, axis, keepdims, None, split_every, "all", out_dtype=bool))
 
 
 def count_nonzero(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None) -> Array:
@@ -472,27 +515,43 @@ def _moment(a: Any, axis: Any, dtype: Any, keepdims: bool, split_every: Any, nan
 
 
 def mean(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _moment(a, axis, dtype, keepdims, split_every, False, 0, 1, False, "mean")
+    return _handle_out(out, _moment(a, axis, dtype, keepdims, split_every, False, 0, 1, False, "mean"))
 
 
 def nanmean(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _moment(a, axis, dtype, keepdims, split_every, True, 0, 1, False, "nanmean")
+    return _handle_out(out, _moment(a, axis, dtype, keepdims, split_every, True, 0, 1, False, "nanmean"))
 
 
 def var(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0, split_every: Any = None, out: Any = None) -> Array:
-    return _moment(a, axis, dtype, keepdims, split_every, False, ddof, 2, False, "var")
+    return _handle_out(out, _moment(a, axis, dtype, keepdims, split_every, False, ddof, 2, False, "var"))
 
 
 def nanvar(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0, split_every: Any = None, out: Any = None) -> Array:
-    return _moment(a, axis, dtype, keepdims, split_every, True, ddof, 2, False, "nanvar")
+    return _handle_out(out, _moment(a, axis, dtype, keepdims, split_every, True, ddof, 2, False, "nanvar"))
 
 
 def std(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0, split_every: Any = None, out: Any = None) -> Array:
-    return _moment(a, axis, dtype, keepdims, split_every, False, ddof, 2, True, "std")
+    return _handle_out(out, _moment(a, axis, dtype, keepdims, split_every, False, ddof, 2, True, "std"))
 
 
 def nanstd(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0, split_every: Any = None, out: Any = None) -> Array:
-    return _moment(a, axis, dtype, keepdims, split_every, True, ddof, 2, True, "nanstd")
+    return _handle_out(out, _moment(a, axis, dtype, keepdims, split_every, True, ddof, 2, True, "nanstd"))
+
+
+def moment(a: Any, order: int, axis: Any = None, dtype: Any = None, keepdims: bool = False, ddof: int = 0,
+           split_every: Any = None, out: Any = None) -> Array:
+    """The ``order``-th central moment: ``sum((a - mean) ** order) / (n - ddof)`` along ``axis``.
+
+    Two passes (the mean first), so large offsets do not cancel precision.
+    """
+    a = asanyarray_like(a)
+    if not isinstance(order, (int, np.integer)) or order < 0:
+        raise ValueError(f"order={order!r} must be a non-negative integer")
+    axes = normalize_axis(axis, a.ndim)
+    n = math.prod(a.shape[d] for d in axes)
+    m = mean(a, axis=axis, keepdims=True, dtype=dtype, split_every=split_every)
+    res = sum((a - m) ** order, axis=axis, keepdims=keepdims, dtype=dtype, split_every=split_every) / (n - ddof)
+    return _handle_out(out, res)
 
 
 def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, keepdims: bool = False) -> Any:
@@ -531,7 +590,16 @@ class _Arg:
         return x
 
     def chunk(self, x: np.ndarray, axes: tuple, offsets: tuple, shape: tuple) -> tuple:
+        part = self._chunk(x, axes, offsets, shape)
+        if self.nan and x.dtype.kind in "fc":
+            allnan = np.all(np.isnan(x), axis=axes if axes else None, keepdims=True)
+            return part + (allnan.reshape(part[0].shape),)
+        return part
+
+    def _chunk(self, x: np.ndarray, axes: tuple, offsets: tuple, shape: tuple) -> tuple:
         xv = self._prep(x)
+        if x.ndim == 0:
+            return (xv, np.asarray(0))
         f = np.argmin if self.kind == "min" else np.argmax
         if len(axes) == 1:
             ax = axes[0]
@@ -545,6 +613,8 @@ class _Arg:
         return (val, np.asarray(glob).reshape((1,) * x.ndim))
 
     def combine(self, parts: list, axes: tuple) -> tuple:
+        if len(parts[0]) == 3:
+            return self._combine_nan(parts)
         val, idx = parts[0]
         val, idx = val.copy(), idx.copy()
         for v, i in parts[1:]:
@@ -561,8 +631,23 @@ class _Arg:
             idx = np.where(better, i, idx)
         return (val, idx)
 
+    def _combine_nan(self, parts: list) -> tuple:
+        val, idx, alln = (np.array(a, copy=True) for a in parts[0])
+        for v, i, vn in parts[1:]:
+            better = ((v < val) if self.kind == "min" else (v > val)) | (alln & ~vn)
+            same = (v == val) & (alln == vn)
+            better = (better | (same & (i < idx))) & ~(vn & ~alln)
+            val = np.where(better, v, val)
+            idx = np.where(better, i, idx)
+            alln = alln & vn
+        return (val, idx, alln)
+
     def aggregate(self, p: tuple, axes: tuple, keepdims: bool) -> np.ndarray:
-        idx = p[1].astype(np.intp)
+        if len(p) == 3 and np.any(p[2]):
+            raise ValueError("All-NaN slice encountered")
+        idx = np.asarray(p[1]).astype(np.intp)
+        if idx.ndim == 0:
+            return idx
         return idx if keepdims else np.squeeze(idx, axis=axes)
 
 
@@ -577,11 +662,11 @@ def _arg(kind: str, nan: bool, a: Any, axis: Any, keepdims: bool, split_every: A
 
 
 def argmin(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _arg("min", False, a, axis, keepdims, split_every)
+    return _handle_out(out, _arg("min", False, a, axis, keepdims, split_every))
 
 
 def argmax(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None, out: Any = None) -> Array:
-    return _arg("max", False, a, axis, keepdims, split_every)
+    return _handle_out(out, _arg("max", False, a, axis, keepdims, split_every))
 
 
 def nanargmin(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = None) -> Array:
@@ -608,7 +693,24 @@ def _apply_carry(op: Callable, block: np.ndarray, carry: Any) -> np.ndarray:
     return block if carry is None else op(block, carry)
 
 
-def _cumulative(func: Callable, op: Callable, x: Any, axis: Any, dtype: Any, name: str) -> Array:
+def _combine_carries(op: Callable, *parts: Any) -> Any:
+    out = None
+    for p in parts:
+        out = _carry(op, out, p)
+    return out
+
+
+def _cumulative(func: Callable, op: Callable, x: Any, axis: Any, dtype: Any, name: str,
+                method: str = "sequential", out: Any = None) -> Array:
+    """Scan each block, then add (or multiply) in the running total of the blocks before it.
+
+    ``method="sequential"`` carries the total block to block (n steps along
+    the axis); ``"blelloch"`` builds the carries from a tree of block totals
+    (about log2 n steps deep, more tasks), which reassociates the operation,
+    so float results may differ from numpy's by rounding.
+    """
+    if method not in ("sequential", "blelloch"):
+        raise ValueError(f"method={method!r}: use 'sequential' or 'blelloch'")
     x = asanyarray_like(x)
     if axis is None:
         from shoal.array.routines import ravel
@@ -617,34 +719,77 @@ def _cumulative(func: Callable, op: Callable, x: Any, axis: Any, dtype: Any, nam
         axis = 0
     axis = normalize_axis(axis, x.ndim)[0]
     out_dtype = func(np.ones((1,), x.dtype), dtype=dtype).dtype
-    tok = new_name(name, x.name, axis, str(dtype))
-    scan, lastk, carryk = f"scan-{tok}", f"last-{tok}", f"carry-{tok}"
+    tok = new_name(name, x.name, axis, str(dtype), method)
+    scan, lastk, carryk, rng = f"scan-{tok}", f"last-{tok}", f"carry-{tok}", f"range-{tok}"
     layer: dict = {}
+    n = x.numblocks[axis]
     for idx in itertools.product(*map(range, x.numblocks)):
         layer[(scan, *idx)] = Task(func, Ref((x.name, *idx)), axis=axis, dtype=out_dtype)
         layer[(lastk, *idx)] = Task(_last, Ref((scan, *idx)), axis)
-        if idx[axis] == 0:
-            layer[(carryk, *idx)] = None
-            layer[(tok, *idx)] = Ref((scan, *idx))
+    others = [range(m) if d != axis else [None] for d, m in enumerate(x.numblocks)]
+    for oidx in itertools.product(*others):
+        def at(k: int) -> tuple:
+            i = list(oidx)
+            i[axis] = k
+            return tuple(i)
+
+        if method == "sequential":
+            for k in range(1, n):
+                prev = (carryk, *at(k - 1)) if k > 1 else None
+                layer[(carryk, *at(k))] = Task(_carry, op, Ref(prev) if prev else None, Ref((lastk, *at(k - 1))))
         else:
-            prev = list(idx)
-            prev[axis] -= 1
-            layer[(carryk, *idx)] = Task(_carry, op, Ref((carryk, *prev)), Ref((lastk, *prev)))
-            layer[(tok, *idx)] = Task(_apply_carry, op, Ref((scan, *idx)), Ref((carryk, *idx)))
-    return Array(LayeredGraph.from_collections(tok, layer, [x]), tok, x.chunks, out_dtype)
+            # aligned power-of-two ranges of block totals: range (lo, size) covers blocks lo..lo+size-1
+            size = 1
+            while size < n:
+                for lo in range(0, n - size, 2 * size):
+                    left = (rng, lo, size, *at(0)) if size > 1 else (lastk, *at(lo))
+                    right = (rng, lo + size, size, *at(0)) if size > 1 else (lastk, *at(lo + size))
+                    if lo + 2 * size <= n:
+                        layer[(rng, lo, 2 * size, *at(0))] = Task(_combine_carries, op, Ref(left), Ref(right))
+                size *= 2
+            for k in range(1, n):
+                parts, lo = [], 0
+                bit = 1 << (k.bit_length() - 1)
+                while bit:
+                    if k & bit:
+                        parts.append(Ref((rng, lo, bit, *at(0))) if bit > 1 else Ref((lastk, *at(lo))))
+                        lo += bit
+                    bit >>= 1
+                layer[(carryk, *at(k))] = Task(_combine_carries, op, *parts)
+        for k in range(n):
+            if k == 0:
+                layer[(tok, *at(k))] = Ref((scan, *at(k)))
+            else:
+                layer[(tok, *at(k))] = Task(_apply_carry, op, Ref((scan, *at(k))), Ref((carryk, *at(k))))
+    return _handle_out(out, Array(LayeredGraph.from_collections(tok, layer, [x]), tok, x.chunks, out_dtype))
 
 
-def cumsum(x: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Array:
-    return _cumulative(np.cumsum, np.add, x, axis, dtype, "cumsum")
+def _handle_out(out: Any, result: Array) -> Array:
+    """``out=``: an Array takes the result's graph, chunks and dtype (as Dask does)."""
+    if out is None:
+        return result
+    if isinstance(out, tuple) and len(out) == 1:
+        out = out[0]
+    if not isinstance(out, Array):
+        raise NotImplementedError(f"out= must be a shoal Array, not {type(out).__name__}; "
+                                  "assign the result instead (y = x.sum(axis=0))")
+    if out.shape != result.shape:
+        raise ValueError(f"out= has shape {out.shape}, the result has shape {result.shape}")
+    out._graph, out.name, out._chunks, out._dtype = result._graph, result.name, result._chunks, result._dtype
+    return out
 
 
-def cumprod(x: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Array:
-    return _cumulative(np.cumprod, np.multiply, x, axis, dtype, "cumprod")
+def cumsum(x: Any, axis: Any = None, dtype: Any = None, out: Any = None, method: str = "sequential") -> Array:
+    return _cumulative(np.cumsum, np.add, x, axis, dtype, "cumsum", method, out)
 
 
-def nancumsum(x: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Array:
-    return _cumulative(np.nancumsum, np.add, x, axis, dtype, "nancumsum")
+def cumprod(x: Any, axis: Any = None, dtype: Any = None, out: Any = None, method: str = "sequential") -> Array:
+    return _cumulative(np.cumprod, np.multiply, x, axis, dtype, "cumprod", method, out)
 
 
-def nancumprod(x: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Array:
-    return _cumulative(np.nancumprod, np.multiply, x, axis, dtype, "nancumprod")
+def nancumsum(x: Any, axis: Any = None, dtype: Any = None, out: Any = None, method: str = "sequential") -> Array:
+    return _cumulative(np.nancumsum, np.add, x, axis, dtype, "nancumsum", method, out)
+
+
+def nancumprod(x: Any, axis: Any = None, dtype: Any = None, out: Any = None, method: str = "sequential") -> Array:
+    return _cumulative(np.nancumprod, np.multiply, x, axis, dtype, "nancumprod", method, out)

@@ -341,10 +341,11 @@ def _diag_pick(sub: Array, cols: np.ndarray) -> Array:
     return Array(LayeredGraph.from_collections(name, layer, [sub]), name, (sub.chunks[0],), sub.dtype)
 
 
-def trace(a: Any, offset: int = 0) -> Array:
+def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None) -> Array:
+    """Sum along diagonals (numpy.trace): the diagonal of ``axis1``/``axis2`` summed last."""
     from shoal.array.reductions import sum as _sum
 
-    return _sum(diagonal(a, offset))
+    return _sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
 class _Outer:

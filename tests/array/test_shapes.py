@@ -184,10 +184,9 @@ def test_order_statistics():
     np.testing.assert_array_equal(c(da.topk(x, 3, axis=1)), -np.sort(-a, axis=1)[:, :3])
     np.testing.assert_array_equal(c(da.topk(x, -2, axis=0)), np.sort(a, axis=0)[:2])
     np.testing.assert_array_equal(c(da.argtopk(x, 3, axis=1)), np.argsort(-a, axis=1)[:, :3])
-    # over all axes: the array is gathered into one block, exact as numpy
-    np.testing.assert_allclose(c(da.median(x)), np.median(a))
-    np.testing.assert_allclose(c(da.quantile(x, [[0.2], [0.7]], keepdims=True)),
-                               np.quantile(a, [[0.2], [0.7]], keepdims=True))
+    with pytest.raises(NotImplementedError, match="give an axis"):
+        da.median(x)
+    np.testing.assert_allclose(c(da.median(x.ravel())), np.median(a))
 
 
 @pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric", "wrap"])
