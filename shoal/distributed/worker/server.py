@@ -285,6 +285,8 @@ class WorkerServer:
                 result = (e, tb_mod.format_exc())
             stop = time.time()
             batch.append((key, ok, result, start, stop, epoch))
+            # this thread must not pin the last result (or its inputs) until its next task
+            result = args = kwargs = spec = None
             # long tasks report at once; tiny ones are grouped (bounded latency)
             if stop - batch[0][3] > 0.005 or len(batch) >= 1000:
                 self._publish(batch)
@@ -311,6 +313,10 @@ class WorkerServer:
                 t = st.tasks.get(key)
                 if t is not None and t.state == EXECUTING and key not in st.cancelled:
                     self.data[key] = result
+                    err = self._unkeepable(key)
+                    if err is not None:  # dropped: failing beats a kill/restart/recompute loop
+                        out.extend(st.failed(key, serialize(err), f"{type(err).__name__}: {err}"))
+                        continue
                 instrs = st.finished(key, self.data.nbytes(key), stop - start)
                 for ins in instrs:
                     if ins[0] == "send" and ins[1].get("op") == "task-finished":
@@ -324,6 +330,32 @@ class WorkerServer:
                     sexc = serialize(RuntimeError(f"{type(exc).__name__}: {exc} (exception not picklable)"))
                 out.extend(st.failed(key, sexc, text))
         self._do(out)
+
+    def _unkeepable(self, key: Any) -> MemoryError | None:
+        """A MemoryError (and the value dropped) when ``key``'s new result cannot be kept.
+
+        Past the pause threshold everything that can be spilled is spilled; if the
+        process is still past it and this result is one that cannot be pickled, keeping
+        it would end in the nanny's kill, a restart and the same computation again.
+        """
+        if not self.memory_limit or not self.pause_fraction:
+            return None
+        import psutil
+
+        limit = self.pause_fraction * self.memory_limit
+        proc = psutil.Process()
+        if proc.memory_info().rss <= limit:
+            return None
+        self.data.evict_until(0)
+        rss = proc.memory_info().rss
+        if rss <= limit or key not in self.data.unspillable:
+            return None
+        del self.data[key]
+        return MemoryError(
+            f"the result of {key!r} cannot be kept on worker {self.address}: it cannot be pickled, so it "
+            f"cannot be spilled to disk, and with it in memory the process holds {rss / 2**20:.0f} MiB, past "
+            f"{self.pause_fraction:.0%} of its {self.memory_limit / 2**20:.0f} MiB memory limit. Return a "
+            "picklable or smaller result, or give the workers more memory (memory_limit=)")
 
     # ---- data transfer -------------------------------------------------
     def _on_peer(self, comm: Comm) -> None:

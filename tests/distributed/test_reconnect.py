@@ -1,0 +1,115 @@
+"""A busy worker survives its scheduler being killed and restarted on the same address.
+
+Between the kill and the restart the port is held by a listener that
+accepts and drops every connection (what a scheduler that is going down, or
+not serving yet, looks like): the worker keeps retrying connect and
+handshake until its death-timeout instead of giving up at the first cut
+handshake, then rejoins, and its old work is forgotten, not reported.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from shoal.distributed import Client, Security
+
+PY = sys.executable
+TOKEN = "reconnect-test-token"
+
+
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _scheduler(port: int, tmp_path) -> subprocess.Popen:
+    return subprocess.Popen([PY, "-m", "shoal", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                             "--dashboard-address", "none", "--token-file", str(tmp_path / "token")],
+                            env=dict(os.environ, SHOAL_TOKEN=TOKEN), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class _Dropper:
+    """Accept every connection on ``port`` and close it at once, until stopped."""
+
+    def __init__(self, port: int):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.dropped = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            c.close()
+            self.dropped += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._t.join()
+        self.sock.close()
+
+
+def test_busy_worker_rejoins_a_restarted_scheduler(tmp_path):
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    sec = Security(token=TOKEN)
+    sched = _scheduler(port, tmp_path)
+    worker = subprocess.Popen([PY, "-m", "shoal", "worker", address, "--nthreads", "2", "--death-timeout", "30"],
+                              env=dict(os.environ, SHOAL_TOKEN=TOKEN), stderr=subprocess.PIPE, text=True)
+    dropper = None
+    try:
+        with Client(address, security=sec, set_as_default=False) as c:
+            c.wait_for_workers(1, 30)
+            busy = c.submit(time.sleep, 10, pure=False)   # the worker is busy when the scheduler dies
+            deadline = time.monotonic() + 10
+            while not c.scheduler_info()["workers"] or \
+                    not next(iter(c.scheduler_info()["workers"].values()))["processing"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            sched.kill()
+            sched.wait()
+            del busy
+        dropper = _Dropper(port)
+        time.sleep(2.0)
+        assert worker.poll() is None, "the worker gave up while the scheduler was restarting"
+        assert dropper.dropped > 0          # it did keep trying
+        dropper.stop()
+        dropper = None
+        sched = _scheduler(port, tmp_path)
+        with Client(address, security=sec, set_as_default=False) as c:
+            c.wait_for_workers(1, 30)
+            assert c.submit(sum, [1, 2, 3]).result(30) == 6
+            # the task of the dead session is not reported to the new scheduler
+            assert c.scheduler_info()["n_tasks"] <= 1
+    finally:
+        if dropper is not None:
+            dropper.stop()
+        _stop(worker)
+        _stop(sched)
