@@ -13,6 +13,7 @@ from shoal.dataframe.core import DataFrame, Index, Scalar, Series, map_partition
 from shoal.dataframe.io.convert import from_array, from_delayed, from_dict, from_pandas
 from shoal.dataframe.io.csv import DtypeMismatchError, read_csv, read_table, to_csv
 from shoal.dataframe.io.parquet import read_parquet, to_parquet
+from shoal.dataframe.groupby import Aggregation
 from shoal.dataframe.multi import concat, merge
 from shoal.dataframe.utils import make_meta
 from shoal.dataframe import repartition as _repartition_module  # noqa: F401  (before the function below)
@@ -55,6 +56,7 @@ def map_overlap(func, df, before, after, *args, meta=None, **kwargs):
 
 
 __all__ = [
+    "Aggregation",
     "DataFrame",
     "Series",
     "Index",

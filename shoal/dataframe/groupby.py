@@ -1,253 +1,114 @@
-"""``groupby``: tree aggregation for reductions, shuffles for apply/transform.
+"""``groupby``: lazy pandas groupby over partitions.
 
-An aggregation request (``.mean()``, ``.agg(['mean', 'max'])``,
-``.agg({'a': 'sum'})``, ``.agg(total=('a', 'sum'))``) becomes a list of
-outputs ``(label, column, func)``.  Each output needs *partials* that can be
-merged across partitions:
+Keys are resolved once (``groupby_keys``): column labels, shoal Series,
+index levels, callables and ``pd.Grouper``.  Every method then takes one of
+three routes:
 
-=========  ===========================  ================================
-func       partials per partition       final value
-=========  ===========================  ================================
-sum        sum                          sum of sums
-count      count                        sum of counts
-size       size                         sum of sizes
-min/max    min/max                      min/max
-first/last first/last                   first/last in partition order
-mean       sum, count                   sum / count
-var/std    count, sum, sum of squares   (ss - s^2/n) / (n - ddof)
-nunique    distinct (keys, value) rows  distinct rows per group
-=========  ===========================  ================================
+* aggregations that merge per-group partials (``sum mean var ... nunique``,
+  ``agg`` of those, custom ``Aggregation``) run as a tree
+  (``groupby_agg``);
+* operations that need a whole group (``apply transform shift median idxmin
+  cov corr value_counts``...) shuffle groups together first
+  (``groupby_apply``);
+* running operations (``cumsum cumcount ffill head``...) scan partitions in
+  order, so rows keep their place.
 
-Each partition makes one frame of partials indexed by group; frames are
-concatenated and re-aggregated ``split_every`` at a time, then finalised
-into pandas' output shape (sorted by group when ``sort=True``).
-``apply``/``transform`` move each group into one partition with a hash
-shuffle, then run pandas' own ``groupby().apply`` per partition.
+Before building anything, pandas itself runs the same request on a two-row
+stand-in of the data: what it refuses raises the same error here, and the
+columns it keeps (``numeric_only``) are the ones computed.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from shoal.core.task import Ref
 from shoal.dataframe import core
-from shoal.dataframe.optimize import register_columns
+from shoal.dataframe.groupby_agg import PARTIALS, Plan, groupby_chunk, groupby_finalize, tree
+from shoal.dataframe.groupby_apply import SCANS, run_method, scan, with_key_columns
+from shoal.dataframe.groupby_keys import excluded_columns, key_arrays, key_names, resolve_keys
 from shoal.dataframe.utils import meta_nonempty
 
-__all__ = ["DataFrameGroupBy", "SeriesGroupBy"]
+__all__ = ["DataFrameGroupBy", "SeriesGroupBy", "Aggregation"]
 
-_PARTIALS = {
-    "sum": ["sum"], "count": ["count"], "size": ["size"], "min": ["min"], "max": ["max"],
-    "first": ["first"], "last": ["last"], "mean": ["sum", "count"], "var": ["count", "sum", "sum2"],
-    "std": ["count", "sum", "sum2"], "nunique": [], "prod": ["prod"],
-}
-_COMBINE = {"sum": "sum", "count": "sum", "size": "sum", "min": "min", "max": "max", "first": "first",
-            "last": "last", "sum2": "sum", "prod": "prod"}
+# methods that need every row of a group in one place
+_SHUFFLE_AGGS = ("median", "idxmin", "idxmax", "cov", "corr", "value_counts", "quantile", "skew", "describe")
+_OPTION_NAMES = ("numeric_only", "min_count", "ddof", "skipna")
 
 
-class _Plan:
-    """The partials to compute and how to finish each output (picklable, tokenizable)."""
+class Aggregation:
+    """A custom groupby aggregation in three steps.
 
-    def __init__(self, by: list, outputs: list, shape: str, sort: bool, dropna: bool, ddof: int,
-                 series_name: Any, by_is_series: bool):
-        self.by = by
-        self.outputs = outputs  # [(label, column, func)]
-        self.shape = shape  # 'series' | 'frame' | 'multi'
-        self.sort = sort
-        self.dropna = dropna
-        self.ddof = ddof
-        self.series_name = series_name
-        self.by_is_series = by_is_series
-        partials: list = []
-        distinct: list = []
-        for _, col, func in outputs:
-            if func not in _PARTIALS:
-                raise ValueError(
-                    f"groupby aggregation {func!r} is not supported; use one of {sorted(_PARTIALS)} "
-                    "or groupby(...).apply(func)"
-                )
-            if func == "nunique" and col not in distinct:
-                distinct.append(col)
-            for pf in _PARTIALS[func]:
-                key = (None if pf == "size" else col, pf)
-                if key not in partials:
-                    partials.append(key)
-        self.partials = partials
-        self.distinct = distinct
+    ``chunk(grouped)`` runs on each partition's ``SeriesGroupBy`` and returns a
+    Series (or a tuple of them) indexed by group; ``agg(*grouped)`` runs on the
+    ``SeriesGroupBy`` of those pieces concatenated and returns the same;
+    ``finalize(*series)`` (optional) makes the answer.  Use it in ``agg``:
+    ``df.groupby('k').agg(Aggregation('mysum', lambda s: s.sum(), lambda s0: s0.sum()))``.
+    """
+
+    def __init__(self, name: str, chunk: Any, agg: Any, finalize: Any = None):
+        self.__name__ = name
+        self.name = name
+        self.chunk = chunk
+        self.agg = agg
+        self.finalize = finalize
 
     def __shoal_tokenize__(self) -> Any:
-        return ("groupby-plan", repr(self.by), repr(self.outputs), self.shape, self.sort, self.dropna,
-                self.ddof, repr(self.series_name), self.by_is_series)
+        from shoal.core.tokenize import tokenize
 
-    def columns_needed(self) -> set:
-        cols = set() if self.by_is_series else set(self.by)
-        for _, col, _ in self.outputs:
-            if col is not None:
-                cols.add(col)
-        return cols
+        return ("aggregation", self.name, tokenize(self.chunk, self.agg, self.finalize))
 
 
-def _keys(df: pd.DataFrame, plan: _Plan, by_series: Any) -> list:
-    if plan.by_is_series:
-        return [by_series]
-    return [df[b] for b in plan.by]
+def _fname(f: Any, custom: dict) -> str:
+    if isinstance(f, Aggregation):
+        custom[f.name] = f
+        return f.name
+    if isinstance(f, str):
+        return f
+    name = getattr(f, "__name__", None)
+    aliases = {"amax": "max", "amin": "min", "nanmax": "max", "nanmin": "min", "nansum": "sum", "nanmean": "mean",
+               "len": "size", "nanmedian": "median", "nanstd": "std", "nanvar": "var", "nanprod": "prod",
+               "median": "median"}
+    if name in PARTIALS:
+        return name
+    if name in aliases:
+        return aliases[name]
+    raise ValueError(f"groupby aggregation {f!r} is not supported; pass a name such as 'sum' or 'mean', "
+                     "an Aggregation, or use groupby(...).apply(func)")
 
 
-def _column(df: Any, col: Any) -> pd.Series:
-    return df if isinstance(df, pd.Series) else df[col]
-
-
-def groupby_chunk(df: pd.DataFrame, plan: _Plan, by_series: Any = None) -> tuple:
-    keys = _keys(df, plan, by_series)
-    if any(pf == "sum2" for _, pf in plan.partials):
-        sq = {c: _column(df, c).astype("float64") ** 2 for c, pf in plan.partials if pf == "sum2"}
-    else:
-        sq = {}
-    cache: dict = {}
-
-    def grouped(s: pd.Series) -> Any:
-        return s.groupby(keys, sort=False, dropna=plan.dropna, observed=True)
-
-    cols = {}
-    for j, (col, pf) in enumerate(plan.partials):
-        if pf == "size":
-            cols[j] = grouped(pd.Series(np.zeros(len(df), dtype=np.int8), index=df.index)).size()
-            continue
-        if pf == "sum2":
-            cols[j] = grouped(sq[col]).sum()
-            continue
-        g = cache.get(col)
-        if g is None:
-            g = cache[col] = grouped(_column(df, col))
-        cols[j] = getattr(g, pf)()
-    if cols:
-        partial = pd.DataFrame(cols)
-    else:
-        partial = grouped(pd.Series(np.zeros(len(df), dtype=np.int8), index=df.index)).size().to_frame("__size")
-    distinct = {}
-    for col in plan.distinct:
-        d = pd.DataFrame({f"__k{i}": k.to_numpy() for i, k in enumerate(keys)})
-        d[col] = _column(df, col).to_numpy()
-        if plan.dropna:
-            d = d.dropna(subset=[f"__k{i}" for i in range(len(keys))])
-        distinct[col] = d.drop_duplicates()
-    return partial, distinct
-
-
-def _combine_partials(parts: list, plan: _Plan) -> tuple:
-    partials = [p[0] for p in parts]
-    p = pd.concat(partials) if len(partials) > 1 else partials[0]
-    nlev = p.index.nlevels
-    g = p.groupby(level=list(range(nlev)) if nlev > 1 else 0, sort=False, dropna=plan.dropna)
-    if "__size" in p.columns and len(p.columns) == 1:
-        merged = g.sum()
-    else:
-        merged = g.agg({j: _COMBINE[pf] for j, (_, pf) in enumerate(plan.partials)})
-    distinct = {}
-    for col in plan.distinct:
-        ds = [x[1][col] for x in parts]
-        distinct[col] = (pd.concat(ds) if len(ds) > 1 else ds[0]).drop_duplicates()
-    return merged, distinct
-
-
-def groupby_combine(parts: list, plan: _Plan) -> tuple:
-    return _combine_partials(parts, plan)
-
-
-def groupby_finalize(parts: list, plan: _Plan) -> Any:
-    p, distinct = _combine_partials(parts, plan)
-    index = {pf_key: j for j, pf_key in enumerate(plan.partials)}
-    out = {}
-    for label, col, func in plan.outputs:
-        if func == "nunique":
-            d = distinct[col]
-            kcols = [c for c in d.columns if c.startswith("__k")]
-            s = d.groupby(kcols, sort=False, dropna=plan.dropna)[col].nunique(dropna=True)
-            s.index = s.index.set_names(p.index.names)
-            out[label] = s.reindex(p.index).fillna(0).astype("int64")
-            continue
-        if func == "mean":
-            s, n = p[index[(col, "sum")]], p[index[(col, "count")]]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[label] = s / n.where(n > 0)
-        elif func in ("var", "std"):
-            n, s, s2 = p[index[(col, "count")]], p[index[(col, "sum")]], p[index[(col, "sum2")]]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                v = (s2 - s.astype("float64") ** 2 / n.where(n > 0)) / (n - plan.ddof).where(n - plan.ddof > 0)
-                v = v.clip(lower=0)
-            out[label] = np.sqrt(v) if func == "std" else v
-        elif func == "size":
-            out[label] = p[index[(None, "size")]]
-        else:
-            out[label] = p[index[(col, func)]]
-    if plan.shape == "series":
-        label = plan.outputs[0][0]
-        res = out[label]
-        res.name = plan.series_name
-    else:
-        res = pd.DataFrame(out, index=p.index)
-        if plan.shape == "multi":
-            res.columns = pd.MultiIndex.from_tuples(list(out))
-        else:
-            res.columns = pd.Index([o[0] for o in plan.outputs])
-    if plan.sort:
-        res = res.sort_index()
-    return res
-
-
-class _Finalize:
-    def __init__(self, plan: _Plan):
-        self.plan = plan
-
-    def __call__(self, parts: list) -> Any:
-        return groupby_finalize(parts, self.plan)
-
-    def __shoal_tokenize__(self) -> Any:
-        return ("gb-final", self.plan.__shoal_tokenize__())
-
-
-class _Combine(_Finalize):
-    def __call__(self, parts: list) -> Any:
-        return groupby_combine(parts, self.plan)
-
-    def __shoal_tokenize__(self) -> Any:
-        return ("gb-combine", self.plan.__shoal_tokenize__())
-
-
-@register_columns(groupby_chunk)
-def _gb_cols(task: Any, need: Any) -> dict:
-    src, plan = task.args[0], task.args[1]
-    if type(src) is not Ref:
-        return {}
-    return {src.key: frozenset(plan.columns_needed())}
-
-
-def _normalise_funcs(arg: Any, named: dict, selection: Any, columns: list, is_series: bool) -> tuple[list, str]:
+def _normalise_funcs(arg: Any, named: dict, selection: Any, columns: list, is_series: bool,
+                     custom: dict) -> tuple[list, str]:
     """(outputs, shape) for an aggregation request."""
     if named:
         outs = []
         for label, spec in named.items():
             if is_series:
-                func = spec
-                col = selection
-            else:
+                col, func = selection, spec
+            elif isinstance(spec, tuple):
                 col, func = spec
-            outs.append((label, col, _fname(func)))
+            else:
+                col, func = spec.column, spec.aggfunc
+            outs.append((label, col, _fname(func, custom)))
         return outs, "frame"
     if isinstance(arg, dict):
+        if is_series:
+            raise NotImplementedError("nested renamer is not supported")
         any_list = any(isinstance(v, (list, tuple)) for v in arg.values())
         outs = []
         for col, funcs in arg.items():
+            if col not in columns:
+                raise KeyError(f"Column(s) [{col!r}] do not exist")
             for f in funcs if isinstance(funcs, (list, tuple)) else [funcs]:
-                outs.append(((col, _fname(f)) if any_list else col, col, _fname(f)))
+                fn = _fname(f, custom)
+                outs.append(((col, fn) if any_list else col, col, fn))
         return outs, "multi" if any_list else "frame"
     if isinstance(arg, (list, tuple)):
         if is_series:
-            return [(_fname(f), selection, _fname(f)) for f in arg], "frame"
-        return [((c, _fname(f)), c, _fname(f)) for c in columns for f in arg], "multi"
-    f = _fname(arg)
+            return [(_fname(f, custom), selection, _fname(f, custom)) for f in arg], "frame"
+        return [((c, _fname(f, custom)), c, _fname(f, custom)) for c in columns for f in arg], "multi"
+    f = _fname(arg, custom)
     if is_series:
         return [(selection, selection, f)], "series"
     if f == "size":
@@ -255,200 +116,448 @@ def _normalise_funcs(arg: Any, named: dict, selection: Any, columns: list, is_se
     return [(c, c, f) for c in columns], "frame"
 
 
-def _fname(f: Any) -> str:
-    if isinstance(f, str):
-        return f
-    name = getattr(f, "__name__", None)
-    aliases = {"amax": "max", "amin": "min", "nanmax": "max", "nanmin": "min", "nansum": "sum", "nanmean": "mean",
-               "len": "size"}
-    if name in _PARTIALS:
-        return name
-    if name in aliases:
-        return aliases[name]
-    raise ValueError(f"groupby aggregation {f!r} is not supported; pass a name such as 'sum' or 'mean', "
-                     "or use groupby(...).apply(func)")
-
-
 class _GroupByBase:
-    def __init__(self, obj: Any, by: Any, sort: bool = True, dropna: bool = True, selection: Any = None,
-                 group_keys: bool = True, observed: bool = True, **kwargs: Any):
+    def __init__(self, obj: Any, by: Any = None, sort: bool = True, dropna: bool = True, selection: Any = None,
+                 group_keys: bool = True, observed: bool = True, level: Any = None, **kwargs: Any):
+        as_index = kwargs.pop("as_index", True)
+        if not as_index:
+            raise NotImplementedError("groupby(as_index=False) is not supported; call .reset_index() on the result")
+        if kwargs:
+            raise TypeError(f"groupby() got unexpected keyword arguments {sorted(kwargs)}")
         self.obj = obj
         self.sort = sort
         self.dropna = dropna
         self.group_keys = group_keys
-        if isinstance(by, core._Frame):
-            self.by = [by]
-            self.by_series = by
-            self.by_labels: list = []
-        else:
-            self.by_series = None
-            self.by = by if isinstance(by, list) else [by]
-            self.by_labels = list(self.by)
-            if isinstance(obj._meta, pd.DataFrame):
-                missing = [b for b in self.by_labels if b not in obj._meta.columns]
-                if missing:
-                    raise KeyError(f"groupby keys {missing} are not columns; the columns are {list(obj._meta.columns)}")
+        self.observed = observed
+        self._by_arg, self._level = by, level
+        self._specs, self._extra, self._is_list = resolve_keys(obj, by, level)
         self._selection = selection
-        self._by_arg = by
+        self._names = key_names(self._specs, obj._meta, [e._meta for e in self._extra])
 
     # -- helpers ---------------------------------------------------------------------
+    def _child(self, cls: type, selection: Any) -> Any:
+        out = cls.__new__(cls)
+        out.__dict__.update(self.__dict__)
+        out._selection = selection
+        return out
+
     def _columns(self) -> list:
         if isinstance(self.obj._meta, pd.Series):
             return [self.obj._meta.name]
         if self._selection is not None:
             return self._selection if isinstance(self._selection, list) else [self._selection]
-        return [c for c in self.obj._meta.columns if c not in self.by_labels]
-
-    def _pandas_groupby(self, df: Any, by_series: Any = None) -> Any:
-        by = by_series if by_series is not None else (self.by_labels if len(self.by_labels) > 1 or isinstance(self._by_arg, list) else self.by_labels[0])
-        g = df.groupby(by, sort=self.sort, dropna=self.dropna)
-        if self._selection is not None:
-            g = g[self._selection]
-        return g
-
-    def _aggregate(self, arg: Any = None, split_every: Any = None, ddof: int = 1, **named: Any) -> Any:
-        is_series = self._is_series_selection()
-        selection = self._selection if self._selection is not None else (self.obj._meta.name if isinstance(self.obj._meta, pd.Series) else None)
-        outputs, shape = _normalise_funcs(arg, named, selection, self._columns(), is_series)
-        series_name = outputs[0][0] if shape == "series" else None
-        if shape == "series" and outputs[0][2] == "size":
-            series_name = selection if is_series else None
-        by = self.by_labels if self.by_series is None else [self.by_series._meta.name]
-        plan = _Plan(by, outputs, shape, self.sort, self.dropna, ddof, series_name, self.by_series is not None)
-        frame = self.obj
-        if isinstance(frame._meta, pd.Series) and self.by_series is None:
-            raise NotImplementedError("Series.groupby needs a Series to group by: s.groupby(other_series)")
-        args = [frame] + ([self.by_series] if self.by_series is not None else [])
-        # meta: run the same plan on a one-row stand-in
-        mn = meta_nonempty(frame._meta)
-        bs = meta_nonempty(self.by_series._meta) if self.by_series is not None else None
-        if bs is not None:
-            bs.index = mn.index
-        meta = groupby_finalize([groupby_chunk(mn, plan, bs)], plan).iloc[:0]
-        return _tree(args, plan, meta, split_every or 8)
+        excl = excluded_columns(self._specs)
+        return [c for c in self.obj._meta.columns if c not in excl]
 
     def _is_series_selection(self) -> bool:
         if isinstance(self.obj._meta, pd.Series):
             return True
         return self._selection is not None and not isinstance(self._selection, list)
 
-    # -- public ----------------------------------------------------------------------
-    def agg(self, arg: Any = None, split_every: Any = None, **named: Any) -> Any:
-        """Aggregate: a name, a list of names, a dict ``{column: name(s)}``, or
-        named aggregation ``agg(total=('col', 'sum'))``."""
-        return self._aggregate(arg, split_every=split_every, **named)
+    def _standins(self) -> tuple:
+        mn = meta_nonempty(self.obj._meta)
+        extra = []
+        for e in self._extra:
+            s = meta_nonempty(e._meta)
+            s.index = mn.index
+            extra.append(s)
+        return mn, tuple(extra)
+
+    def _pandas(self, df: Any, extra: tuple, observed: Any = None) -> Any:
+        keys = key_arrays(df, self._specs, extra)
+        by = keys if self._is_list else keys[0]
+        g = df.groupby(by, sort=self.sort, dropna=self.dropna, group_keys=self.group_keys,
+                       observed=self.observed if observed is None else observed)
+        if self._selection is not None:
+            g = g[self._selection]
+        return g
+
+    def _standin_groupby(self) -> Any:
+        mn, extra = self._standins()
+        return self._pandas(mn, extra)
+
+    def _fill(self) -> Any:
+        if any(sp[0] == "grouper" for sp in self._specs):
+            if len(self._specs) > 1:
+                raise NotImplementedError("pd.Grouper(freq=...) together with other keys is not supported; "
+                                          "group by a column of floored timestamps instead")
+            return ("bins", self._specs[0][1].freq)
+        if self.observed:
+            return None
+        cats = []
+        for sp in self._specs:
+            dt = None
+            if sp[0] == "col":
+                dt = self.obj._meta[sp[1]].dtype if self.obj.ndim == 2 else None
+            elif sp[0] == "ser":
+                dt = self._extra[sp[1]]._meta.dtype
+            elif sp[0] == "level":
+                dt = self.obj._meta.index.get_level_values(sp[1]).dtype
+            cats.append(list(dt.categories) if isinstance(dt, pd.CategoricalDtype) else None)
+        return ("categories", cats) if any(c is not None for c in cats) else None
+
+    def _spec(self) -> dict:
+        series = None
+        if isinstance(self.obj._meta, pd.Series):
+            series = self.obj._meta.name if self.obj._meta.name is not None else "__series"
+        return {"specs": self._specs, "names": self._names, "is_list": self._is_list, "sort": self.sort,
+                "dropna": self.dropna, "observed": self.observed, "group_keys": self.group_keys,
+                "selection": self._selection, "series": series,
+                "exclude": excluded_columns(self._specs) if series is None else []}
+
+    # -- aggregation -------------------------------------------------------------------
+    def _aggregate(self, arg: Any = None, split_every: Any = None, split_out: Any = None,
+                   shuffle_method: Any = None, options: dict | None = None, **named: Any) -> Any:
+        options = {k: v for k, v in (options or {}).items() if v is not None}
+        is_series = self._is_series_selection()
+        selection = self._selection if self._selection is not None else (
+            self.obj._meta.name if isinstance(self.obj._meta, pd.Series) else None)
+        columns = self._columns()
+        pg = self._standin_groupby()
+        custom: dict = {}
+        col_index = None
+        has_custom = _contains_aggregation(arg) or any(_contains_aggregation(v) for v in named.values())
+        if not has_custom:
+            # pandas decides validity and, with numeric_only, which columns
+            try:
+                pm = getattr(pg, arg)(**options) if isinstance(arg, str) and not named else pg.agg(arg, **named)
+            except (AttributeError, ValueError) as e:
+                if isinstance(arg, str) and not named and not hasattr(pg, arg):
+                    raise AttributeError(f"'{type(self).__name__}' object has no attribute {arg!r}: not a groupby "
+                                         "aggregation; for your own function use groupby(...).apply(func) "
+                                         "or an Aggregation") from e
+                raise
+            if isinstance(arg, str) and not named and isinstance(pm, pd.DataFrame) and not is_series \
+                    and arg != "size":
+                columns = list(pm.columns)
+                col_index = pm.columns
+        outputs, shape = _normalise_funcs(arg, named, selection, columns, is_series, custom)
+        if any(f not in PARTIALS and f not in custom for _, _, f in outputs):
+            return self._shuffle_agg("agg", (arg,), named, split_out, shuffle_method)
+        series_name = outputs[0][0] if shape == "series" else None
+        if shape == "series" and outputs[0][2] == "size":
+            series_name = selection if is_series else None
+        plan = Plan(self._specs, outputs, shape, self.sort, self.dropna, series_name, options,
+                    fill=self._fill(), custom=custom, columns=col_index)
+        mn, extra = self._standins()
+        meta = groupby_finalize([groupby_chunk(mn, plan, *extra)], plan).iloc[:0]
+        if split_out is not None and split_out > 1 and self.sort:
+            raise NotImplementedError("groupby(sort=True) with split_out > 1 is not supported; pass sort=False")
+        return tree([self.obj] + list(self._extra), plan, meta, split_every or 8, split_out)
+
+    def agg(self, arg: Any = None, split_every: Any = None, split_out: Any = None, shuffle_method: Any = None,
+            **named: Any) -> Any:
+        """Aggregate: a name, a list of names, a dict ``{column: name(s)}``, named aggregation
+        ``agg(total=('col', 'sum'))``, or an ``Aggregation``.  ``split_out=k`` spreads the result
+        over ``k`` partitions (needs ``sort=False``)."""
+        return self._aggregate(arg, split_every=split_every, split_out=split_out, shuffle_method=shuffle_method,
+                               **named)
 
     aggregate = agg
 
-    def sum(self, split_every: Any = None, **kw: Any):
-        return self._aggregate("sum", split_every)
+    def _simple(self, how: str, split_every: Any, split_out: Any, shuffle_method: Any, **options: Any) -> Any:
+        return self._aggregate(how, split_every=split_every, split_out=split_out, shuffle_method=shuffle_method,
+                               options=options)
 
-    def mean(self, split_every: Any = None, **kw: Any):
-        return self._aggregate("mean", split_every)
+    def sum(self, numeric_only: bool = False, min_count: int = 0, skipna: bool = True, split_every: Any = None,
+            split_out: Any = None, shuffle_method: Any = None):
+        """Sum per group (``min_count``: fewer non-missing values give NaN)."""
+        return self._simple("sum", split_every, split_out, shuffle_method, numeric_only=numeric_only,
+                            min_count=min_count, skipna=skipna)
 
-    def count(self, split_every: Any = None, **kw: Any):
-        return self._aggregate("count", split_every)
+    def prod(self, numeric_only: bool = False, min_count: int = 0, skipna: bool = True, split_every: Any = None,
+             split_out: Any = None, shuffle_method: Any = None):
+        """Product per group."""
+        return self._simple("prod", split_every, split_out, shuffle_method, numeric_only=numeric_only,
+                            min_count=min_count, skipna=skipna)
 
-    def min(self, split_every: Any = None, **kw: Any):
-        return self._aggregate("min", split_every)
+    def mean(self, numeric_only: bool = False, skipna: bool = True, split_every: Any = None, split_out: Any = None,
+             shuffle_method: Any = None):
+        """Mean per group."""
+        return self._simple("mean", split_every, split_out, shuffle_method, numeric_only=numeric_only,
+                            skipna=skipna)
 
-    def max(self, split_every: Any = None, **kw: Any):
-        return self._aggregate("max", split_every)
+    def min(self, numeric_only: bool = False, skipna: bool = True, split_every: Any = None, split_out: Any = None,
+            shuffle_method: Any = None):
+        """Smallest value per group."""
+        return self._simple("min", split_every, split_out, shuffle_method, numeric_only=numeric_only,
+                            skipna=skipna)
 
-    def first(self, split_every: Any = None, **kw: Any):
-        return self._aggregate("first", split_every)
+    def max(self, numeric_only: bool = False, skipna: bool = True, split_every: Any = None, split_out: Any = None,
+            shuffle_method: Any = None):
+        """Largest value per group."""
+        return self._simple("max", split_every, split_out, shuffle_method, numeric_only=numeric_only,
+                            skipna=skipna)
 
-    def last(self, split_every: Any = None, **kw: Any):
-        return self._aggregate("last", split_every)
+    def first(self, numeric_only: bool = False, skipna: bool = True, split_every: Any = None,
+              split_out: Any = None, shuffle_method: Any = None):
+        """First non-missing value per group (partition order)."""
+        return self._simple("first", split_every, split_out, shuffle_method, numeric_only=numeric_only,
+                            skipna=skipna)
 
-    def prod(self, split_every: Any = None, **kw: Any):
-        return self._aggregate("prod", split_every)
+    def last(self, numeric_only: bool = False, skipna: bool = True, split_every: Any = None,
+             split_out: Any = None, shuffle_method: Any = None):
+        """Last non-missing value per group (partition order)."""
+        return self._simple("last", split_every, split_out, shuffle_method, numeric_only=numeric_only,
+                            skipna=skipna)
 
-    def nunique(self, split_every: Any = None, **kw: Any):
-        return self._aggregate("nunique", split_every)
+    def count(self, split_every: Any = None, split_out: Any = None, shuffle_method: Any = None):
+        """Non-missing values per group."""
+        return self._simple("count", split_every, split_out, shuffle_method)
 
-    def var(self, ddof: int = 1, split_every: Any = None, **kw: Any):
-        return self._aggregate("var", split_every, ddof=ddof)
+    def size(self, split_every: Any = None, split_out: Any = None, shuffle_method: Any = None):
+        """Rows per group."""
+        return self._simple("size", split_every, split_out, shuffle_method)
 
-    def std(self, ddof: int = 1, split_every: Any = None, **kw: Any):
-        return self._aggregate("std", split_every, ddof=ddof)
+    def nunique(self, dropna: bool = True, split_every: Any = None, split_out: Any = None,
+                shuffle_method: Any = None):
+        """Distinct values per group."""
+        if not dropna:
+            return self._shuffle_agg("nunique", (), {"dropna": False}, split_out, shuffle_method)
+        return self._simple("nunique", split_every, split_out, shuffle_method)
 
-    def size(self, split_every: Any = None):
-        return self._aggregate("size", split_every)
+    def var(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True, split_every: Any = None,
+            split_out: Any = None, shuffle_method: Any = None):
+        """Variance per group (merged central moments), ``ddof`` as pandas."""
+        return self._simple("var", split_every, split_out, shuffle_method, ddof=ddof, numeric_only=numeric_only,
+                            skipna=skipna)
 
-    def _shuffled(self) -> Any:
-        if self.by_series is not None:
-            raise NotImplementedError("groupby(series).apply is not supported; assign the series as a column first")
+    def std(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True, split_every: Any = None,
+            split_out: Any = None, shuffle_method: Any = None):
+        """Standard deviation per group."""
+        return self._simple("std", split_every, split_out, shuffle_method, ddof=ddof, numeric_only=numeric_only,
+                            skipna=skipna)
+
+    def sem(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True, split_every: Any = None,
+            split_out: Any = None, shuffle_method: Any = None):
+        """Standard error of the mean per group."""
+        return self._simple("sem", split_every, split_out, shuffle_method, ddof=ddof, numeric_only=numeric_only,
+                            skipna=skipna)
+
+    def any(self, skipna: bool = True, split_every: Any = None, split_out: Any = None):
+        """Whether any value per group is true."""
+        return self._simple("any", split_every, split_out, None, skipna=skipna)
+
+    def all(self, skipna: bool = True, split_every: Any = None, split_out: Any = None):
+        """Whether every value per group is true."""
+        return self._simple("all", split_every, split_out, None, skipna=skipna)
+
+    # -- whole-group operations (shuffle) -------------------------------------------------
+    def _shuffled(self, shuffle_method: Any = None, npartitions: Any = None) -> Any:
         from shoal.dataframe.shuffle import shuffle
 
-        return shuffle(self.obj, self.by_labels)
+        if any(sp[0] == "grouper" for sp in self._specs):
+            raise NotImplementedError("this operation with pd.Grouper(freq=...) is not supported; "
+                                      "group by a column of floored timestamps instead")
+        frame = self.obj
+        if isinstance(frame._meta, pd.Series):
+            name = frame._meta.name if frame._meta.name is not None else "__series"
+            frame = frame.to_frame(name=name)
+        if any(sp[0] != "col" for sp in self._specs):
+            frame = frame.map_partitions(with_key_columns, self._specs, *self._extra, token="groupby-keys")
+        on = [sp[1] if sp[0] == "col" else f"__gbk{i}" for i, sp in enumerate(self._specs)]
+        return shuffle(frame, on, npartitions=npartitions, method=shuffle_method)
 
-    def apply(self, func: Any, *args: Any, meta: Any = core.no_default, **kwargs: Any) -> Any:
-        """``func`` on each group (groups moved into one partition each by a hash shuffle)."""
-        shuffled = self._shuffled()
-        return shuffled.map_partitions(_apply_groups, self._spec(), func, args, kwargs, "apply",
-                                       meta=meta, token="groupby-apply", divisions=[None] * (shuffled.npartitions + 1))
+    def _shuffle_agg(self, method: str, args: tuple, kwargs: dict, split_out: Any = None,
+                     shuffle_method: Any = None) -> Any:
+        pg = self._standin_groupby()
+        meta = getattr(pg, method)(*args, **kwargs).iloc[:0]
+        shuffled = self._shuffled(shuffle_method, npartitions=split_out if split_out and split_out > 1 else None)
+        name = meta.name if isinstance(meta, pd.Series) else None
+        res = shuffled.map_partitions(run_method, self._spec(), method, args, kwargs, name, True, meta=meta,
+                                      token=f"groupby-{method}")
+        if split_out and split_out > 1:
+            return res
+        return res._reduction(_identity_chunk, _gather_sorted, meta=meta, token=f"groupby-{method}-gather",
+                              aggregate_kwargs={"nkeys": len(self._specs), "sort": self.sort})
 
-    def transform(self, func: Any, *args: Any, meta: Any = core.no_default, **kwargs: Any) -> Any:
-        """``transform`` per group after a hash shuffle; rows come back in shuffled order."""
-        shuffled = self._shuffled()
-        return shuffled.map_partitions(_apply_groups, self._spec(), func, args, kwargs, "transform",
-                                       meta=meta, token="groupby-transform", divisions=[None] * (shuffled.npartitions + 1))
+    def median(self, numeric_only: bool = False, split_every: Any = None, split_out: Any = None,
+               shuffle_method: Any = None):
+        """Exact median per group (groups gathered with a shuffle)."""
+        return self._shuffle_agg("median", (), {"numeric_only": numeric_only}, split_out, shuffle_method)
 
-    def _spec(self) -> tuple:
-        by = self.by_labels if (len(self.by_labels) > 1 or isinstance(self._by_arg, list)) else self.by_labels[0]
-        return (by, self._selection, self.dropna, self.group_keys)
+    def idxmin(self, skipna: bool = True, numeric_only: bool = False, split_every: Any = None,
+               split_out: Any = None, shuffle_method: Any = None):
+        """Index label of the smallest value per group."""
+        kw = {"skipna": skipna, "numeric_only": numeric_only} if not self._is_series_selection() else {"skipna": skipna}
+        return self._shuffle_agg("idxmin", (), kw, split_out, shuffle_method)
+
+    def idxmax(self, skipna: bool = True, numeric_only: bool = False, split_every: Any = None,
+               split_out: Any = None, shuffle_method: Any = None):
+        """Index label of the largest value per group."""
+        kw = {"skipna": skipna, "numeric_only": numeric_only} if not self._is_series_selection() else {"skipna": skipna}
+        return self._shuffle_agg("idxmax", (), kw, split_out, shuffle_method)
+
+    def cov(self, ddof: int = 1, numeric_only: bool = False, split_every: Any = None, split_out: Any = None,
+            shuffle_method: Any = None, **kwargs: Any):
+        """Covariance matrix per group."""
+        return self._shuffle_agg("cov", (), dict(ddof=ddof, numeric_only=numeric_only, **kwargs), split_out,
+                                 shuffle_method)
+
+    def corr(self, method: str = "pearson", numeric_only: bool = False, split_every: Any = None,
+             split_out: Any = None, shuffle_method: Any = None, **kwargs: Any):
+        """Correlation matrix per group."""
+        return self._shuffle_agg("corr", (), dict(method=method, numeric_only=numeric_only, **kwargs), split_out,
+                                 shuffle_method)
+
+    def apply(self, func: Any, *args: Any, meta: Any = core.no_default, shuffle_method: Any = None,
+              **kwargs: Any) -> Any:
+        """``func`` on each group (groups moved into one partition each by a hash shuffle).
+
+        Without ``meta`` the result's type is inferred by running ``func`` on a
+        stand-in, with a warning; pass ``meta`` to be sure."""
+        return self._rows("apply", func, args, kwargs, meta, shuffle_method)
+
+    def transform(self, func: Any, *args: Any, meta: Any = core.no_default, shuffle_method: Any = None,
+                  **kwargs: Any) -> Any:
+        """``transform`` per group after a hash shuffle (rows come back grouped, index kept)."""
+        return self._rows("transform", func, args, kwargs, meta, shuffle_method)
+
+    def shift(self, periods: int = 1, freq: Any = None, fill_value: Any = None, meta: Any = core.no_default,
+              shuffle_method: Any = None) -> Any:
+        """Shift within each group (after a hash shuffle; index kept, row order grouped)."""
+        kw: dict = {"periods": periods}
+        if freq is not None:
+            kw["freq"] = freq
+        if fill_value is not None:
+            kw["fill_value"] = fill_value
+        return self._rows("shift", None, (), kw, meta, shuffle_method)
+
+    def _rows(self, method: str, func: Any, args: tuple, kwargs: dict, meta: Any, shuffle_method: Any) -> Any:
+        from shoal.dataframe.utils import make_meta
+
+        call_args = (func,) + tuple(args) if func is not None else tuple(args)
+        if meta is core.no_default:
+            if method != "shift":
+                warnings.warn(
+                    "`meta` is not specified, inferred from partial data. Please provide `meta` if the result is "
+                    "unexpected.\n  Before: .%s(func)\n  After:  .%s(func, meta={'x': 'f8', 'y': 'f8'}) for "
+                    "dataframe result\n  or:     .%s(func, meta=('x', 'f8'))            for series result"
+                    % (method, method, method), UserWarning, stacklevel=3)
+            meta = make_meta(getattr(self._standin_groupby(), method)(*call_args, **kwargs))
+        else:
+            meta = make_meta(meta)
+        name = meta.name if isinstance(meta, pd.Series) else None
+        shuffled = self._shuffled(shuffle_method)
+        return shuffled.map_partitions(run_method, self._spec(), method, call_args, kwargs, name,
+                                       isinstance(meta, pd.Series), meta=meta, token=f"groupby-{method}",
+                                       divisions=[None] * (shuffled.npartitions + 1))
+
+    def get_group(self, key: Any) -> Any:
+        """The rows of one group (lazy; a partition without it contributes nothing)."""
+        mn, extra = self._standins()
+        meta = self.obj._meta
+        if self._selection is not None:
+            meta = meta[self._selection]
+        return self.obj.map_partitions(_get_group, self._spec(), key, meta, *self._extra, meta=meta,
+                                       token="groupby-get-group")
+
+    # -- running operations (scan) ----------------------------------------------------------
+    def _scan(self, method: str, **kwargs: Any) -> Any:
+        from shoal.dataframe.utils import make_meta
+
+        pg = self._standin_groupby()
+        meta = make_meta(getattr(pg, method)(**kwargs))
+        if method in ("head", "tail"):
+            meta = self.obj._meta if self._selection is None else self.obj._meta[self._selection]
+        return scan(self, method, meta, **kwargs)
+
+    def cumsum(self, axis: Any = None, numeric_only: bool = False):
+        """Running sum within each group (rows stay in place)."""
+        return self._scan("cumsum")
+
+    def cumprod(self, axis: Any = None, numeric_only: bool = False):
+        """Running product within each group."""
+        return self._scan("cumprod")
+
+    def cummin(self, axis: Any = None, numeric_only: bool = False):
+        """Running minimum within each group."""
+        return self._scan("cummin")
+
+    def cummax(self, axis: Any = None, numeric_only: bool = False):
+        """Running maximum within each group."""
+        return self._scan("cummax")
+
+    def cumcount(self, ascending: bool = True):
+        """Position of each row within its group (0-based)."""
+        if not ascending:
+            raise NotImplementedError("cumcount(ascending=False) is not supported; use size() - 1 - cumcount()")
+        return self._scan("cumcount")
+
+    def ffill(self, limit: Any = None):
+        """Forward-fill missing values within each group."""
+        if limit is not None:
+            raise NotImplementedError("groupby().ffill(limit=...) is not supported; use apply(lambda g: g.ffill(limit))")
+        return self._scan("ffill")
+
+    def bfill(self, limit: Any = None):
+        """Back-fill missing values within each group."""
+        if limit is not None:
+            raise NotImplementedError("groupby().bfill(limit=...) is not supported; use apply(lambda g: g.bfill(limit))")
+        return self._scan("bfill")
+
+    def head(self, n: int = 5):
+        """First ``n`` rows of each group, in their original order."""
+        return self._scan("head", n=n)
+
+    def tail(self, n: int = 5):
+        """Last ``n`` rows of each group, in their original order."""
+        return self._scan("tail", n=n)
+
+    def __iter__(self):
+        raise NotImplementedError("iterating over a lazy groupby is not supported; compute the frame first, or "
+                                  "use get_group(key) for one group")
 
 
-def _apply_groups(df: pd.DataFrame, spec: tuple, func: Any, args: tuple, kwargs: dict, how: str) -> Any:
-    by, selection, dropna, group_keys = spec
-    g = df.groupby(by, dropna=dropna, group_keys=group_keys)
-    if selection is not None:
-        g = g[selection]
-    if how == "apply":
-        return g.apply(func, *args, **kwargs)
-    return g.transform(func, *args, **kwargs)
+def _contains_aggregation(x: Any) -> bool:
+    if isinstance(x, Aggregation):
+        return True
+    if isinstance(x, dict):
+        return any(_contains_aggregation(v) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return any(_contains_aggregation(v) for v in x)
+    return False
 
 
-def _tree(args: list, plan: _Plan, meta: Any, split_every: int) -> Any:
-    from shoal.core.graph import LayeredGraph
-    from shoal.core.task import Task
-    from shoal.core.tokenize import tokenize
-    from shoal.dataframe.mapping import align_partitions
+def _identity_chunk(x: Any) -> Any:
+    return x
 
-    args = align_partitions(*args)
-    frame = args[0]
-    tok = tokenize(args, plan, split_every)
-    cname = f"groupby-chunk-{tok}"
-    name = f"groupby-agg-{tok}"
-    layer: dict = {}
-    keys = []
-    for i in range(frame.npartitions):
-        refs = [Ref((a._name, i)) for a in args]
-        layer[(cname, i)] = Task(groupby_chunk, refs[0], plan, *refs[1:])
-        keys.append((cname, i))
-    depth = 0
-    comb = _Combine(plan)
-    while len(keys) > split_every:
-        depth += 1
-        new = []
-        for j in range(0, len(keys), split_every):
-            k = (f"groupby-combine{depth}-{tok}", j // split_every)
-            layer[k] = Task(comb, [Ref(x) for x in keys[j:j + split_every]])
-            new.append(k)
-        keys = new
-    layer[(name, 0)] = Task(_Finalize(plan), [Ref(x) for x in keys])
-    graph = LayeredGraph.from_collections(name, layer, args)
-    return core.new_collection(graph, name, meta, [None, None])
+
+def _gather_sorted(parts: list, nkeys: int = 1, sort: bool = True) -> Any:
+    nonempty = [p for p in parts if len(p)] or parts[:1]
+    out = pd.concat(nonempty) if len(nonempty) > 1 else nonempty[0]
+    if sort:
+        levels = list(range(min(nkeys, out.index.nlevels)))
+        out = out.sort_index(level=levels if out.index.nlevels > 1 else None, sort_remaining=False, kind="stable")
+    return out
+
+
+def _get_group(df: Any, spec: dict, key: Any, meta: Any, *extra: Any) -> Any:
+    keys = key_arrays(df, spec["specs"], extra)
+    by = keys if spec["is_list"] else keys[0]
+    g = df.groupby(by, sort=False, dropna=spec["dropna"], observed=True)
+    try:
+        out = g.get_group(key)
+    except KeyError:
+        return meta
+    if spec["selection"] is not None:
+        out = out[spec["selection"]]
+    return out
 
 
 class DataFrameGroupBy(_GroupByBase):
+    """``df.groupby(...)``: lazy; aggregations, transforms and scans as in pandas."""
+
     def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, list):
-            return DataFrameGroupBy(self.obj, self._by_arg, sort=self.sort, dropna=self.dropna, selection=key)
+        if isinstance(key, (list, tuple)):
+            key = list(key)
+            missing = [k for k in key if k not in self.obj._meta.columns]
+            if missing:
+                raise KeyError(f"Columns not found: {missing}")
+            return self._child(DataFrameGroupBy, key)
         if key not in self.obj._meta.columns:
             raise KeyError(f"column {key!r} is not in the grouped frame; it has {list(self.obj._meta.columns)}")
-        return SeriesGroupBy(self.obj, self._by_arg, sort=self.sort, dropna=self.dropna, selection=key)
+        return self._child(SeriesGroupBy, key)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -460,5 +569,14 @@ class DataFrameGroupBy(_GroupByBase):
 
 
 class SeriesGroupBy(_GroupByBase):
-    def value_counts(self, **kwargs: Any):
-        raise NotImplementedError("SeriesGroupBy.value_counts is not supported; use .apply(lambda s: s.value_counts())")
+    """``s.groupby(...)`` or ``df.groupby(...)[col]``."""
+
+    def value_counts(self, normalize: bool = False, sort: bool = True, ascending: bool = False,
+                     dropna: bool = True, split_out: Any = None, shuffle_method: Any = None):
+        """Counts of each value within each group (pandas' order)."""
+        return self._shuffle_agg("value_counts", (), {"normalize": normalize, "sort": sort, "ascending": ascending,
+                                                      "dropna": dropna}, split_out, shuffle_method)
+
+    def unique(self, split_out: Any = None, shuffle_method: Any = None):
+        """Distinct values of each group (arrays)."""
+        return self._shuffle_agg("unique", (), {}, split_out, shuffle_method)

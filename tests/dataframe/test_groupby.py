@@ -68,7 +68,7 @@ def test_apply_and_transform(df, pdf):
 
 
 def test_bad_aggregation_message(df):
-    with pytest.raises(ValueError, match="apply"):
+    with pytest.raises(AttributeError, match="apply"):
         df.groupby("a").b.agg("median2")
     with pytest.raises(KeyError, match="columns"):
         df.groupby("nope")
