@@ -150,9 +150,10 @@ def fold_part(it: Iterable, binop: Callable, initial: Any) -> Any:
 
 
 def fold_agg(parts: list, combine: Callable, initial: Any) -> Any:
+    """Combine the partitions' totals; ``initial`` starts only those (each partition)."""
     vals = [p for p in parts if p is not EMPTY]
-    if initial is not no_default:
-        return reduce(combine, vals, initial)
+    if not vals and initial is not no_default:
+        return initial
     if not vals:
         raise TypeError("fold() of an empty bag with no initial value; pass initial=...")
     return reduce(combine, vals)
@@ -310,11 +311,13 @@ def split_piece(part: list, j: int, k: int) -> list:
     return part[j * n // k:(j + 1) * n // k]
 
 
-def zip_map(func: Callable, parts: list, slots: list, args: tuple, kwargs: dict) -> list:
+def zip_map(func: Callable, parts: list, slots: list, args: tuple, kwargs: dict,
+            kwslots: dict | None = None) -> list:
     """Elementwise ``func`` over partitions zipped together (``b.map(f, other_bag)``).
 
     ``slots[i]`` is the index in ``parts`` for argument ``i``, or None for a
-    broadcast argument taken from ``args[i]``.
+    broadcast argument taken from ``args[i]``; ``kwslots`` maps keyword
+    names to the index in ``parts`` of the bag that keyword takes from.
     """
     n = len(parts[0]) if parts else 0
     for p in parts:
@@ -325,5 +328,44 @@ def zip_map(func: Callable, parts: list, slots: list, args: tuple, kwargs: dict)
     out = []
     for row in zip(*parts):
         call_args = [row[s] if s is not None else a for s, a in zip(slots, args)]
-        out.append(func(*call_args, **kwargs))
+        if kwslots:
+            kw = dict(kwargs)
+            for name, s in kwslots.items():
+                kw[name] = row[s]
+            out.append(func(*call_args, **kw))
+        else:
+            out.append(func(*call_args, **kwargs))
+    return out
+
+
+class StarKey:
+    """A key function called with an element's fields: ``key(*x)``."""
+
+    __slots__ = ("func",)
+
+    def __init__(self, func: Callable):
+        self.func = func
+
+    def __call__(self, x: Any) -> Any:
+        return self.func(*x)
+
+    def __reduce__(self):
+        return (StarKey, (self.func,))
+
+
+def product_part(left: list, right: list) -> list:
+    """Every ``(x, y)`` pair of two partitions."""
+    return list(itertools.product(left, right))
+
+
+def join_part(part: list, other: Iterable, on_self: Any, on_other: Any) -> list:
+    """``(y, x)`` for ``x`` in ``part`` and ``y`` in ``other`` with equal keys."""
+    kother, kself = _keyfunc(on_other), _keyfunc(on_self)
+    index: dict = {}
+    for y in other:
+        index.setdefault(kother(y), []).append(y)
+    out = []
+    for x in part:
+        for y in index.get(kself(x), ()):
+            out.append((y, x))
     return out

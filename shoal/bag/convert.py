@@ -11,11 +11,16 @@ from typing import Any, Iterable
 __all__ = ["to_dataframe"]
 
 
-def records_to_frame(it: Iterable, columns: Any) -> Any:
-    """A DataFrame from dicts (keys are columns), tuples/lists or scalars."""
+def records_to_frame(it: Iterable, columns: Any, dtypes: Any = None) -> Any:
+    """A DataFrame from dicts (keys are columns), tuples/lists or scalars.
+
+    ``dtypes`` (``{column: dtype}``) types the columns of an empty partition.
+    """
     import pandas as pd
 
     rows = it if type(it) is list else list(it)
+    if not rows and dtypes:
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
     if rows and isinstance(rows[0], dict):
         df = pd.DataFrame.from_records(rows)
         if columns is not None:
@@ -41,7 +46,14 @@ def to_dataframe(bag: Any, meta: Any = None, columns: Any = None) -> Any:
         verify = False
     else:
         verify = True
+        if isinstance(meta, dict) or (isinstance(meta, (list, tuple)) and meta
+                                      and all(isinstance(m, tuple) and len(m) == 2 for m in meta)):
+            import pandas as pd
+
+            items = list(meta.items()) if isinstance(meta, dict) else list(meta)
+            meta = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in items})
         if columns is None and hasattr(meta, "columns"):
             columns = list(meta.columns)
-    parts = bag._per_partition("to-dataframe", records_to_frame, [(columns,)] * bag.npartitions)
+    dtypes = dict(meta.dtypes) if hasattr(meta, "dtypes") and hasattr(meta, "columns") else None
+    parts = bag._per_partition("to-dataframe", records_to_frame, [(columns, dtypes)] * bag.npartitions)
     return sdd.from_delayed(parts, meta=meta, verify_meta=verify)

@@ -82,6 +82,9 @@ def _unpack(obj: Any, layers: dict) -> Any:
 
 
 def _finalize_bag(parts: list) -> list:
+    # partitions that are single values (map_partitions(len)) come back as a list of them
+    if parts and (isinstance(parts[0], (str, bytes)) or not hasattr(parts[0], "__iter__")):
+        return list(parts)
     return list(itertools.chain.from_iterable(parts))
 
 
@@ -165,6 +168,26 @@ class Item(Collection):
 
     def __bool__(self) -> bool:
         raise TypeError(f"the value of {self!r} is not known until computed; call .compute() first")
+
+    # explicit conversions ask for the value: compute it, as int(item) does in Dask
+    def __int__(self) -> int:
+        return int(self.compute())
+
+    def __float__(self) -> float:
+        return float(self.compute())
+
+    def __complex__(self) -> complex:
+        return complex(self.compute())
+
+    @classmethod
+    def from_delayed(cls, value: Any) -> "Item":
+        """An Item computing to the value of a ``Delayed`` (or any one-key collection)."""
+        from shoal.delayed import Delayed, delayed
+
+        if not is_lazy(value):
+            raise TypeError(f"Item.from_delayed expects a Delayed, got a {type(value).__name__}")
+        d = value if isinstance(value, Delayed) else delayed(value)
+        return cls(d.key, dict(_layers_of(d)))
 
 
 def _bind_item_operators() -> None:
@@ -339,7 +362,7 @@ class Bag(Collection):
         shared) or other bags with the same partitioning (zipped elementwise).
         """
         if any(isinstance(a, Bag) for a in args) or any(isinstance(v, Bag) for v in kwargs.values()):
-            from shoal.bag.multi import zip_map
+            from shoal.bag.multi import zip_map  # noqa: F811
 
             return zip_map(func, (self,) + args, kwargs)
         return self._with_op(funcname(func), "map", func, args, kwargs)
@@ -358,7 +381,7 @@ class Bag(Collection):
 
     def map_partitions(self, func: Callable, *args: Any, **kwargs: Any) -> "Bag":
         """Apply ``func(partition_list, *args, **kwargs)``; it returns the new partition."""
-        if any(isinstance(a, Bag) for a in args):
+        if any(isinstance(a, Bag) for a in args) or any(isinstance(v, Bag) for v in kwargs.values()):
             from shoal.bag.multi import zip_partitions
 
             return zip_partitions(func, (self,) + args, kwargs)
@@ -371,6 +394,43 @@ class Bag(Collection):
     def pluck(self, key: Any, default: Any = no_default) -> "Bag":
         """``x[key]`` of every element (a list of keys gives tuples)."""
         return self._with_op("pluck", "pluck", None, (key, default))
+
+    def unzip(self, n: int) -> tuple:
+        """``n`` bags from a bag of ``n``-tuples: the first fields, the second fields, ..."""
+        return tuple(self.pluck(i) for i in range(n))
+
+    def product(self, other: "Bag") -> "Bag":
+        """Every pair ``(x, y)`` of an element of this bag and one of ``other``.
+
+        The result has ``self.npartitions * other.npartitions`` partitions.
+        """
+        if not isinstance(other, Bag):
+            raise TypeError(f"product expects another Bag, got a {type(other).__name__}")
+        layers = self._with_self()
+        layers.update(other._with_self())
+        nodes = [Task(chunk.product_part, Ref((self.name, i)), Ref((other.name, j)))
+                 for i in range(self.npartitions) for j in range(other.npartitions)]
+        return self._materialised("product", nodes, layers)
+
+    def join(self, other: Any, on_self: Any, on_other: Any = None) -> "Bag":
+        """``(y, x)`` for every element ``x`` of this bag and ``y`` of ``other`` whose keys match.
+
+        ``other`` is a list (or any iterable), a ``Delayed`` of one, or a Bag
+        of one partition; it is held in memory by every task, so it should be
+        the small side.  ``on_self``/``on_other`` are functions or indices
+        (``on_other`` defaults to ``on_self``).
+        """
+        if on_other is None:
+            on_other = on_self
+        if isinstance(other, Bag):
+            if other.npartitions != 1:
+                raise ValueError(
+                    f"join needs the other bag in one partition, it has {other.npartitions}; "
+                    "use other.repartition(1) (it must fit in memory)")
+            other = Item((other.name, 0), other._with_self())
+        elif not is_lazy(other):
+            other = list(other)
+        return self._with_op("join", "map_partitions", chunk.join_part, (other, on_self, on_other))
 
     def random_sample(self, prob: float, random_state: Any = None) -> "Bag":
         """Each element kept independently with probability ``prob``.
@@ -456,6 +516,8 @@ class Bag(Collection):
 
     def topk(self, k: int, key: Any = None, split_every: int | None = None) -> "Bag":
         """The ``k`` largest elements (by ``key``, a function or an index), largest first."""
+        if callable(key) and _takes_several_arguments(key):
+            key = chunk.StarKey(key)  # key(*element), as for tuples of fields
         return self._bag_of_one("topk", chunk.topk_part, (k, key), chunk.topk_agg, (k, key))
 
     def foldby(self, key: Any, binop: Callable, initial: Any = no_default, combine: Callable | None = None,
@@ -497,6 +559,8 @@ class Bag(Collection):
         ``partition_size`` (bytes, or a string like ``"64MB"``) instead picks
         the count from the elements' in-memory size, computed first.
         """
+        if npartitions is not None and partition_size is not None:
+            raise ValueError("repartition takes npartitions= or partition_size=, not both")
         if npartitions is None:
             if partition_size is None:
                 raise ValueError("repartition needs npartitions=... (or partition_size=...)")
@@ -522,16 +586,20 @@ class Bag(Collection):
 
         Each partition stops reading as soon as it has ``k`` elements.
         """
-        n = self.npartitions if npartitions == -1 else min(int(npartitions), self.npartitions)
+        if npartitions != -1 and int(npartitions) > self.npartitions:
+            raise ValueError(
+                f"take(npartitions={npartitions}) asks for more partitions than the bag's "
+                f"{self.npartitions}; pass npartitions=-1 to search every partition")
+        n = self.npartitions if npartitions == -1 else int(npartitions)
         pname, player = self._partials("take-part", pipeline.take, (k,), npartitions=n)
         key = new_name("take", pname, k)
         layers = dict(self._layers)
         layers[pname] = player
-        layers[key] = {key: Task(chunk.take_agg, [Ref((pname, i)) for i in range(n)], k)}
-        item = Item(key, layers)
-        if not compute:
-            return item
-        out = item.compute()
+        refs = [Ref((pname, i)) for i in range(n)]
+        if not compute:  # a one-partition bag of those elements, gathered by its own task
+            return Bag(key, [((key, 0), chunk.take_agg, (refs, k))], (), layers)
+        layers[key] = {key: Task(chunk.take_agg, refs, k)}
+        out = Item(key, layers).compute()
         if warn and len(out) < k:
             warnings.warn(
                 f"take({k}) found only {len(out)} elements in the first {n} partition(s); "
@@ -558,6 +626,19 @@ class Bag(Collection):
         from shoal.bag.convert import to_dataframe
 
         return to_dataframe(self, meta=meta, columns=columns)
+
+
+def _takes_several_arguments(func: Callable) -> bool:
+    """True if ``func`` needs more than one positional argument."""
+    import inspect
+
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature take one value
+        return False
+    required = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                and p.default is p.empty]
+    return len(required) > 1
 
 
 def _partition_nbytes(part: list) -> list:

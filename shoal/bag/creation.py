@@ -44,8 +44,8 @@ def range(n: int, npartitions: int) -> Bag:
     """The integers ``0 .. n-1`` in ``npartitions`` partitions (computed in the workers)."""
     if npartitions < 1:
         raise ValueError(f"npartitions must be >= 1, got {npartitions}")
-    size = max(1, math.ceil(n / npartitions))
-    bounds = [(i, min(i + size, n)) for i in builtins.range(0, n, size)] or [(0, 0)]
+    k = min(npartitions, n) if n > 0 else 1
+    bounds = [(i * n // k, (i + 1) * n // k) for i in builtins.range(k)]
     name = new_name("range", n, npartitions)
     return Bag.from_sources(name, [(pipeline.from_range, b) for b in bounds])
 
@@ -94,19 +94,19 @@ def zip(*bags: Bag) -> Bag:
 
 def map(func: Callable, *args: Any, **kwargs: Any) -> Bag:
     """``func`` over bags elementwise; non-bag arguments are passed to every call."""
-    bags = [a for a in args if isinstance(a, Bag)]
+    bags = [a for a in args if isinstance(a, Bag)] + [v for v in kwargs.values() if isinstance(v, Bag)]
     if not bags:
-        raise TypeError("db.map needs at least one Bag argument, e.g. db.map(f, b)")
-    if len(bags) == 1 and args[0] is bags[0]:
+        raise ValueError("db.map needs at least one Bag argument, e.g. db.map(f, b)")
+    if len(bags) == 1 and args and args[0] is bags[0]:
         return bags[0].map(func, *args[1:], **kwargs)
     return _zip_map(func, args, kwargs)
 
 
 def map_partitions(func: Callable, *args: Any, **kwargs: Any) -> Bag:
     """``func`` over partitions of bags (zipped); non-bag arguments are passed to every call."""
-    bags = [a for a in args if isinstance(a, Bag)]
+    bags = [a for a in args if isinstance(a, Bag)] + [v for v in kwargs.values() if isinstance(v, Bag)]
     if not bags:
-        raise TypeError("db.map_partitions needs at least one Bag argument")
-    if len(bags) == 1 and args[0] is bags[0]:
+        raise ValueError("db.map_partitions needs at least one Bag argument, e.g. db.map_partitions(f, b)")
+    if len(bags) == 1 and args and args[0] is bags[0]:
         return bags[0].map_partitions(func, *args[1:], **kwargs)
     return _zip_partitions(func, args, kwargs)

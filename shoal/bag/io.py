@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import itertools
+import os
 from typing import Any, Iterable, Iterator, List
 
 import fsspec
@@ -27,7 +28,11 @@ from fsspec.utils import infer_compression
 
 from shoal.utils import parse_bytes
 
-__all__ = ["read_text", "to_textfiles", "read_lines", "read_files"]
+__all__ = ["read_text", "to_textfiles", "read_lines", "read_files", "NoFilesFound"]
+
+
+class NoFilesFound(FileNotFoundError, ValueError):
+    """No file matches the paths given to a reader (a ``ValueError`` too, as Dask raises)."""
 
 #: Decompressed bytes handled per step: large enough that per-chunk Python
 #: costs vanish, small enough that a partition never needs all its text at once.
@@ -240,7 +245,7 @@ def read_text(urlpath: Any, blocksize: Any = None, compression: str | None = "in
         fs_i, _, found = get_fs_token_paths(pat, mode="rb", storage_options=storage_options or {})
         has_glob = any(c in pat for c in "*?[")
         if not found or (not has_glob and not fs_i.exists(found[0])):
-            raise FileNotFoundError(
+            raise NoFilesFound(
                 f"read_text: no file matches {pat!r}. Check the directory and the pattern "
                 f"(a glob such as '/data/part-0000*gz' or an existing file path)")
         fs = fs_i
@@ -248,7 +253,7 @@ def read_text(urlpath: Any, blocksize: Any = None, compression: str | None = "in
             # a directory: every file below it, in name order
             found = sorted(p for p in fs_i.find(found[0]) if not fs_i.isdir(p))
             if not found:
-                raise FileNotFoundError(f"read_text: the directory {pat!r} holds no files")
+                raise NoFilesFound(f"read_text: the directory {pat!r} holds no files")
         paths.extend(found)
     comps = [_compression_of(p, compression) for p in paths]
     delim = linedelimiter
@@ -323,13 +328,19 @@ def write_partition(it: Iterable, path: str, compression: str | None, encoding: 
 
 
 def _output_paths(path: Any, n: int, name_function: Any) -> List[str]:
+    if not isinstance(path, (str, os.PathLike, list, tuple)):
+        raise TypeError(f"to_textfiles path must be a string, a path or a list of them, got "
+                        f"{type(path).__name__}: {path!r}")
     if isinstance(path, (list, tuple)):
         if len(path) != n:
             raise ValueError(f"to_textfiles got {len(path)} paths for a bag of {n} partitions; "
                              "give one path per partition or a glob like 'out/*.txt.gz'")
         return [str(p) for p in path]
-    path = str(path)
-    name_function = name_function or str
+    path = os.fspath(path)
+    if name_function is None:
+        # zero-padded so that the files sort in partition order (00, 01, ..., 15)
+        width = len(str(max(n - 1, 0)))
+        name_function = f"{{:0{width}d}}".format
     if "*" in path:
         if path.count("*") > 1:
             raise ValueError(f"to_textfiles path {path!r} has more than one '*'; use exactly one")

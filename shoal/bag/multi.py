@@ -29,41 +29,52 @@ def _zip_layers(bags: tuple, extra: Iterable) -> tuple[int, dict]:
     return n, layers
 
 
+def _split_bags(args: tuple, kwargs: dict) -> tuple:
+    """Bags in ``args``/``kwargs`` and where each argument takes its value from."""
+    bags: list = []
+    pos: dict = {}
+
+    def slot(b: Bag) -> int:
+        if id(b) not in pos:
+            pos[id(b)] = len(bags)
+            bags.append(b)
+        return pos[id(b)]
+
+    slots = [slot(a) if isinstance(a, Bag) else None for a in args]
+    kwslots = {k: slot(v) for k, v in kwargs.items() if isinstance(v, Bag)}
+    plain = tuple(None if isinstance(a, Bag) else a for a in args)
+    plain_kw = {k: v for k, v in kwargs.items() if not isinstance(v, Bag)}
+    return tuple(bags), slots, kwslots, plain, plain_kw
+
+
 def zip_map(func: Callable, args: tuple, kwargs: dict) -> Bag:
-    bags = tuple(a for a in args if isinstance(a, Bag))
-    kw_bags = {k: v for k, v in kwargs.items() if isinstance(v, Bag)}
-    if kw_bags:
-        raise TypeError("bags as keyword arguments are not supported; pass them positionally: "
-                        "b.map(f, other_bag)")
+    bags, slots, kwslots, plain, plain_kw = _split_bags(args, kwargs)
     n, layers = _zip_layers(bags, ())
-    slots, plain = [], []
-    bag_pos = {id(b): i for i, b in enumerate(bags)}
-    for a in args:
-        if isinstance(a, Bag):
-            slots.append(bag_pos[id(a)])
-            plain.append(None)
-        else:
-            slots.append(None)
-            plain.append(a)
-    plain_t = _unpack(tuple(plain), layers)
-    kw = _unpack(kwargs, layers)
-    nodes = [Task(chunk.zip_map, func, [Ref((b.name, i)) for b in bags], slots, plain_t, kw)
+    plain_t = _unpack(plain, layers)
+    kw = _unpack(plain_kw, layers)
+    nodes = [Task(chunk.zip_map, func, [Ref((b.name, i)) for b in bags], slots, plain_t, kw, kwslots)
              for i in range(n)]
     return bags[0]._materialised(funcname(func), nodes, layers)
 
 
-def _call_partitions(func: Callable, parts: list, slots: list, args: tuple, kwargs: dict) -> Any:
+def _call_partitions(func: Callable, parts: list, slots: list, args: tuple, kwargs: dict,
+                     kwslots: dict | None = None) -> Any:
     call_args = [parts[s] if s is not None else a for s, a in zip(slots, args)]
-    return list(func(*call_args, **kwargs))
+    if kwslots:
+        kwargs = dict(kwargs)
+        for name, s in kwslots.items():
+            kwargs[name] = parts[s]
+    out = func(*call_args, **kwargs)
+    if isinstance(out, (str, bytes)) or not hasattr(out, "__iter__"):
+        return out  # one value for the partition, as map_partitions(len) gives
+    return list(out)
 
 
 def zip_partitions(func: Callable, args: tuple, kwargs: dict) -> Bag:
-    bags = tuple(a for a in args if isinstance(a, Bag))
+    bags, slots, kwslots, plain, plain_kw = _split_bags(args, kwargs)
     n, layers = _zip_layers(bags, ())
-    bag_pos = {id(b): i for i, b in enumerate(bags)}
-    slots = [bag_pos[id(a)] if isinstance(a, Bag) else None for a in args]
-    plain = _unpack(tuple(None if isinstance(a, Bag) else a for a in args), layers)
-    kw = _unpack(kwargs, layers)
-    nodes = [Task(_call_partitions, func, [Ref((b.name, i)) for b in bags], slots, plain, kw)
+    plain_t = _unpack(plain, layers)
+    kw = _unpack(plain_kw, layers)
+    nodes = [Task(_call_partitions, func, [Ref((b.name, i)) for b in bags], slots, plain_t, kw, kwslots)
              for i in range(n)]
     return bags[0]._materialised(funcname(func), nodes, layers)

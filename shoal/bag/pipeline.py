@@ -88,13 +88,8 @@ def _plucker(key: Any, default: Any) -> Callable:
 
 
 def _as_iterable(result: Any, func: Callable) -> Iterable:
-    if isinstance(result, (str, bytes)) or not hasattr(result, "__iter__"):
-        name = getattr(func, "__name__", repr(func))
-        raise TypeError(
-            f"map_partitions({name}) returned a {type(result).__name__}, but each partition of a "
-            "bag must be an iterable of elements. Return a list, e.g. "
-            f"`b.map_partitions(lambda part: [{name}(part)])`."
-        )
+    # a single value (``map_partitions(len)``) stays the partition's value, as in Dask;
+    # computing the bag then gives one value per partition
     return result
 
 
@@ -238,7 +233,14 @@ def from_parts(parts: list) -> Iterable:
 # -- finals (per-partition steps) -------------------------------------------
 
 def to_list(it: Iterable) -> list:
-    return it if type(it) is list else list(it)
+    """The partition as a list; elements that are iterators (``map`` of a generator) become lists."""
+    if type(it) is not list:
+        if isinstance(it, (str, bytes)) or not hasattr(it, "__iter__"):
+            return it  # a partition holding one value (see _as_iterable)
+        it = list(it)
+    if it and isinstance(it[0], Iterator):
+        it = [list(x) if isinstance(x, Iterator) else x for x in it]
+    return it
 
 
 def count(it: Iterable) -> int:

@@ -14,7 +14,7 @@ class StringAccessor:
         self._bag = bag
 
     def __dir__(self):
-        return [n for n in dir(str) if not n.startswith("_")]
+        return sorted({n for n in dir(str) if not n.startswith("_")} | {"match"})
 
     def __getattr__(self, attr: str) -> Callable:
         if attr.startswith("_") or not hasattr(str, attr):
