@@ -21,6 +21,7 @@ from shoal.array.creation import (arange, asanyarray, asarray, block, concatenat
                                   zeros_like)
 from shoal.array.io import from_npy_stack, store, to_npy_stack
 from shoal.array.storage import H5Dataset, from_zarr, to_hdf5, to_zarr
+from shoal.array.windows import sliding_window_view
 from shoal.array.linalg import dot, einsum, inner, matmul, outer, tensordot, vdot
 from shoal.array.order_stats import (argtopk, median, nanmedian, nanpercentile, nanquantile,
                                      percentile, quantile, topk)
@@ -45,7 +46,7 @@ __all__ = [
     "Array", "blockwise", "elemwise", "map_blocks", "map_overlap", "overlap", "trim_internal",
     "normalize_chunks", "random", "linalg", "fft",
     "from_array", "asarray", "asanyarray", "from_delayed", "from_npy_stack", "to_npy_stack", "store",
-    "from_zarr", "to_zarr", "to_hdf5", "H5Dataset",
+    "from_zarr", "to_zarr", "to_hdf5", "H5Dataset", "sliding_window_view",
     "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
     "arange", "linspace", "eye", "diag", "tri", "fromfunction", "indices",
     "concatenate", "stack", "block", "hstack", "vstack", "dstack", "append",

@@ -42,6 +42,11 @@ def _zarr():
     return zarr
 
 
+def _compute_options(kwargs: dict) -> dict:
+    """Take the keywords meant for ``compute`` (``scheduler=``...) out of the writer's keywords."""
+    return {k: kwargs.pop(k) for k in ("scheduler", "get", "num_workers") if k in kwargs}
+
+
 # -- zarr -------------------------------------------------------------------------
 
 
@@ -104,7 +109,8 @@ def to_zarr(arr: Array, url: Any, component: str | None = None, storage_options:
     and block shape as zarr chunks) or an existing ``zarr.Array`` (written
     into; ``region=`` picks a part of it).  The blocks must cover whole zarr
     chunks: a clear ``ValueError`` names the ``rechunk`` to call otherwise.
-    Extra keywords go to ``zarr.create_array`` (e.g. ``compressors=``).
+    Extra keywords go to ``zarr.create_array`` (e.g. ``compressors=``), except
+    ``scheduler=``, which chooses where the writes run.
     ``compute=False`` returns a Delayed that writes when computed.
 
     >>> x.to_zarr("out.zarr")                        # doctest: +SKIP
@@ -113,6 +119,7 @@ def to_zarr(arr: Array, url: Any, component: str | None = None, storage_options:
     from shoal.array.io import store
 
     zarr = _zarr()
+    run = _compute_options(kwargs)
     if not isinstance(arr, Array):
         raise TypeError(f"to_zarr expects a shoal Array, got {type(arr).__name__}; wrap it with from_array(x)")
     if any(np.isnan(s) for c in arr.chunks for s in c):
@@ -140,7 +147,7 @@ def to_zarr(arr: Array, url: Any, component: str | None = None, storage_options:
     _check_zarr_alignment(arr.chunks, tuple(z.chunks), offsets, tuple(z.shape))
     # whole zarr chunks per task: no lock is needed, and none would help across processes
     return store(arr, z, lock=False, regions=tuple(region) if region else None, compute=compute,
-                 return_stored=return_stored)
+                 return_stored=return_stored, **run)
 
 
 # -- HDF5 -----------------------------------------------------------------------------
@@ -215,6 +222,7 @@ def to_hdf5(filename: str, *args: Any, chunks: Any = True, compute: bool = True,
 
     from shoal.array.io import store
 
+    run = _compute_options(kwargs)
     if len(args) == 1 and isinstance(args[0], dict):
         data = dict(args[0])
     elif len(args) == 2 and isinstance(args[0], str):
@@ -235,7 +243,7 @@ def to_hdf5(filename: str, *args: Any, chunks: Any = True, compute: bool = True,
                 (None if chunks is True else chunks)
             f.create_dataset(path, shape=x.shape, dtype=x.dtype, chunks=h5chunks, **kwargs)
     targets = [H5Dataset(filename, path) for path in data]
-    return store(list(data.values()), targets, lock=False, compute=compute)
+    return store(list(data.values()), targets, lock=False, compute=compute, **run)
 
 
 
