@@ -1,49 +1,40 @@
-"""``read_csv`` over many (possibly compressed) files, and ``to_csv``.
+"""``read_csv``, ``read_table`` and ``read_fwf`` over many (possibly compressed) files.
 
-Partitioning:
+Partitioning: a compressed file is one partition; a plain file is cut into
+``blocksize`` byte ranges aligned on line starts (``_files.read_block``), so
+every line lands in exactly one partition.  Quoted fields holding newlines
+need ``blocksize=None`` (one partition per file).
 
-* a compressed file (``.bz2``, ``.gz``, ``.xz``, ``.zst``, ``.zip`` by
-  extension, or ``compression=``) is one partition, read and inflated in
-  one call (Python's bz2/zlib/lzma release the GIL, so two threads inflate
-  two files at once).  The trade-off: the file's whole text is in memory
-  while its partition is parsed (pandas' streaming reader holds less, but
-  parses slower and keeps the GIL);
-* a plain file is cut into ``blocksize`` byte ranges; each range starts
-  after a newline and runs to the first newline at or past its end, so
-  every line lands in exactly one partition (the header is prepended to
-  every block).  Quoted fields containing newlines need
-  ``blocksize=None`` (one partition per file).
+Each file's first block is parsed with the user's keywords exactly as
+pandas would parse the file's start (``skiprows``, ``header``, ``names``,
+``comment``...).  Later blocks hold only data rows: they are parsed with
+``header=None`` and the column names the sample found, so no header line
+is re-inserted or guessed.  A block is never silently cut: a row with too
+many fields raises ``CSVParserError`` (a ``pandas.errors.ParserError``)
+naming the file and the line, unless ``on_bad_lines=`` says otherwise.
 
 Types: the first ``sample`` bytes of the first file are parsed with pandas
 to find the columns and dtypes (the *meta*); ``dtype=`` overrides them.
-Every partition is then checked against the meta; a column that parses
-differently in a later file raises ``DtypeMismatchError`` naming the file,
-the column, both dtypes and the ``dtype={...}`` to pass instead.
-
-Inflated files are kept in a small LRU cache (``InflateCache``, 256 MiB
-by default, keyed by path, size and mtime) so a second ``compute`` over the
-same compressed files parses again but does not inflate again.
+Every partition is reconciled with the meta: safe widenings (int -> float,
+an all-missing column) are applied, anything else raises
+``DtypeMismatchError`` naming the file, the columns, both dtypes and the
+``dtype={...}`` to pass instead.
 
 Parsing uses pyarrow's CSV reader with explicit column types taken from the
-meta when the options allow it (much faster than pandas' parser); when
-pyarrow cannot convert a value the partition is re-parsed with pandas so
-the error (or the result) is pandas'.  Only the columns a computation needs
-are parsed: the read task's ``columns`` argument is narrowed by the
-projection pass (``shoal.dataframe.optimize``).
+meta when the keywords allow it (much faster than pandas' parser); when
+pyarrow refuses a block (a value it cannot convert, a row of another width)
+the block is re-parsed with pandas, so the result or the error is pandas'.
+Only the columns a computation needs are converted: the read task's
+``columns`` argument is narrowed by the projection pass
+(``shoal.dataframe.optimize``).
 """
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
-import lzma
-import os
-import threading
-import zipfile
-from collections import OrderedDict
+import re
+import warnings
 from typing import Any
 
-import fsspec
 import numpy as np
 import pandas as pd
 
@@ -51,116 +42,58 @@ from shoal.core.graph import LayeredGraph
 from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
 from shoal.dataframe.core import new_collection
+from shoal.dataframe.io._files import (_INFLATE, DEFAULT_INFLATE_CACHE, InflateCache, expand_paths,  # noqa: F401
+                                       infer_compression, inflate_cache, open_stream, parse_blocksize)
+from shoal.dataframe.io._files import read_block as _read_bytes
 from shoal.dataframe.optimize import register_reader
 
-__all__ = ["read_csv", "read_table", "to_csv", "DtypeMismatchError", "inflate_cache"]
+__all__ = ["read_csv", "read_table", "read_fwf", "DtypeMismatchError", "CSVParserError", "inflate_cache"]
 
 #: Plain files are cut into blocks of this many bytes by default.
 DEFAULT_BLOCKSIZE = 64 * 2**20
 #: Bytes of the first file parsed to infer column dtypes.
 DEFAULT_SAMPLE = 256 * 2**10
 
-_EXT = {".zip": "zip", ".bz2": "bz2", ".gz": "gzip", ".gzip": "gzip", ".xz": "xz", ".lzma": "xz", ".zst": "zstd", ".zstd": "zstd"}
-
-
-def _zstd_decompress(data: bytes) -> bytes:
-    import zstandard
-
-    return zstandard.ZstdDecompressor().decompressobj().decompress(data)
-
-
-def _unzip(data: bytes) -> bytes:
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        names = [n for n in z.namelist() if not n.endswith("/")]
-        if len(names) != 1:
-            raise ValueError(f"a zipped CSV must hold exactly one file, this one holds {names}")
-        return z.read(names[0])
-
-
-_INFLATE = {"bz2": bz2.decompress, "gzip": gzip.decompress, "xz": lzma.decompress, "zstd": _zstd_decompress,
-            "zip": _unzip}
-
-
-def _open_stream(f: Any, compression: str) -> Any:
-    """A file object that inflates ``f`` as it is read (for sampling a file's start)."""
-    if compression == "bz2":
-        return bz2.BZ2File(f)
-    if compression == "gzip":
-        return gzip.GzipFile(fileobj=f)
-    if compression == "xz":
-        return lzma.LZMAFile(f)
-    if compression == "zstd":
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(f)
-    z = zipfile.ZipFile(f)
-    return z.open([n for n in z.namelist() if not n.endswith("/")][0])
-
-# pandas keywords pyarrow's reader can honour (anything else -> pandas parser)
-_ARROW_OK = {"sep", "delimiter", "header", "usecols", "dtype", "parse_dates", "encoding", "na_values",
-             "names", "quotechar", "skiprows"}
-
-
 _ASCII_COMPATIBLE = {"latin1", "iso88591", "cp1252", "windows1252", "ascii", "usascii", "l1", "latin",
                      "iso885915", "cp1250"}
+# pandas' default missing-value spellings, for pyarrow's reader
+_NULLS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+          "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+# keywords pyarrow's reader honours the way pandas does
+_ARROW_OK = {"sep", "encoding", "usecols", "dtype", "parse_dates", "header"}
+# keywords this module handles itself (never passed to pandas as they are)
+_NOT_SUPPORTED = {"iterator": "iterate over ddf.partitions or use to_delayed()",
+                  "chunksize": "use blocksize= to set the partition size",
+                  "nrows": "use read_csv(...).head(n) instead"}
 
 
 class DtypeMismatchError(ValueError):
     """A partition's column parsed to a different dtype than the sample's."""
 
 
-def infer_compression(path: str, compression: Any) -> str | None:
-    if compression == "infer":
-        return _EXT.get(os.path.splitext(path)[1].lower())
-    if compression in (None, "none", False):
-        return None
-    if compression == "gz":
-        return "gzip"
-    if compression not in _INFLATE:
-        raise ValueError(f"compression={compression!r} is not supported; use 'infer', 'bz2', 'gzip', 'xz', 'zstd', 'zip' or None")
-    return compression
-
-
-def expand_paths(urlpath: Any, what: str = "read_csv", storage_options: dict | None = None) -> tuple[Any, list[str]]:
-    """The filesystem and sorted list of files matching a path, glob or list."""
-    paths = [urlpath] if isinstance(urlpath, (str, os.PathLike)) else list(urlpath)
-    if not paths:
-        raise FileNotFoundError(f"{what}: got an empty list of paths")
-    paths = [os.fspath(p) for p in paths]
-    so = storage_options or {}
-    fs, _, _ = fsspec.get_fs_token_paths(paths[0], storage_options=so)
-    out: list[str] = []
-    for p in paths:
-        fs_p, _, found = fsspec.get_fs_token_paths(p, storage_options=so)
-        if not found or not all(fs_p.exists(f) for f in found[:1]):
-            raise FileNotFoundError(
-                f"{what}: no files match {p!r}; check the path (and the glob pattern, e.g. 'data/*.csv.bz2') "
-                f"from the current directory {os.getcwd()!r}"
-            )
-        out.extend(found)
-    return fs, out
+class CSVParserError(pd.errors.ParserError):
+    """pandas' ``ParserError`` for one file of a ``read_csv`` call, naming the file and line."""
 
 
 # -- reading one partition ----------------------------------------------------------
 class CSVSpec:
     """Everything a read task needs besides its source and columns (shared by all tasks)."""
 
-    def __init__(self, fs: Any, meta: pd.DataFrame, header: bytes, kwargs: dict, user_dtype: dict,
-                 encoding: str | None, sep: str, use_arrow: bool, path_column: str | None,
-                 path_categories: list, parse_dates: list):
-        self.fs = fs
-        self.meta = meta
-        self.header = header
-        self.kwargs = kwargs
-        self.user_dtype = user_dtype
-        self.encoding = encoding
-        self.sep = sep
-        self.use_arrow = use_arrow
-        self.path_column = path_column
-        self.path_categories = path_categories
-        self.parse_dates = parse_dates
-        self._token = tokenize(meta, header, kwargs, user_dtype, encoding, sep, use_arrow, path_column,
-                               path_categories, parse_dates)
+    def __init__(self, **fields: Any):
+        self.fs = fields["fs"]
+        self.reader: str = fields["reader"]            # "csv" or "fwf"
+        self.meta: pd.DataFrame = fields["meta"]       # includes the path column
+        self.names: list = fields["names"]             # every column in the file, for header=None blocks
+        self.kwargs: dict = fields["kwargs"]           # pandas keywords for a file's first block
+        self.arrow_types: dict | None = fields["arrow_types"]
+        self.arrow_enc: str = fields["arrow_enc"]
+        self.sep: str = fields["sep"]
+        self.unknown_categories: set = fields["unknown_categories"]
+        self.path_column: str | None = fields["path_column"]
+        self.path_values: list = fields["path_values"]
+        self.path_categories: list = fields["path_categories"]
+        self._token = tokenize(self.reader, self.meta, self.names, self.kwargs, self.arrow_types, self.sep,
+                               sorted(self.unknown_categories), self.path_column, self.path_values)
 
     def __shoal_tokenize__(self) -> str:
         return self._token
@@ -172,191 +105,153 @@ class CSVSpec:
         self.__dict__.update(d)
 
 
-class InflateCache:
-    """The most recently inflated compressed files, up to a byte budget (LRU).
-
-    Inflating bz2 costs ~30 MB/s per core, far more than parsing; the
-    tutorial's pattern (``compute`` one result, then another on the same
-    files) would pay it twice.  Entries are keyed by path, size and
-    modification time, so a rewritten file is read again.  The budget is
-    ``shoal.config`` key ``dataframe.inflate-cache-bytes`` (default
-    ``DEFAULT_INFLATE_CACHE``; 0 turns the cache off); ``clear()`` empties it.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: OrderedDict = OrderedDict()
-        self.nbytes = 0
-
-    def get(self, key: tuple) -> bytes | None:
-        with self._lock:
-            data = self._items.get(key)
-            if data is not None:
-                self._items.move_to_end(key)
-            return data
-
-    def put(self, key: tuple, data: bytes, budget: int) -> None:
-        if len(data) > budget:
-            return
-        with self._lock:
-            if key in self._items:
-                return
-            self._items[key] = data
-            self.nbytes += len(data)
-            while self.nbytes > budget and self._items:
-                _, old = self._items.popitem(last=False)
-                self.nbytes -= len(old)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self.nbytes = 0
-
-
-#: Default byte budget of the inflated-file cache.
-DEFAULT_INFLATE_CACHE = 256 * 2**20
-inflate_cache = InflateCache()
-
-
-def _file_key(fs: Any, path: str) -> tuple | None:
-    try:
-        info = fs.info(path)
-    except Exception:
-        return None
-    return (path, info.get("size"), info.get("mtime") or info.get("LastModified") or info.get("created"))
-
-
-def _read_bytes(fs: Any, path: str, offset: int, length: int | None, compression: str | None) -> bytes:
-    if compression is not None:
-        from shoal import config
-
-        budget = int(config.get("dataframe.inflate-cache-bytes", DEFAULT_INFLATE_CACHE) or 0)
-        key = _file_key(fs, path) if budget > 0 else None
-        if key is not None:
-            data = inflate_cache.get(key)
-            if data is not None:
-                return data
-        with fs.open(path, "rb") as f:
-            raw = f.read()
-        data = _INFLATE[compression](raw)
-        if key is not None:
-            inflate_cache.put(key, data, budget)
-        return data
-    with fs.open(path, "rb") as f:
-        if length is None:
-            return f.read()
-        start = offset
-        if offset > 0:
-            f.seek(offset - 1)
-            # skip to the first line that starts at or after offset
-            chunk = f.read(1)
-            if chunk != b"\n":
-                f.readline()
-            start = f.tell()
-        if start >= offset + length:
-            return b""
-        data = f.read(offset + length - start)
-        if data and not data.endswith(b"\n"):
-            data += f.readline()
-        return data
-
-
-def _arrow_types(meta: pd.DataFrame, columns: list) -> dict:
+def _arrow_types(meta: pd.DataFrame) -> dict | None:
+    """pyarrow types reproducing the meta's dtypes, or None when one has no exact equivalent."""
     import pyarrow as pa
 
     out = {}
-    for c in columns:
+    for c in meta.columns:
         dt = meta[c].dtype
         k = dt.kind
-        if k in "iuf" and isinstance(dt, np.dtype):
+        if isinstance(dt, np.dtype) and k in "iuf":
             out[c] = pa.from_numpy_dtype(dt)
-        elif k == "b":
+        elif isinstance(dt, np.dtype) and k == "b":
             out[c] = pa.bool_()
-        elif k == "M" and getattr(dt, "tz", None) is None:
+        elif isinstance(dt, np.dtype) and k == "M":
             out[c] = pa.timestamp(np.datetime_data(dt)[0])
-        elif k == "O":
+        elif isinstance(dt, pd.StringDtype) or dt == object:
             out[c] = pa.string()
         else:
-            return {}  # unusual dtype: let pandas parse
+            return None
     return out
 
 
-def _parse_arrow(data: bytes, spec: CSVSpec, columns: list) -> pd.DataFrame | None:
+def _parse_arrow(data: bytes, spec: CSVSpec, want: list, first: bool) -> pd.DataFrame | None:
     import pyarrow as pa
     import pyarrow.csv as pc
 
-    types = _arrow_types(spec.meta, columns)
-    if len(types) != len(columns):
-        return None
-    enc = (spec.encoding or "utf8").lower().replace("-", "").replace("_", "")
-    if enc != "utf8" and data.isascii() and enc in _ASCII_COMPATIBLE:
+    enc = spec.arrow_enc
+    norm = enc.lower().replace("-", "").replace("_", "")
+    if norm == "utf8" or (norm in _ASCII_COMPATIBLE and data.isascii()):
         enc = "utf8"  # pure ASCII reads the same in every such encoding: skip transcoding
-    ro = pc.ReadOptions(use_threads=False, block_size=1 << 24, encoding="utf8" if enc == "utf8" else spec.encoding)
+    ro = pc.ReadOptions(use_threads=False, block_size=1 << 24, encoding=enc,
+                        column_names=None if first else spec.names)
     po = pc.ParseOptions(delimiter=spec.sep)
-    nulls = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-             "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
-    co = pc.ConvertOptions(column_types=types, include_columns=columns, null_values=nulls,
+    types = {c: spec.arrow_types[c] for c in want}
+    co = pc.ConvertOptions(column_types=types, include_columns=want, null_values=_NULLS,
                            strings_can_be_null=True, quoted_strings_can_be_null=False)
     try:
         table = pc.read_csv(pa.py_buffer(data), read_options=ro, parse_options=po, convert_options=co)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowKeyError, UnicodeDecodeError):
         return None
-    df = table.to_pandas(split_blocks=True, self_destruct=True)
-    return df
+    if first and pc.read_csv(pa.py_buffer(data.split(b"\n", 1)[0] + b"\n"), read_options=pc.ReadOptions(
+            encoding=ro.encoding), parse_options=po).column_names != spec.names:
+        return None  # the first line is not exactly the header pandas found: let pandas decide
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
-def _parse_pandas(data: bytes, spec: CSVSpec, columns: list) -> pd.DataFrame:
+def _parse_pandas(data: bytes, spec: CSVSpec, first: bool) -> pd.DataFrame:
     kw = dict(spec.kwargs)
-    kw["usecols"] = columns
-    if spec.user_dtype:
-        kw["dtype"] = {k: v for k, v in spec.user_dtype.items() if k in columns}
-    pdates = [c for c in spec.parse_dates if c in columns]
-    if pdates:
-        kw["parse_dates"] = pdates
-    return pd.read_csv(io.BytesIO(data), sep=spec.sep, encoding=spec.encoding, **kw)
+    if not first:
+        kw.pop("skiprows", None)
+        kw.pop("skipfooter", None)
+        kw["header"] = None
+        kw["names"] = spec.names
+    reader = pd.read_fwf if spec.reader == "fwf" else pd.read_csv
+    return reader(io.BytesIO(data), **kw)
 
 
-def _check_dtypes(df: pd.DataFrame, spec: CSVSpec, path: str) -> pd.DataFrame:
+def _is_string(dt: Any) -> bool:
+    return dt == object or isinstance(dt, pd.StringDtype)
+
+
+def _reconcile(df: pd.DataFrame, spec: CSVSpec, want: list, path: str) -> pd.DataFrame:
+    """Cast ``df`` to the meta's dtypes where that loses nothing; raise for anything else."""
+    if list(df.columns) != want:
+        raise ValueError(
+                f"read_csv: {path!r} has columns {list(df.columns)}, but the first file's sample has "
+                f"{want}; read files with different columns separately (one read_csv each), or pass "
+                f"names= and usecols= so every file gives the same columns")
     meta = spec.meta
     bad = []
-    for c in df.columns:
-        want = meta[c].dtype
-        got = df[c].dtype
-        if got == want:
+    casts = {}
+    for c in want:
+        want_dt, got_dt = meta[c].dtype, df[c].dtype
+        if got_dt == want_dt:
             continue
-        if want.kind == "f" and got.kind in "iubf":
-            df[c] = df[c].astype(want)
-        elif want == object and (df[c].isna().all() or got.kind in "O"):
-            df[c] = df[c].astype(object)
-        elif (want.kind in "iu" and got.kind in "iu") or (want.kind == "M" and got.kind == "M"):
-            df[c] = df[c].astype(want)
-        elif isinstance(want, pd.CategoricalDtype) or str(want) == "category":
-            df[c] = df[c].astype(want)
+        col = df[c]
+        if isinstance(want_dt, pd.CategoricalDtype):
+            if c in spec.unknown_categories:
+                if not isinstance(got_dt, pd.CategoricalDtype):
+                    casts[c] = "category"
+            else:
+                casts[c] = want_dt
+        elif len(col) == 0 or (col.isna().all() and not (want_dt.kind in "iub" and isinstance(want_dt, np.dtype))):
+            casts[c] = want_dt
+        elif want_dt.kind == "f" and got_dt.kind in "iuf":
+            casts[c] = want_dt
+        elif want_dt.kind in "iu" and got_dt.kind in "iu" and isinstance(want_dt, np.dtype):
+            if got_dt.kind == "u" and want_dt.kind == "i" and col.max() > np.iinfo(want_dt).max:
+                bad.append((c, got_dt, want_dt))
+            else:
+                casts[c] = want_dt
+        elif _is_string(want_dt) and _is_string(got_dt):
+            casts[c] = want_dt
+        elif want_dt.kind == "M" and got_dt.kind == "M" and getattr(want_dt, "tz", None) == getattr(got_dt, "tz", None):
+            casts[c] = want_dt
         else:
-            bad.append((c, got, want))
+            bad.append((c, got_dt, want_dt))
     if bad:
         rows = "\n".join(f"  {c!r}: found {g}, expected {w}" for c, g, w in bad)
         fix = ", ".join(f"{c!r}: '{_fix_dtype(g, w)}'" for c, g, w in bad)
+        hint = ""
+        if any(w.kind in "iu" and g.kind == "f" for _, g, w in bad):
+            hint = "\nOr pass assume_missing=True to read every integer column without a dtype as float64."
         raise DtypeMismatchError(
             f"read_csv: columns of {path!r} parsed to other dtypes than the sample of the first file "
             f"(whose types every partition must share):\n{rows}\n"
-            f"The sample had no values that needed the wider type. Pass the dtypes explicitly, e.g.\n"
-            f"  ddf.read_csv(..., dtype={{{fix}}})"
+            f"The sample had no values that needed the other type. Pass the dtypes explicitly, e.g.\n"
+            f"  ddf.read_csv(..., dtype={{{fix}}}){hint}"
         )
+    if casts:
+        df = df.astype(casts)
     return df
 
 
 def _fix_dtype(got: Any, want: Any) -> str:
-    if got == object or want == object:
+    if _is_string(got) or _is_string(want):
         return "object"
-    if got.kind in "fiu" and want.kind in "fiu":
+    if got.kind in "fiub" and want.kind in "fiub":
         return "float64"
     return "object"
 
 
+def _count_lines(data: bytes) -> int:
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+def _parser_error(e: Exception, spec: CSVSpec, path: str, offset: int, first: bool,
+                  compression: str | None) -> CSVParserError:
+    """pandas' parser error, restated with the file and the line number within the file."""
+    msg = str(e)
+    m = re.search(r"\bline (\d+)", msg)
+    where = ""
+    if m and not first and compression is None:
+        # this block's line 1 is the line after the ``offset`` bytes before it
+        with spec.fs.open(path, "rb") as f:
+            before = _count_lines(f.read(offset))
+        msg = msg[: m.start(1)] + str(int(m.group(1)) + before) + msg[m.end(1):]
+    elif not first:
+        where = f" (in the block starting at byte {offset})"
+    return CSVParserError(
+        f"read_csv: could not parse {path!r}{where}: {msg}\n"
+        f"Fix the file, or pass on_bad_lines='skip' (drop such rows) or 'warn' (drop and warn) if that is "
+        f"what you want.")
+
+
 def read_csv_part(source: tuple, columns: list | None, spec: CSVSpec) -> pd.DataFrame:
-    """One partition: ``source`` = (path, offset, length, compression, first block?)."""
-    path, offset, length, compression, first = source
+    """One partition: ``source`` = (path, offset, length, compression, first block?, file number)."""
+    path, offset, length, compression, first, fileno = source
     meta = spec.meta
     file_cols = [c for c in meta.columns if c != spec.path_column]
     if columns is None:
@@ -364,166 +259,262 @@ def read_csv_part(source: tuple, columns: list | None, spec: CSVSpec) -> pd.Data
     else:
         need = set(columns)
         want = [c for c in file_cols if c in need]
-        if not want:  # nothing but row counts needed: parse the cheapest column
+        if not want:  # nothing but row counts needed: convert the cheapest column
             want = file_cols[:1]
     data = _read_bytes(spec.fs, path, offset, length, compression)
-    if not first and spec.header:
-        data = spec.header + data
-    if len(data) < 4096 and not data.strip():
+    if first and spec.kwargs.get("skiprows") is not None and length is not None:
+        sk = spec.kwargs["skiprows"]
+        last = sk if isinstance(sk, int) else max(sk, default=-1) + 1
+        if last >= _count_lines(data) and offset + len(data) < spec.fs.size(path):
+            raise ValueError(f"read_csv: skiprows={sk!r} reaches past the first block of {path!r}; "
+                             f"pass a larger blocksize= or blocksize=None")
+    if not data.strip():
         df = meta[want].copy()
     else:
-        df = _parse_arrow(data, spec, want) if spec.use_arrow else None
+        df = None
+        if spec.arrow_types is not None:
+            df = _parse_arrow(data, spec, want, first)
         if df is None:
-            df = _parse_pandas(data, spec, want)
-        df = _check_dtypes(df, spec, path)
+            try:
+                df = _parse_pandas(data, spec, first)
+            except pd.errors.EmptyDataError:
+                df = meta[file_cols].copy()
+            except pd.errors.ParserError as e:
+                raise _parser_error(e, spec, path, offset, first, compression) from e
+        if list(df.columns) != want and list(df.columns) == file_cols:
+            df = df[want]
+        df = _reconcile(df, spec, want, path)
     if spec.path_column and (columns is None or spec.path_column in columns):
-        df[spec.path_column] = pd.Categorical([path] * len(df), categories=spec.path_categories)
+        code = spec.path_categories.index(spec.path_values[fileno])
+        df[spec.path_column] = pd.Categorical.from_codes(np.full(len(df), code, dtype=np.int32),
+                                                         categories=spec.path_categories)
     return df
 
 
 register_reader(read_csv_part, 1)
 
 
-def read_csv(urlpath: Any, blocksize: Any = "default", compression: str | None = "infer",
-             encoding: str | None = None, dtype: Any = None, usecols: Any = None, parse_dates: Any = None,
-             sep: str = ",", include_path_column: Any = False, sample: int = DEFAULT_SAMPLE,
-             assume_missing: bool = False, engine: str = "auto", storage_options: dict | None = None,
-             **kwargs: Any) -> Any:
-    """Lazily read CSV files into a partitioned DataFrame.
-
-    >>> air = ddf.read_csv('data/*.csv.bz2', encoding='latin1',
-    ...                    dtype={'TailNum': 'object', 'CancellationCode': 'object'})
-
-    ``urlpath``: a path, glob or list of them.  ``blocksize``: bytes per
-    partition for plain files (``None``: one partition per file).
-    ``assume_missing=True`` reads integer-looking columns as float64 (so
-    later NaNs fit).  ``include_path_column=True`` (or a name) adds a
-    categorical column with each row's file.  Other keywords go to
-    ``pandas.read_csv``.
-    """
-    if "delimiter" in kwargs:
-        sep = kwargs.pop("delimiter")
-    fs, paths = expand_paths(urlpath, storage_options=storage_options)
-    if blocksize == "default":
-        blocksize = DEFAULT_BLOCKSIZE
-    user_dtype = dict(dtype) if isinstance(dtype, dict) else ({} if dtype is None else None)
-    if user_dtype is None:
-        raise TypeError("read_csv(dtype=...) takes a dict of {column: dtype}, e.g. dtype={'Distance': 'float64'}")
-    if isinstance(parse_dates, bool) or (parse_dates is not None and not isinstance(parse_dates, (list, tuple))):
-        raise TypeError("parse_dates= takes a list of column names, e.g. parse_dates=['time_hour']")
-    parse_dates = list(parse_dates or [])
-    path_column = None
-    if include_path_column:
-        path_column = include_path_column if isinstance(include_path_column, str) else "path"
-
-    # sources: one per compressed file, line-aligned blocks for plain files
-    sources = []
-    for i, p in enumerate(paths):
-        comp = infer_compression(p, compression)
-        if comp is not None or blocksize is None:
-            sources.append((p, 0, None, comp, True))
-            continue
-        size = fs.size(p)
-        nblocks = max(1, int(np.ceil(size / blocksize)))
-        for b in range(nblocks):
-            off = b * blocksize
-            sources.append((p, off, min(blocksize, size - off), None, b == 0))
-
-    # sample the first file for column names and dtypes
-    first_comp = infer_compression(paths[0], compression)
-    with fs.open(paths[0], "rb") as f:
-        if first_comp is None:
-            head = f.read(sample)
-            if len(head) == sample:
-                head += f.readline()
-        else:
-            raw = _open_stream(f, first_comp)
-            try:
-                head = raw.read(sample)
-                if len(head) == sample:
-                    head += raw.readline()
-            finally:
+# -- building the graph --------------------------------------------------------------
+def _sample_bytes(fs: Any, path: str, compression: str | None, sample: int) -> tuple[bytes, bool]:
+    """The first ``sample`` bytes of ``path`` (inflated) up to a line end, and whether that is all of it."""
+    with fs.open(path, "rb") as f:
+        raw = f if compression is None else open_stream(f, compression)
+        try:
+            head = raw.read(sample)
+            complete = len(head) < sample
+            if not complete:
+                rest = raw.readline()
+                head += rest
+                complete = not rest.endswith(b"\n") and raw.read(1) == b""
+        finally:
+            if raw is not f:
                 raw.close()
-    nl = head.find(b"\n")
-    header_line = head[: nl + 1] if nl >= 0 else head + b"\n"
-    skw = dict(kwargs)
-    skw.pop("nrows", None)
-    if kwargs.get("header", "infer") is None or "names" in kwargs:
-        header_line = b""
+    return head, complete
+
+
+def _check_kwargs(kwargs: dict, name: str) -> None:
+    for k, fix in _NOT_SUPPORTED.items():
+        if kwargs.get(k):
+            raise ValueError(f"{name}: {k}= is not supported (partitions are read lazily and in parallel); {fix}")
+    if "index" in kwargs or kwargs.get("index_col") not in (None, False):
+        raise ValueError(f"{name}: index_col= is not supported (each partition would restart the index); "
+                         f"use {name}(...).set_index('column') instead")
+    if isinstance(kwargs.get("header"), (list, tuple)):
+        raise TypeError(f"{name}: a list of header rows is not supported; read with header=None and "
+                        f"rename the columns")
+
+
+def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression: Any, sample: int,
+               sample_rows: int | None, assume_missing: bool, include_path_column: Any, engine: str,
+               storage_options: dict | None, kwargs: dict) -> Any:
+    _check_kwargs(kwargs, name)
+    if "delimiter" in kwargs:
+        kwargs["sep"] = kwargs.pop("delimiter")
+    explicit_blocksize = blocksize != "default"
+    blocksize = parse_blocksize(blocksize, DEFAULT_BLOCKSIZE)
+    fs, paths = expand_paths(urlpath, name, storage_options)
+    encoding = kwargs.get("encoding")
+    if encoding and "\n".encode(encoding) != b"\n":
+        blocksize = None  # lines cannot be found by byte search in utf-16/32: one partition per file
+    sk = kwargs.get("skiprows")
+    whole_files = (
+        callable(sk) or bool(kwargs.get("skipfooter"))
+        or (reader == "fwf" and kwargs.get("colspecs", "infer") == "infer" and "widths" not in kwargs)
+    )
+    comps = [infer_compression(p, compression) for p in paths]
+    if explicit_blocksize and blocksize is not None and any(comps):
+        warnings.warn(f"{name}: {[c for c in comps if c][0]} files cannot be split into blocks, so each is one "
+                      f"partition; pass blocksize=None to say so and silence this warning", UserWarning,
+                      stacklevel=3)
+
+    # the meta: parse the first file's start with the user's keywords
+    head, complete = _sample_bytes(fs, paths[0], comps[0], sample)
+    skw = {k: v for k, v in kwargs.items() if k not in ("skipfooter",) or complete}
+    if sample_rows is not None:
+        skw["nrows"] = sample_rows
+    read = pd.read_fwf if reader == "fwf" else pd.read_csv
     try:
-        sample_df = pd.read_csv(io.BytesIO(head), sep=sep, encoding=encoding, dtype=user_dtype or None,
-                                usecols=usecols, parse_dates=parse_dates or None, **skw)
+        sample_df = read(io.BytesIO(head), **skw)
+    except pd.errors.EmptyDataError:
+        if len(paths) == 1 or not head.strip():
+            sample_df = pd.DataFrame(columns=kwargs.get("names") or [])
+        else:
+            raise
+    except pd.errors.ParserError as e:
+        raise CSVParserError(f"{name}: could not parse the start of {paths[0]!r}: {e}\n"
+                             f"Fix the file, or pass on_bad_lines='skip' or 'warn' to drop rows with too many "
+                             f"fields (if a quoted field spans many lines, pass a larger sample=)") from e
     except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"read_csv: could not parse the start of {paths[0]!r}: {e}") from e
+        raise ValueError(f"{name}: could not parse the start of {paths[0]!r}: {e}") from e
+    if not complete and len(sample_df) == 0:
+        raise ValueError(f"{name}: the sample of {paths[0]!r} ({sample} bytes) holds no data row after the "
+                         f"header; pass a larger sample=")
+    # every column of the file (before usecols), named as pandas names them
+    if kwargs.get("usecols") is not None:
+        nkw = {k: v for k, v in skw.items() if k not in ("usecols", "dtype", "converters", "parse_dates")}
+        nkw["nrows"] = 1
+        try:
+            names = list(read(io.BytesIO(head), **nkw).columns)
+        except Exception:
+            names = list(sample_df.columns)
+    else:
+        names = list(sample_df.columns)
+    if isinstance(sample_df.index, pd.MultiIndex) or not isinstance(sample_df.index, pd.RangeIndex):
+        raise ValueError(f"{name}: {paths[0]!r} has more fields in its rows than names in its header, so pandas "
+                         f"would use the first fields as the index; pass names= for every field and index_col=False")
+
+    dtype = kwargs.get("dtype")
+    user_dtype = dtype if isinstance(dtype, dict) else ({} if dtype is None else {c: dtype for c in sample_df.columns})
     if assume_missing:
         for c in sample_df.columns:
             if sample_df[c].dtype.kind in "iu" and c not in user_dtype:
                 sample_df[c] = sample_df[c].astype("float64")
+    unknown_categories = {c for c, d in user_dtype.items() if isinstance(d, str) and d == "category"}
     meta = sample_df.iloc[:0]
-    if path_column:
-        meta = meta.assign(**{path_column: pd.Categorical([], categories=paths)})
-    use_arrow = engine in ("auto", "pyarrow") and set(kwargs) <= _ARROW_OK and not kwargs.get("skiprows") \
-        and kwargs.get("header", "infer") in ("infer", 0) and "names" not in kwargs and "na_values" not in kwargs
-    pkw = {k: v for k, v in kwargs.items()}
-    spec = CSVSpec(fs, meta, header_line, pkw, user_dtype, encoding, sep, use_arrow, path_column, paths,
-                   [c for c in parse_dates if isinstance(c, str)])
+    for c in unknown_categories & set(meta.columns):
+        meta[c] = meta[c].astype("category").cat.set_categories([])
+
+    path_column = None
+    path_values: list = []
+    categories: list = []
+    pkw = dict(kwargs)
+    if include_path_column:
+        path_column = include_path_column if isinstance(include_path_column, str) else "path"
+        if path_column in meta.columns:
+            raise ValueError(f"{name}: the files already have a column {path_column!r}; pass "
+                             f"include_path_column='another_name'")
+        conv = (kwargs.get("converters") or {}).get(path_column)
+        if conv is not None:
+            pkw["converters"] = {k: v for k, v in kwargs["converters"].items() if k != path_column}
+        path_values = [conv(p) if conv else p for p in paths]
+        categories = list(dict.fromkeys(path_values))
+        meta = meta.assign(**{path_column: pd.Categorical([], categories=categories)})
+
+    sep = kwargs.get("sep", ",")
+    use_arrow = (
+        reader == "csv" and engine in ("auto", "pyarrow") and set(kwargs) <= _ARROW_OK
+        and kwargs.get("header", "infer") in ("infer", 0) and isinstance(sep, str) and len(sep) == 1
+        and not unknown_categories and not assume_missing and len(set(names)) == len(names)
+        and all(isinstance(n, str) for n in names)
+    )
+    arrow_types = _arrow_types(meta.drop(columns=[path_column]) if path_column else meta) if use_arrow else None
+    spec = CSVSpec(fs=fs, reader=reader, meta=meta, names=names, kwargs=pkw, arrow_types=arrow_types,
+                   arrow_enc=encoding or "utf8",
+                   sep=sep, unknown_categories=unknown_categories, path_column=path_column,
+                   path_values=path_values, path_categories=categories)
+
+    sources = []
     mtimes = []
-    for p in paths:
+    for i, (p, comp) in enumerate(zip(paths, comps)):
         try:
             mtimes.append(fs.modified(p).timestamp())
         except Exception:
             mtimes.append(None)
-    cols = None if usecols is None else list(meta.columns)
-    name = "read-csv-" + tokenize(paths, mtimes, sources, spec, cols)
-    layer = {(name, i): Task(read_csv_part, src, cols, spec) for i, src in enumerate(sources)}
-    return new_collection(LayeredGraph({name: layer}), name, meta, [None] * (len(sources) + 1))
+        if comp is not None or blocksize is None or whole_files:
+            sources.append((p, 0, None, comp, True, i))
+            continue
+        size = fs.size(p)
+        for b in range(max(1, int(np.ceil(size / blocksize)))):
+            off = b * blocksize
+            sources.append((p, off, min(blocksize, size - off), None, b == 0, i))
+    cols = None if kwargs.get("usecols") is None else list(meta.columns)
+    token = f"{name.replace('_', '-')}-" + tokenize(paths, mtimes, sources, spec, cols)
+    layer = {(token, i): Task(read_csv_part, src, cols, spec) for i, src in enumerate(sources)}
+    return new_collection(LayeredGraph({token: layer}), token, meta, [None] * (len(sources) + 1))
 
 
-def read_table(urlpath: Any, **kwargs: Any) -> Any:
-    kwargs.setdefault("sep", "\t")
-    return read_csv(urlpath, **kwargs)
+_DOC = """Lazily read {what} files into a partitioned DataFrame.
 
+    >>> df = ddf.{name}('data/2024-*.csv', dtype={{'code': 'object'}})
 
-# -- writing -------------------------------------------------------------------------
-def _write_csv_part(df: pd.DataFrame, path: str, kwargs: dict) -> str:
-    comp = infer_compression(path, "infer")
-    with fsspec.open(path, "wb", compression=comp) as f:
-        df.to_csv(f, **kwargs)
-    return path
+    Nothing is read but a sample until the result is computed.
 
+    ``urlpath``: a path, a glob (``'data/*.csv.gz'``), a list of them, or an
+    fsspec URL (``storage_options=`` goes to the filesystem).
+    ``blocksize``: bytes per partition for plain files, an int or a string
+    such as ``'64MB'`` (default 64 MiB); ``None`` makes one partition per
+    file.  Compressed files (``compression='infer'`` reads the extension)
+    are one partition each.  Quoted fields that hold newlines need
+    ``blocksize=None``; ``skipfooter=`` and a callable ``skiprows=`` read
+    whole files.
 
-def to_csv(df: Any, path: str, name_function: Any = None, single_file: bool = False, compute: bool = True,
-           index: bool = True, scheduler: Any = None, **kwargs: Any) -> Any:
-    """Write one CSV per partition: ``'out/part-*.csv'`` (``*`` -> partition number) or a directory.
+    The columns and dtypes (the *meta*) come from parsing the first
+    ``sample`` bytes (256 KiB) of the first file (``sample_rows=`` limits the
+    rows used).  A later partition whose column parses to a different dtype
+    raises ``DtypeMismatchError`` (a ValueError) naming the file and the
+    ``dtype={{...}}`` to pass; ``assume_missing=True`` reads integer columns
+    without a dtype as float64, so missing values later on fit.
+    ``include_path_column=True`` (or a name) adds a categorical column with
+    each row's file (a ``converters=`` entry for it maps the path).
 
-    ``single_file=True`` writes all partitions, in order, to ``path``.
-    Returns the list of paths written (or the lazy writes with ``compute=False``).
+    Every other keyword (``sep``, ``header``, ``names``, ``usecols``,
+    ``skiprows``, ``comment``, ``parse_dates``, ``converters``, ``dtype``,
+    ``na_values``, ``on_bad_lines``...) means what it means in
+    ``pandas.{name}``; ``skiprows`` and ``header`` apply to each file's start.
+    A row with more fields than the header raises ``CSVParserError`` (a
+    ``pandas.errors.ParserError``) naming the file and line, as pandas does,
+    unless ``on_bad_lines=`` says otherwise.  ``nrows``, ``chunksize``,
+    ``iterator`` and ``index_col`` raise ValueError (use ``head`` and
+    ``set_index``).  A missing file raises FileNotFoundError.
     """
-    from shoal import base
-    from shoal.delayed import delayed
-
-    kwargs["index"] = index
-    if single_file:
-        parts = df.to_delayed()
-        out = delayed(_write_single)(parts, path, kwargs)
-        return [base.compute(out, scheduler=scheduler)[0]] if compute else out
-    if "*" not in path:
-        os.makedirs(path, exist_ok=True)
-        path = os.path.join(path, "*.part")
-    name_function = name_function or str
-    parts = df.to_delayed()
-    writes = [delayed(_write_csv_part)(p, path.replace("*", name_function(i)), kwargs) for i, p in enumerate(parts)]
-    if compute:
-        return list(base.compute(*writes, scheduler=scheduler))
-    return writes
 
 
-def _write_single(parts: list, path: str, kwargs: dict) -> str:
-    comp = infer_compression(path, "infer")
-    with fsspec.open(path, "wb", compression=comp) as f:
-        for i, p in enumerate(parts):
-            kw = dict(kwargs)
-            if i > 0:
-                kw["header"] = False
-            p.to_csv(f, **kw)
-    return path
+def read_csv(urlpath: Any, blocksize: Any = "default", compression: str | None = "infer", sample: int = DEFAULT_SAMPLE,
+             sample_rows: int | None = None, assume_missing: bool = False, include_path_column: Any = False,
+             engine: str = "auto", storage_options: dict | None = None, **kwargs: Any) -> Any:
+    return _read_text("csv", "read_csv", urlpath, blocksize, compression, sample, sample_rows, assume_missing,
+                      include_path_column, engine, storage_options, kwargs)
+
+
+def read_table(urlpath: Any, blocksize: Any = "default", compression: str | None = "infer",
+               sample: int = DEFAULT_SAMPLE, sample_rows: int | None = None, assume_missing: bool = False,
+               include_path_column: Any = False, engine: str = "auto", storage_options: dict | None = None,
+               **kwargs: Any) -> Any:
+    if "sep" not in kwargs and "delimiter" not in kwargs:
+        kwargs["sep"] = "\t"
+    return _read_text("csv", "read_table", urlpath, blocksize, compression, sample, sample_rows, assume_missing,
+                      include_path_column, engine, storage_options, kwargs)
+
+
+def read_fwf(urlpath: Any, blocksize: Any = "default", compression: str | None = "infer",
+             sample: int = DEFAULT_SAMPLE, sample_rows: int | None = None, assume_missing: bool = False,
+             include_path_column: Any = False, storage_options: dict | None = None, **kwargs: Any) -> Any:
+    return _read_text("fwf", "read_fwf", urlpath, blocksize, compression, sample, sample_rows, assume_missing,
+                      include_path_column, "pandas", storage_options, kwargs)
+
+
+read_csv.__doc__ = _DOC.format(what="CSV", name="read_csv")
+read_table.__doc__ = _DOC.format(what="delimited (default tab-separated)", name="read_table")
+read_fwf.__doc__ = _DOC.format(what="fixed-width", name="read_fwf") + """
+    With ``colspecs='infer'`` (the default) each file is one partition, so
+    every row is cut at the same columns; pass ``colspecs=`` or ``widths=``
+    to split files into blocks.
+    """
+
+
+def to_csv(df: Any, filename: Any, **kwargs: Any) -> Any:
+    """Write ``df`` as CSV; see ``shoal.dataframe.io.csv_write.to_csv``."""
+    from shoal.dataframe.io.csv_write import to_csv as _to_csv
+
+    return _to_csv(df, filename, **kwargs)
+
