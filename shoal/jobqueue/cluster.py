@@ -234,12 +234,24 @@ class JobQueueCluster(Cluster):
 
     def adapt(self, minimum: int = 0, maximum: int | None = None, minimum_jobs: int | None = None,
               maximum_jobs: int | None = None, interval: float | str = 1.0,
-              wait_count: int = 3) -> AdaptiveDriver:
+              wait_count: int | None = None, scale_down_wait: float | str | None = None) -> AdaptiveDriver:
         """Submit and cancel whole jobs following the scheduler's load (see shoal.distributed.deploy.adaptive).
 
-        ``interval`` is seconds (or a string such as ``'500ms'``, ``'2s'``).
+        ``interval`` is seconds (or a string such as ``'500ms'``, ``'2s'``).  A job
+        no longer needed is cancelled once fewer jobs have been wanted for
+        ``scale_down_wait`` (default ``'3s'``, the config key
+        ``jobqueue.adaptive.scale-down-wait``: three checks a second apart, as
+        Dask's ``wait_count=3, interval='1s'``); ``wait_count`` counts checks instead.
         """
         interval = parse_interval(interval)
+        if wait_count is not None and scale_down_wait is not None:
+            raise TypeError("give scale_down_wait= (seconds) or wait_count= (checks), not both")
+        if wait_count is None:
+            from shoal import config
+
+            wait = parse_interval(scale_down_wait if scale_down_wait is not None
+                                  else config.get("jobqueue.adaptive.scale-down-wait", "3s"), "scale_down_wait")
+            wait_count = max(1, math.ceil(wait / interval - 1e-9))
         policy = AdaptivePolicy(self.spec.processes, minimum=minimum, maximum=maximum,
                                 minimum_jobs=minimum_jobs, maximum_jobs=maximum_jobs, wait_count=wait_count)
         # a job the batch system would refuse fails here, in the caller's thread, not later

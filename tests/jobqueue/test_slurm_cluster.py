@@ -95,7 +95,8 @@ def test_adapt_keeps_whole_jobs_while_work_remains_then_releases(slurm, tmp_path
     token = cluster.security.token
     sampler = QueueSampler()
     try:
-        cluster.adapt(minimum=0, maximum=4, interval='500ms', wait_count=3)
+        driver = cluster.adapt(minimum=0, maximum=4, interval='500ms', scale_down_wait='1.5s')
+        assert driver.policy.wait_count == 3          # 1.5 s of checks 0.5 s apart
         with Client(cluster, set_as_default=False) as client:
             def slow(i):
                 time.sleep(0.25)
@@ -110,8 +111,10 @@ def test_adapt_keeps_whole_jobs_while_work_remains_then_releases(slurm, tmp_path
             time.sleep(2.5)
             assert set(squeue()) == jobs_during
             del futs
-            # idle now: both jobs are released (after wait_count decisions), none resubmitted
+            released = time.monotonic()
+            # idle now: both jobs are released (after the scale-down wait), none resubmitted
             wait_until(lambda: not squeue(), 30, "idle jobs to be released")
+            assert time.monotonic() - released < 10, "idle jobs were kept far past the scale-down wait"
             time.sleep(2.0)
             assert not squeue() and sampler.seen == jobs_during
     finally:
