@@ -41,7 +41,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Hashable, Mapping
+from typing import Any, Callable, Hashable, Mapping
 
 from shoal.local.engine import Executor, Run, default_num_workers, run_get
 from shoal.local.wire import RemoteTraceback, dumps_code, loads, recv_frames, send
@@ -99,13 +99,18 @@ def _worker_env() -> dict:
 
 
 class ProcessPool:
-    """Worker processes kept across runs; one run at a time (``lock``)."""
+    """Worker processes kept across runs; one run at a time (``lock``).
 
-    def __init__(self) -> None:
+    ``initializer`` (a function of no arguments) runs once in every worker
+    of the pool as it starts, before any task.
+    """
+
+    def __init__(self, initializer: Callable | None = None) -> None:
         self.workers: list[WorkerProc] = []
         self.lock = threading.Lock()
         self.pid = os.getpid()
         self._next_wid = 0
+        self.initializer = initializer
 
     def _spawn(self) -> WorkerProc:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -123,6 +128,8 @@ class ProcessPool:
             pass_fds=(cfd,), stdin=subprocess.DEVNULL, env=_worker_env(), close_fds=True,
         )
         child.close()
+        if self.initializer is not None:
+            send(parent, dumps_code(("init", self.initializer)))
         return WorkerProc(proc, parent, wid)
 
     def ensure(self, n: int) -> list:
@@ -160,12 +167,24 @@ class ProcessPool:
 
 _pool: ProcessPool | None = None
 _pool_lock = threading.Lock()
+# pools whose workers ran an initializer, by the initializer's identity
+_init_pools: dict = {}
 
 
-def get_pool() -> ProcessPool:
-    """The process-wide pool (a fresh one in a forked child)."""
+def get_pool(initializer: Callable | None = None) -> ProcessPool:
+    """The process-wide pool (a fresh one in a forked child).
+
+    With ``initializer``, a pool of its own whose workers each ran it once:
+    workers that never ran it (or ran another) never see those tasks.
+    """
     global _pool
     with _pool_lock:
+        if initializer is not None:
+            entry = _init_pools.get(id(initializer))
+            if entry is None or entry[0] is not initializer or entry[1].pid != os.getpid():
+                entry = (initializer, ProcessPool(initializer))
+                _init_pools[id(initializer)] = entry
+            return entry[1]
         if _pool is None or _pool.pid != os.getpid():
             _pool = ProcessPool()
         return _pool
@@ -175,9 +194,12 @@ def shutdown_pool() -> None:
     """Stop every worker process (also done at interpreter exit)."""
     global _pool
     with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None and pool.pid == os.getpid():
-        pool.shutdown()
+        pools = [_pool] + [p for _, p in _init_pools.values()]
+        _pool = None
+        _init_pools.clear()
+    for pool in pools:
+        if pool is not None and pool.pid == os.getpid():
+            pool.shutdown()
 
 
 atexit.register(shutdown_pool)
@@ -376,15 +398,20 @@ class ProcessExecutor(Executor):
 
 def get_processes(graph: Any, keys: Any, *, dependencies: Mapping | None = None,
                   num_workers: int | None = None, seed: Any = None, callbacks: Any = None,
-                  cache: Mapping | None = None, **kwargs: Any) -> Any:
+                  cache: Mapping | None = None, initializer: Callable | None = None,
+                  **kwargs: Any) -> Any:
     """Run ``graph`` for ``keys`` on the persistent worker processes.
 
     ``keys`` and the result are as for ``shoal.local.engine.get_sync``.
+    ``initializer`` (default: config ``multiprocessing.initializer``) is a
+    function each worker process runs once before its first task.
     """
     from shoal import config
 
     n = int(num_workers or config.get("num_workers", None) or default_num_workers())
-    pool = get_pool()
+    if initializer is None:
+        initializer = config.get("multiprocessing.initializer", None)
+    pool = get_pool(initializer)
     with pool.lock:
         return run_get(ProcessExecutor(pool, n), graph, keys, dependencies, seed=seed,
                        callbacks=callbacks, cache=cache)

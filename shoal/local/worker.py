@@ -72,6 +72,7 @@ def main(argv: list) -> None:
     seeded: list = []
     cache: dict = {}
     run_id = None
+    init_error = None
     perf = time.perf_counter
     while True:
         frames = inbox.get()
@@ -91,7 +92,16 @@ def main(argv: list) -> None:
             continue
         if kind == "exit":
             os._exit(0)
+        if kind == "init":  # the pool's initializer, before any task
+            try:
+                msg[1]()
+            except BaseException as e:  # reported with the first batch
+                init_error = (_picklable(e), traceback.format_exc())
+            continue
         _, rid, seed, tasks, data, forget, internal = msg
+        if init_error is not None:
+            send(sock, dumps(("error", rid, 0, None, init_error[0], init_error[1])))
+            continue
         del msg
         if rid != run_id:
             cache.clear()

@@ -349,3 +349,34 @@ def test_tasks_a_worker_cannot_unpickle_raise_instead_of_hanging(tmp_path, monke
         assert shoal.compute(delayed(abs)(-2), scheduler="processes") == (2,)  # still works after
     finally:
         sys.modules.pop("late_module_xyz", None)
+
+
+class _Marker:
+    value = 0
+
+
+def _mark():
+    _Marker.value = 1
+
+
+def _marker_value(_):
+    return _Marker.value
+
+
+def _failing_init():
+    raise RuntimeError("initializer failed on purpose")
+
+
+def test_initializer_runs_in_its_own_workers_only():
+    tasks = [delayed(_marker_value)(i) for i in range(4)]
+    pool = get_pool(_mark)
+    try:
+        assert shoal.compute(tasks, scheduler="processes", initializer=_mark, num_workers=2) == ([1] * 4,)
+        with shoal.config.set({"multiprocessing.initializer": _mark}):
+            assert shoal.compute(tasks, scheduler="processes", num_workers=2) == ([1] * 4,)
+        assert shoal.compute(tasks, scheduler="processes", num_workers=2) == ([0] * 4,)
+        with pytest.raises(RuntimeError, match="on purpose"):
+            shoal.compute(tasks, scheduler="processes", initializer=_failing_init, num_workers=1)
+    finally:
+        pool.shutdown()
+        get_pool(_failing_init).shutdown()
