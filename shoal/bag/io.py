@@ -173,8 +173,9 @@ def _find_delim(f: Any, start: int, delim: bytes) -> int:
 
 def _block_chunks(fs: Any, path: str, offset: int, length: int, delim: bytes) -> Iterator[bytes]:
     with fs.open(path, "rb") as f:
-        start = 0 if offset == 0 else _find_delim(f, offset - len(delim), delim)
-        end = _find_delim(f, offset + length - len(delim), delim)
+        # a block owns the lines that start inside it; blocks may be shorter than the delimiter
+        start = 0 if offset == 0 else _find_delim(f, max(0, offset - len(delim)), delim)
+        end = _find_delim(f, max(0, offset + length - len(delim)), delim)
         if end <= start:
             return
         f.seek(start)

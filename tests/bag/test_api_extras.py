@@ -103,3 +103,13 @@ def test_string_accessor_lists_match():
     b = db.from_sequence(["Ann Smith", "Bob Jones"])
     assert "match" in dir(b.str) and "split" in dir(b.str)
     assert b.str.match("*Smith").compute(**SYNC) == ["Ann Smith"]
+
+
+def test_blocks_smaller_than_a_long_delimiter(tmp_path):
+    text = "abc\ndef\n$$$$\ndog\n\n\r\n$$$$hello"
+    path = tmp_path / "delim.txt"
+    path.write_text(text)
+    whole = db.read_text(str(path), linedelimiter="$$$$").compute(**SYNC)
+    assert whole == ["abc\ndef\n$$$$", "\ndog\n\n\r\n$$$$", "hello"]
+    for bs in (1, 2, 3, 5, 7, 100):
+        assert db.read_text(str(path), linedelimiter="$$$$", blocksize=bs).compute(**SYNC) == whole, bs
