@@ -32,6 +32,7 @@ from shoal.core.context import clear_task, set_task
 from shoal.core.task import resolve
 from shoal.distributed.comm.tcp import Comm, connect, listen
 from shoal.distributed.protocol.serialize import deserialize, loads_function, serialize, unserialisable
+from shoal.distributed.shuffle import memory_check
 from shoal.distributed.worker.spill import SpillBuffer
 from shoal.distributed.worker.state import EXECUTING, WorkerState
 
@@ -507,6 +508,7 @@ class WorkerServer:
             await asyncio.sleep(0.1)
             rss = proc.memory_info().rss
             frac = rss / self.memory_limit
+            memory_check(rss, self.memory_limit, self.spill_fraction)  # names a shuffle step holding memory
             if frac > self.spill_fraction and self.data.fast_bytes:
                 # spill until the process is back under target or nothing is left
                 self.data.evict_until(max(0, self.data.fast_bytes - (rss - int(self.spill_fraction * self.memory_limit))))
