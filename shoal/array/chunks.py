@@ -89,11 +89,9 @@ def auto_chunks(shape: Sequence[int], dtype: Any, limit: int | None = None,
             remaining.pop(0)
             continue
         for i in remaining:
-            n = max(int(shape[i]), 1)
-            b = max(1, int(side))
-            # balance: equal-size blocks rather than a tiny last one
-            nb = math.ceil(n / b)
-            blocks[i] = math.ceil(n / nb)
+            # the largest block within budget; the last block takes the remainder
+            # (Dask's choice, so chunks="auto" gives the same grid in both)
+            blocks[i] = min(max(1, int(side)), max(int(shape[i]), 1))
         break
     return tuple(blocks)
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from shoal.core.graph import LayeredGraph
-from shoal.core.task import Task
+from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
 
 from shoal.array.chunks import chunk_bounds, normalize_chunks
@@ -42,6 +42,7 @@ __all__ = [
     "gumbel", "geometric", "negative_binomial", "rand", "randn", "seed", "triangular", "weibull",
     "pareto", "rayleigh", "f", "standard_t", "standard_cauchy", "vonmises", "wald", "zipf",
     "hypergeometric", "logseries", "noncentral_chisquare", "noncentral_f", "power",
+    "multinomial", "random_integers", "permutation",
 ]
 
 
@@ -102,12 +103,17 @@ def _draw(method: str, stream: tuple, shape: tuple, args: tuple, kwargs: dict) -
         out = np.empty(shape, dtype=kwargs.get("dtype", np.float64))
         g.random(out=out, dtype=out.dtype)
         return out
+    if method in _TRAILING:
+        return getattr(g, method[1:])(*args, size=shape[:-1], **kwargs)
     if method == "_choice":
         a, p = kwargs["pool"], kwargs["p"]
         idx = g.choice(len(a) if np.ndim(a) else int(a), size=shape, replace=True, p=p)
         return np.asarray(a)[idx] if np.ndim(a) else idx
     return getattr(g, method)(*args, size=shape, **kwargs)
 
+
+#: Distributions whose draws add one trailing dimension (numpy's size=... then (k,)).
+_TRAILING = ("_multinomial", "_multivariate_hypergeometric")
 
 #: Bytes per slab when a block is drawn and reduced in one task (fits in cache).
 SLAB_BYTES = 1 << 20
@@ -176,6 +182,9 @@ class Generator:
     """
 
     def __init__(self, seed: Any = None, bit_generator: Any = None):
+        if isinstance(seed, type) and issubclass(seed, np.random.BitGenerator):
+            # Generator(np.random.PCG64): the kind of stream, fresh entropy
+            seed, bit_generator = None, seed if bit_generator is None else bit_generator
         if bit_generator is None and isinstance(seed, np.random.Generator):
             bit_generator = type(seed.bit_generator)
         if bit_generator is None and isinstance(seed, np.random.BitGenerator):
@@ -198,34 +207,43 @@ class Generator:
     def __repr__(self) -> str:
         return f"shoal.array.random.Generator({self._bitgen}, entropy={self._seq.entropy})"
 
-    def _wrap(self, method: str, *args: Any, size: Any = None, chunks: Any = "auto", dtype: Any = None,
-              **kwargs: Any) -> Array:
+    def _wrap(self, method: str, /, *args: Any, size: Any = None, chunks: Any = "auto", dtype: Any = None,
+              trailing: int | None = None, **kwargs: Any) -> Array:
+        lazy = [a for a in args if isinstance(a, Array)]
         if size is None:
-            shapes = [np.shape(a) for a in args if np.ndim(a)]
+            shapes = [tuple(a.shape) if isinstance(a, Array) else np.shape(a) for a in args
+                      if (a.ndim if isinstance(a, Array) else np.ndim(a))]
             size = np.broadcast_shapes(*shapes) if shapes else ()
         if isinstance(size, (int, np.integer)):
             size = (int(size),)
         size = tuple(int(s) for s in size)
-        for a in args:
-            if isinstance(a, Array):
-                raise TypeError(f"random.{method} takes scalar or numpy parameters, not a shoal Array; "
-                                "compute the parameter first or use map_blocks")
         args = tuple(np.asarray(a) if isinstance(a, (list, tuple)) else a for a in args)
         for a in args:
-            if isinstance(a, np.ndarray) and a.ndim:
+            if (isinstance(a, np.ndarray) or isinstance(a, Array)) and a.ndim:
                 try:
-                    np.broadcast_shapes(a.shape, size)
+                    if np.broadcast_shapes(tuple(a.shape), size) != size:
+                        raise ValueError
                 except ValueError:
-                    raise ValueError(f"parameter of shape {a.shape} does not broadcast to size={size}") from None
+                    raise ValueError(f"parameter of shape {tuple(a.shape)} does not broadcast to size={size}") from None
         if dtype is not None:
             kwargs["dtype"] = dtype
-        probe_args = tuple(a.ravel()[:1] if isinstance(a, np.ndarray) and a.ndim else a for a in args)
+        probe_args = tuple(np.ones(1, a.dtype) if isinstance(a, Array) else
+                           (a.ravel()[:1] if isinstance(a, np.ndarray) and a.ndim else a) for a in args)
         if method == "_choice":
             a = kwargs["pool"]
             out_dtype = np.asarray(a).dtype if np.ndim(a) else np.dtype(np.int64)
+        elif method in _TRAILING:
+            out_dtype = getattr(np.random.default_rng(0), method[1:])(*probe_args, size=1, **kwargs).dtype
         else:
             out_dtype = getattr(np.random.default_rng(0), method)(*probe_args, size=1, **kwargs).dtype
+        if trailing is not None and isinstance(chunks, (tuple, list)) and len(chunks) == len(size) + 1:
+            chunks = tuple(chunks)[:-1]
         chunks = normalize_chunks(chunks, size, dtype=out_dtype)
+        # shoal Array parameters: lined up with the output's blocks
+        if lazy:
+            from shoal.array.routines import broadcast_to
+
+            args = tuple(broadcast_to(a, size).rechunk(chunks) if isinstance(a, Array) else a for a in args)
         call = self._calls
         self._calls += 1
         entropy = self._seq.entropy
@@ -234,17 +252,24 @@ class Generator:
         layer: dict = {}
         bounds = [chunk_bounds(c) for c in chunks]
         has_arrays = any(isinstance(a, np.ndarray) and a.ndim for a in args)
+        tail = (trailing,) if trailing is not None else ()
         for k, idx in enumerate(itertools.product(*[range(len(c)) for c in chunks])):
             shape = tuple(c[i] for c, i in zip(chunks, idx))
             bargs = args
             if has_arrays:
                 sl = tuple(slice(b[i], b[i + 1]) for b, i in zip(bounds, idx))
                 bargs = _block_args(args, size, sl)
-            layer[(name, *idx)] = Task(_draw, method, (self._bitgen, entropy, base + (call, k)), shape, bargs,
-                                       kwargs)
+            if lazy:
+                bargs = tuple(Ref((a.name, *idx)) if isinstance(a, Array) else a for a in bargs)
+            layer[(name, *idx, *((0,) if tail else ()))] = Task(
+                _draw, method, (self._bitgen, entropy, base + (call, k)), shape + tail, bargs, kwargs)
         if not size:
-            layer = {(name,): Task(_draw, method, (self._bitgen, entropy, base + (call, 0)), (), args, kwargs)}
-        return Array(LayeredGraph({name: layer}), name, chunks, out_dtype)
+            bargs = tuple(Ref((a.name,)) if isinstance(a, Array) else a for a in args)
+            key = (name, 0) if tail else (name,)
+            layer = {key: Task(_draw, method, (self._bitgen, entropy, base + (call, 0)), tail, bargs, kwargs)}
+        graph = LayeredGraph.from_collections(name, layer, [a for a in args if isinstance(a, Array)]) if lazy \
+            else LayeredGraph({name: layer})
+        return Array(graph, name, chunks + (((trailing,),) if tail else ()), out_dtype)
 
     # -- distributions (numpy's Generator names and argument order) --------------
     def normal(self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None, chunks: Any = "auto", **kw: Any) -> Array:
@@ -263,24 +288,66 @@ class Generator:
                  endpoint: bool = False, chunks: Any = "auto", **kw: Any) -> Array:
         return self._wrap("integers", low, high, size=size, chunks=chunks, dtype=dtype, endpoint=endpoint, **kw)
 
-    def choice(self, a: Any, size: Any = None, replace: bool = True, p: Any = None, chunks: Any = "auto", **kw: Any) -> Array:
+    def choice(self, a: Any, size: Any = None, replace: bool = True, p: Any = None, chunks: Any = "auto",
+               axis: int = 0, shuffle: bool = True, **kw: Any) -> Array:
+        """Samples from ``a`` (an int n means ``arange(n)``), like numpy's ``choice``.
+
+        With replacement every block draws on its own; without replacement
+        the sample is one global draw, so the output must be a single block
+        (``chunks=-1``).
+        """
+        if axis != 0:
+            raise ValueError("choice: axis must be 0 (a is 1-d)")
         if isinstance(a, Array):
             a = a.compute()
-        n = len(a) if np.ndim(a) else int(a)
-        if n == 0:
+        if isinstance(p, Array):
+            p = p.compute()
+        if np.ndim(a) == 0:
+            n = int(a)
+            if n < 0:
+                raise ValueError("choice: a must be a non-negative integer or a non-empty 1-d array")
+        else:
+            a = np.asarray(a)
+            if a.ndim != 1:
+                raise ValueError(f"choice: a must be 1-dimensional, got {a.ndim} dimensions")
+            n = len(a)
+        if n == 0 and (size is None or int(np.prod(size)) > 0):
             raise ValueError("choice: a must be non-empty")
         if p is not None:
             p = np.asarray(p, dtype=float)
+            if p.ndim != 1:
+                raise ValueError("choice: p must be 1-dimensional")
             if p.shape != (n,):
                 raise ValueError(f"choice: p has shape {p.shape}, expected ({n},)")
+            if np.any(p < 0) or not np.isclose(p.sum(), 1.0):
+                raise ValueError("choice: probabilities p must be non-negative and sum to 1")
         if not replace:
-            # sampling without replacement is global: one block, one stream
-            total = int(np.prod(size)) if size is not None else 1
+            shape = (int(size),) if isinstance(size, (int, np.integer)) else tuple(size or ())
+            total = int(np.prod(shape)) if shape else 1
             if total > n:
                 raise ValueError(f"cannot take {total} samples from {n} without replacement")
+            grid = normalize_chunks(chunks, shape, dtype=np.float64)
+            if any(len(c) > 1 for c in grid):
+                raise NotImplementedError(
+                    "choice(replace=False) draws one global sample, so the output is one block; "
+                    "pass chunks=-1 (and rechunk the result if needed)")
             return self._wrap("choice", size=size, chunks=-1, a=a, replace=False, p=p)
         # keywords, not positional parameters: these are never broadcast to the blocks
         return self._wrap("_choice", size=size, chunks=chunks, pool=a, p=p)
+
+    def multinomial(self, n: Any, pvals: Any, size: Any = None, chunks: Any = "auto", **kw: Any) -> Array:
+        """Multinomial counts: shape ``size + (len(pvals),)``, the last axis one block."""
+        pvals = np.asarray(pvals, dtype=float)
+        if pvals.ndim != 1:
+            raise NotImplementedError("multinomial with n-d pvals is not supported; pass a 1-d pvals")
+        return self._wrap("_multinomial", n, size=size, chunks=chunks, trailing=len(pvals), pvals=pvals, **kw)
+
+    def multivariate_hypergeometric(self, colors: Any, nsample: int, size: Any = None, method: str = "marginals",
+                                    chunks: Any = "auto", **kw: Any) -> Array:
+        """numpy's ``multivariate_hypergeometric``: shape ``size + (len(colors),)``."""
+        colors = np.asarray(colors)
+        return self._wrap("_multivariate_hypergeometric", size=size, chunks=chunks, trailing=len(colors),
+                          colors=colors, nsample=int(nsample), **{"method": method}, **kw)
 
     def exponential(self, scale: Any = 1.0, size: Any = None, chunks: Any = "auto", **kw: Any) -> Array:
         return self._wrap("exponential", scale, size=size, chunks=chunks, **kw)
@@ -405,6 +472,13 @@ class RandomState(Generator):
         return self.integers(low, high, size=size, dtype=dtype, chunks=chunks, **kw)
 
     def random_integers(self, low: Any, high: Any = None, size: Any = None, chunks: Any = "auto") -> Array:
+        """Integers in ``[low, high]`` (deprecated in numpy: use ``randint(low, high + 1)``)."""
+        import warnings
+
+        warnings.warn("random_integers is deprecated (as in numpy); use randint(low, high + 1)",
+                      DeprecationWarning, stacklevel=2)
+        if high is None:
+            low, high = 1, low
         return self.integers(low, high, size=size, endpoint=True, chunks=chunks)
 
     def tomaxint(self, size: Any = None, chunks: Any = "auto") -> Array:
@@ -418,9 +492,15 @@ def default_rng(seed: Any = None, bit_generator: Any = None) -> Generator:
 
 # -- module-level functions: a fresh-entropy Generator per call ----------------------
 
+#: Set by ``seed(n)``: module-level draws then come from this one seeded state
+#: (deterministic in call order); None draws fresh entropy per call.
+_GLOBAL: list = [None]
+
+
 def _module_level(method: str):
     def func(*args: Any, **kwargs: Any) -> Array:
-        return getattr(RandomState(None), method)(*args, **kwargs)
+        state = _GLOBAL[0] if _GLOBAL[0] is not None else RandomState(None)
+        return getattr(state, method)(*args, **kwargs)
 
     func.__name__ = method
     func.__qualname__ = method
@@ -468,10 +548,18 @@ hypergeometric = _module_level("hypergeometric")
 logseries = _module_level("logseries")
 noncentral_chisquare = _module_level("noncentral_chisquare")
 noncentral_f = _module_level("noncentral_f")
+multinomial = _module_level("multinomial")
+random_integers = _module_level("random_integers")
+permutation = _module_level("permutation")
 
 
 def seed(seed: Any = None) -> None:
-    raise NotImplementedError(
-        "shoal.array.random has no global seed (it would make blocks depend on run order); "
-        "use rng = shoal.array.random.default_rng(seed) and rng.normal(...), or "
-        "RandomState(seed).normal(...)")
+    """Seed the module-level functions (``normal``, ``random``, ...).
+
+    After ``seed(n)`` they draw from one ``RandomState(n)``, so the same
+    sequence of calls gives the same arrays (each block still has its own
+    stream); ``seed(None)`` goes back to fresh entropy per call.  A local
+    ``default_rng(n)`` is the better habit: it does not depend on other code's
+    calls.
+    """
+    _GLOBAL[0] = None if seed is None else RandomState(seed)

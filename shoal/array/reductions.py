@@ -126,7 +126,7 @@ def tree_reduction(x: Any, chunk: Callable, combine: Callable, aggregate: Callab
     bounds = [chunk_bounds(c) for c in x.chunks]
     src = x.dask.layers.get(x.name, {})
     # only our own chunk functions: they never return views of the (reused) slab
-    fusable = not chunk_with_info and type(getattr(chunk, "__self__", None)) in (_Simple, _Moment)
+    fusable = not chunk_with_info and type(getattr(chunk, "__self__", None)) in (_Simple, _Moment, _Extreme)
     for idx in itertools.product(*map(range, nb)):
         node = src.get((x.name, *idx))
         if fusable and is_draw_task(node):
