@@ -36,7 +36,7 @@ FLOORS = {
     # distributed, bottom to top
     "shoal.distributed.utils": 10, "shoal.distributed.protocol": 10, "shoal.distributed.exceptions": 10,
     "shoal.distributed.comm": 11,
-    "shoal.distributed.dashboard": 12,
+    "shoal.distributed.dashboard": 12, "shoal.distributed.shuffle": 12,
     "shoal.distributed.scheduler": 13, "shoal.distributed.worker": 13,
     "shoal.distributed.futures": 14, "shoal.distributed.transfer": 14, "shoal.distributed.refs": 14,
     "shoal.distributed.graphs": 14,

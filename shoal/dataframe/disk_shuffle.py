@@ -20,8 +20,12 @@ The graph has ``n_in + n_out + 2`` tasks instead of ``n_in * n_out``::
   come out exactly as the in-memory task shuffle orders them, one output
   partition at a time.
 
-Pieces are Arrow IPC streams (``pyarrow``), compressed with lz4 or zstd when
-they are big enough for it to pay (``dataframe.shuffle.compression``).
+Pieces are Arrow IPC streams (``pyarrow``); when the split hands over one
+reordered frame and its bounds, that frame is converted once and its table
+sliced.  ``dataframe.shuffle.compression`` (``"lz4"`` or ``"zstd"``) compresses
+pieces big enough for it to pay; it is off by default, as on a local disk
+the page cache absorbs the writes and compressing costs more CPU time than it
+saves in IO.
 Frames Arrow cannot carry faithfully (object columns of mixed values or with
 missing values, dtypes that do not round-trip) are pickled instead, so the
 result never differs from the in-memory shuffle.
@@ -42,6 +46,7 @@ import shutil
 import struct
 import sys
 import tempfile
+import threading
 import uuid
 import weakref
 from typing import Any, Callable
@@ -51,12 +56,47 @@ import pandas as pd
 
 from shoal import config
 
-__all__ = ["ShuffleDir", "disk_shuffle_layer", "encode_frame", "decode_frame"]
+__all__ = ["ShuffleDir", "disk_shuffle_layer", "encode_frame", "decode_frame", "describe_active"]
 
 _MAGIC = b"SHOALSH1"
 _HEADER = struct.Struct("<8sq")  # magic, number of output partitions
 _ENTRY = struct.Struct("<qq")  # offset, length of one piece
 _COMPRESS_MIN_BYTES = 64 * 1024  # below this, codec overhead outweighs the saving
+
+
+# -- what is running now, for memory warnings ------------------------------------
+
+_active: dict = {}  # thread id -> description of the shuffle step it runs
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def describe_active() -> str:
+    """The shuffle steps running in this process with their sizes ('' if none).
+
+    A worker near its memory limit adds this to its warning, so the log
+    says which operation holds the memory.
+    """
+    items = list(_active.values())
+    return "; ".join(items)
+
+
+class _Activity:
+    def __init__(self, text: str):
+        self.text = text
+
+    def __enter__(self) -> "_Activity":
+        _active[threading.get_ident()] = self.text
+        return self
+
+    def update(self, text: str) -> None:
+        self.text = text
+        _active[threading.get_ident()] = text
+
+    def __exit__(self, *exc: Any) -> None:
+        _active.pop(threading.get_ident(), None)
 
 
 # -- the per-run directory -----------------------------------------------------
@@ -145,22 +185,33 @@ def _arrow_ok(df: pd.DataFrame, table: Any) -> bool:
     return True
 
 
-def encode_frame(df: pd.DataFrame, compression: str | None = None) -> bytes:
-    """One piece as bytes: an Arrow IPC stream (tag ``A``) or a pickle (tag ``P``)."""
+def _to_arrow(df: pd.DataFrame) -> Any:
+    """``df`` as an Arrow table if it comes back from Arrow exactly, else None."""
     try:
         import pyarrow as pa
 
-        table = pa.Table.from_pandas(df, preserve_index=True)
-        if _arrow_ok(df, table):
-            codec = compression if compression and df.memory_usage(deep=False).sum() >= _COMPRESS_MIN_BYTES else None
-            options = pa.ipc.IpcWriteOptions(compression=codec)
-            sink = io.BytesIO()
-            sink.write(b"A")
-            with pa.ipc.new_stream(sink, table.schema, options=options) as w:
-                w.write_table(table)
-            return sink.getvalue()
-    except (ImportError, ValueError, TypeError, NotImplementedError) as e:  # pyarrow errors subclass these
-        del e
+        table = pa.Table.from_pandas(df, preserve_index=True)  # True: the index is a column, so slices keep it
+    except (ImportError, ValueError, TypeError, NotImplementedError):  # pyarrow errors subclass these
+        return None
+    return table if _arrow_ok(df, table) else None
+
+
+def _ipc_bytes(table: Any, compression: str | None) -> bytes:
+    import pyarrow as pa
+
+    codec = compression if compression and table.nbytes >= _COMPRESS_MIN_BYTES else None
+    sink = io.BytesIO()
+    sink.write(b"A")
+    with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression=codec)) as w:
+        w.write_table(table)
+    return sink.getvalue()
+
+
+def encode_frame(df: pd.DataFrame, compression: str | None = None) -> bytes:
+    """One piece as bytes: an Arrow IPC stream (tag ``A``) or a pickle (tag ``P``)."""
+    table = _to_arrow(df) if isinstance(df, pd.DataFrame) else None
+    if table is not None:
+        return _ipc_bytes(table, compression)
     return b"P" + pickle.dumps(df, protocol=5)
 
 
@@ -192,10 +243,17 @@ def transfer(df: pd.DataFrame, sdir: ShuffleDir, i: int, split_func: Callable, a
     ``split_func(df, *args)`` returns the ``k`` pieces (views of one reordered copy).
     """
     k = sdir.nout
+    nbytes = int(df.memory_usage(deep=False).sum()) if hasattr(df, "memory_usage") else 0
+    with _Activity(f"disk shuffle: splitting input partition {i} ({len(df)} rows, {_mib(nbytes)}) "
+                   f"into {k} pieces"):
+        return _transfer(df, sdir, i, split_func, args, k)
+
+
+def _transfer(df: pd.DataFrame, sdir: ShuffleDir, i: int, split_func: Callable, args: tuple, k: int) -> str:
     pieces = split_func(df, *args)
     if len(pieces) != k:
         raise ValueError(f"the shuffle's split gave {len(pieces)} pieces for {k} output partitions")
-    compression = config.get("dataframe.shuffle.compression", "lz4")
+    compression = config.get("dataframe.shuffle.compression", None)
     empty = df.iloc[:0]
     # Arrow for the whole partition only if an empty frame survives the round
     # trip with the same columns, dtypes and index (cheap, and catches dtypes
@@ -204,6 +262,12 @@ def transfer(df: pd.DataFrame, sdir: ShuffleDir, i: int, split_func: Callable, a
         use_arrow = isinstance(df, pd.DataFrame) and _same_layout(decode_frame(encode_frame(empty)), empty)
     except Exception:
         use_arrow = False
+    # pieces that are slices of one reordered frame: convert that once and
+    # slice the Arrow table (converting 100s of small frames costs far more)
+    whole = getattr(pieces, "whole", None)
+    wtable = _to_arrow(whole) if use_arrow and whole is not None else None
+    bounds = getattr(pieces, "bounds", None)
+    del whole
     final = os.path.join(sdir.path, f"in-{i}")
     tmp = os.path.join(sdir.path, f".in-{i}-{uuid.uuid4().hex}")
     table = np.zeros((k + 1, 2), dtype=np.int64)
@@ -216,7 +280,12 @@ def transfer(df: pd.DataFrame, sdir: ShuffleDir, i: int, split_func: Callable, a
             pieces[j] = None  # the written piece is not kept
             if not len(piece):
                 continue
-            blob = encode_frame(piece, compression) if use_arrow else b"P" + pickle.dumps(piece, protocol=5)
+            if wtable is not None:
+                blob = _ipc_bytes(wtable.slice(int(bounds[j]), len(piece)), compression)
+            elif use_arrow:
+                blob = encode_frame(piece, compression)
+            else:
+                blob = b"P" + pickle.dumps(piece, protocol=5)
             f.write(blob)
             table[j] = (pos, len(blob))
             pos += len(blob)
@@ -259,11 +328,16 @@ def _read_piece(path: str, j: int) -> bytes | None:
 def unpack(sdir: ShuffleDir, paths: list, j: int) -> pd.DataFrame:
     """Output partition ``j``: piece ``j`` of every input, in input order."""
     frames = []
-    for p in paths:
-        blob = _read_piece(p, j)
-        if blob is not None:
-            frames.append(decode_frame(blob))
-            del blob
+    read = 0
+    with _Activity(f"disk shuffle: reading output partition {j} from {len(paths)} files") as act:
+        for n, p in enumerate(paths):
+            blob = _read_piece(p, j)
+            if blob is not None:
+                read += len(blob)
+                frames.append(decode_frame(blob))
+                del blob
+                act.update(f"disk shuffle: reading output partition {j}, {n + 1} of {len(paths)} files, "
+                           f"{_mib(read)} read so far")
     if not frames:
         meta = _read_piece(paths[0], sdir.nout) if paths else None
         out = decode_frame(meta) if meta is not None else pd.DataFrame()

@@ -54,12 +54,25 @@ def split_by_hash(df: pd.DataFrame, on: Any, k: int) -> list:
     return _split(df, part, k)
 
 
+class Pieces(list):
+    """The ``k`` pieces of one partition: consecutive slices of ``whole`` at ``bounds``.
+
+    The disk shuffle encodes ``whole`` once and slices the encoded table,
+    instead of converting every small piece on its own.
+    """
+
+    whole: Any = None
+    bounds: Any = None
+
+
 def _split(df: pd.DataFrame, part: np.ndarray, k: int) -> list:
     order = np.argsort(part, kind="stable")
     counts = np.bincount(part, minlength=k)
     bounds = np.concatenate([[0], np.cumsum(counts)])
     sdf = df.iloc[order]
-    return [sdf.iloc[bounds[j]:bounds[j + 1]] for j in range(k)]
+    out = Pieces(sdf.iloc[bounds[j]:bounds[j + 1]] for j in range(k))
+    out.whole, out.bounds = sdf, bounds
+    return out
 
 
 def split_by_range(df: pd.DataFrame, on: Any, boundaries: list, ascending: bool = True) -> list:
