@@ -221,4 +221,4 @@ def test_var_of_large_offsets_is_stable():
     d = ddf.from_pandas(pdf, npartitions=7)
     # two-pass numpy per group is the precise reference (pandas' one-pass groupby var drifts here)
     exact = pdf.groupby("k").x.agg(lambda s: np.var(s.to_numpy(), ddof=1))
-    tm.assert_series_equal(c(d.groupby("k").x.var()), exact, rtol=1e-6)
+    tm.assert_series_equal(c(d.groupby("k").x.var()), exact, rtol=5e-6)
