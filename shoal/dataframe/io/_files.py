@@ -15,6 +15,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import threading
 import zipfile
 from collections import OrderedDict
@@ -94,7 +95,7 @@ def expand_paths(urlpath: Any, what: str = "read_csv", storage_options: dict | N
     """The filesystem and sorted list of files matching a path, glob or list."""
     paths = [urlpath] if isinstance(urlpath, (str, os.PathLike)) else list(urlpath)
     if not paths:
-        raise FileNotFoundError(f"{what}: got an empty list of paths")
+        raise ValueError(f"{what}: got an empty list of paths; pass at least one file name or glob")
     paths = [os.fspath(p) for p in paths]
     so = storage_options or {}
     fs, _, _ = fsspec.get_fs_token_paths(paths[0], storage_options=so)
@@ -106,8 +107,18 @@ def expand_paths(urlpath: Any, what: str = "read_csv", storage_options: dict | N
                 f"{what}: no files match {p!r}; check the path (and the glob pattern, e.g. 'data/*.csv.bz2') "
                 f"from the current directory {os.getcwd()!r}"
             )
-        out.extend(found)
+        out.extend(sorted(found, key=natural_key) if has_magic(p) else found)
     return fs, out
+
+
+def has_magic(path: str) -> bool:
+    """Whether ``path`` is a glob pattern."""
+    return any(ch in path for ch in "*?[")
+
+
+def natural_key(path: str) -> list:
+    """Sort key that puts ``part_9`` before ``part_10`` (numbers compare as numbers)."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path)]
 
 
 class InflateCache:

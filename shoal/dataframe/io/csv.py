@@ -295,14 +295,25 @@ register_reader(read_csv_part, 1)
 
 
 # -- building the graph --------------------------------------------------------------
-def _sample_bytes(fs: Any, path: str, compression: str | None, sample: int) -> tuple[bytes, bool]:
+def _sample_bytes(fs: Any, path: str, compression: str | None, sample: int,
+                  encoding: str | None = None) -> tuple[bytes, bool]:
     """The first ``sample`` bytes of ``path`` (inflated) up to a line end, and whether that is all of it."""
+    nl = b"\n"
+    if encoding:
+        nl = "\n".encode(encoding)[len("".encode(encoding)):]  # without a byte-order mark
     with fs.open(path, "rb") as f:
         raw = f if compression is None else open_stream(f, compression)
         try:
             head = raw.read(sample)
             complete = len(head) < sample
-            if not complete:
+            if not complete and nl != b"\n":
+                # wide encodings: cut after the last whole newline character
+                w = len(nl)
+                i = head.rfind(nl)
+                while i >= 0 and i % w:
+                    i = head.rfind(nl, 0, i)
+                head = head[: i + w] if i >= 0 else head
+            elif not complete:
                 rest = raw.readline()
                 head += rest
                 complete = not rest.endswith(b"\n") and raw.read(1) == b""
@@ -310,6 +321,32 @@ def _sample_bytes(fs: Any, path: str, compression: str | None, sample: int) -> t
             if raw is not f:
                 raw.close()
     return head, complete
+
+
+def _size(fs: Any, path: str) -> int | None:
+    try:
+        return fs.size(path)
+    except Exception:
+        return None
+
+
+def _check_first_block(head: bytes, blocksize: int | None, kwargs: dict, complete: bool, name: str,
+                       path: str) -> None:
+    """``skiprows`` and ``header`` apply to a file's first block: raise if they reach past it."""
+    sk = kwargs.get("skiprows")
+    if blocksize is None or sk is None or callable(sk) or (complete and len(head) <= blocksize):
+        return
+    last = sk if isinstance(sk, int) else max(sk, default=-1) + 1
+    header = kwargs.get("header", "infer" if kwargs.get("names") is None else None)
+    need = last + (header + 1 if isinstance(header, int) else 1 if header == "infer" else 0) + 1
+    block = head[:blocksize]
+    if len(head) > blocksize and not block.endswith(b"\n"):
+        nl = head.find(b"\n", blocksize)
+        block = head[: nl + 1] if nl >= 0 else head
+    if _count_lines(block) < need:
+        raise ValueError(f"{name}: skiprows={sk!r} and the header need {need} lines, but the first block of "
+                         f"{path!r} (blocksize={blocksize} bytes) holds {_count_lines(block)}; pass a larger "
+                         f"blocksize= or blocksize=None")
 
 
 def _check_kwargs(kwargs: dict, name: str) -> None:
@@ -328,11 +365,21 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
                sample_rows: int | None, assume_missing: bool, include_path_column: Any, engine: str,
                storage_options: dict | None, kwargs: dict) -> Any:
     _check_kwargs(kwargs, name)
+    if kwargs.get("lineterminator") == "\r\n":
+        del kwargs["lineterminator"]  # pandas' parser takes one character; by default it ends lines at "\r\n"
     if "delimiter" in kwargs:
         kwargs["sep"] = kwargs.pop("delimiter")
     explicit_blocksize = blocksize != "default"
     blocksize = parse_blocksize(blocksize, DEFAULT_BLOCKSIZE)
     fs, paths = expand_paths(urlpath, name, storage_options)
+    nonempty = [p for p in paths if _size(fs, p) != 0]
+    paths = nonempty or paths[:1]  # an empty file holds no rows: it makes no partition
+    if sample is False or sample is None:
+        sample = blocksize or DEFAULT_SAMPLE  # "no separate sample": infer from the first block
+    if blocksize is not None and blocksize < sample and kwargs.get("skiprows") not in (None, 0):
+        warnings.warn(f"{name}: skiprows= applies to the first block of each file only, and blocksize "
+                      f"({blocksize} bytes) is smaller than the sample; rows to skip beyond the first block "
+                      f"raise an error when computed", UserWarning, stacklevel=3)
     encoding = kwargs.get("encoding")
     if encoding and "\n".encode(encoding) != b"\n":
         blocksize = None  # lines cannot be found by byte search in utf-16/32: one partition per file
@@ -348,7 +395,7 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
                       stacklevel=3)
 
     # the meta: parse the first file's start with the user's keywords
-    head, complete = _sample_bytes(fs, paths[0], comps[0], sample)
+    head, complete = _sample_bytes(fs, paths[0], comps[0], sample, encoding)
     skw = {k: v for k, v in kwargs.items() if k not in ("skipfooter",) or complete}
     if sample_rows is not None:
         skw["nrows"] = sample_rows
@@ -366,6 +413,7 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
                              f"fields (if a quoted field spans many lines, pass a larger sample=)") from e
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"{name}: could not parse the start of {paths[0]!r}: {e}") from e
+    _check_first_block(head, blocksize, kwargs, complete, name, paths[0])
     if not complete and len(sample_df) == 0:
         raise ValueError(f"{name}: the sample of {paths[0]!r} ({sample} bytes) holds no data row after the "
                          f"header; pass a larger sample=")
@@ -379,9 +427,6 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
             names = list(sample_df.columns)
     else:
         names = list(sample_df.columns)
-    if isinstance(sample_df.index, pd.MultiIndex) or not isinstance(sample_df.index, pd.RangeIndex):
-        raise ValueError(f"{name}: {paths[0]!r} has more fields in its rows than names in its header, so pandas "
-                         f"would use the first fields as the index; pass names= for every field and index_col=False")
 
     dtype = kwargs.get("dtype")
     user_dtype = dtype if isinstance(dtype, dict) else ({} if dtype is None else {c: dtype for c in sample_df.columns})
@@ -389,10 +434,15 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
         for c in sample_df.columns:
             if sample_df[c].dtype.kind in "iu" and c not in user_dtype:
                 sample_df[c] = sample_df[c].astype("float64")
-    unknown_categories = {c for c, d in user_dtype.items() if isinstance(d, str) and d == "category"}
+    unknown_categories = {c for c, d in user_dtype.items()
+                          if (isinstance(d, str) and d == "category")
+                          or (isinstance(d, pd.CategoricalDtype) and d.categories is None)}
     meta = sample_df.iloc[:0]
-    for c in unknown_categories & set(meta.columns):
-        meta[c] = meta[c].astype("category").cat.set_categories([])
+    if unknown_categories & set(meta.columns):
+        from shoal.dataframe.api import UNKNOWN_CATEGORIES
+
+        for c in unknown_categories & set(meta.columns):
+            meta[c] = pd.Categorical([], categories=[UNKNOWN_CATEGORIES])
 
     path_column = None
     path_values: list = []
@@ -415,7 +465,7 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
         reader == "csv" and engine in ("auto", "pyarrow") and set(kwargs) <= _ARROW_OK
         and kwargs.get("header", "infer") in ("infer", 0) and isinstance(sep, str) and len(sep) == 1
         and not unknown_categories and not assume_missing and len(set(names)) == len(names)
-        and all(isinstance(n, str) for n in names)
+        and all(isinstance(n, str) for n in names) and (not encoding or "\n".encode(encoding) == b"\n")
     )
     arrow_types = _arrow_types(meta.drop(columns=[path_column]) if path_column else meta) if use_arrow else None
     spec = CSVSpec(fs=fs, reader=reader, meta=meta, names=names, kwargs=pkw, arrow_types=arrow_types,
