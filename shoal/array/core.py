@@ -321,18 +321,15 @@ class Array(Collection):
         return getitem(self, index)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        from shoal.array.routines import where
+        """``x[key] = value``, lazily: ``x`` takes a new graph where only touched blocks change.
 
-        if isinstance(key, Array) and key.dtype == bool:
-            new = where(key, value, self)
-        elif isinstance(key, np.ndarray) and key.dtype == bool:
-            from shoal.array.creation import from_array
+        Keys: ints, slices, Ellipsis, one 1-d integer or boolean index array,
+        or a boolean shoal Array of ``x``'s shape with a scalar value
+        (``x[x > 0] = 0``).  See ``shoal.array.setitem``.
+        """
+        from shoal.array.setitem import setitem
 
-            new = where(from_array(key, chunks=self.chunks), value, self)
-        else:
-            raise NotImplementedError(
-                "shoal arrays support item assignment only with a boolean mask (x[x > 0] = 1); "
-                "for other updates build a new array, e.g. with shoal.array.where")
+        new = setitem(self, key, value)
         self._graph, self.name, self._chunks, self._dtype = new._graph, new.name, new._chunks, new._dtype
 
     @property
