@@ -61,12 +61,16 @@ def _sum_parts(parts: list) -> Any:
 
 
 def _total_memory(part: Any, index: bool, deep: bool) -> int:
-    m = part.memory_usage(index=index, deep=deep)
+    m = part.memory_usage(deep=deep) if isinstance(part, pd.Index) else part.memory_usage(index=index, deep=deep)
     return int(m.sum()) if isinstance(m, pd.Series) else int(m)
 
 
 def _total_memory_series(part: Any, index: bool, deep: bool) -> pd.Series:
     return pd.Series([_total_memory(part, index, deep)], dtype="int64")
+
+
+def _nbytes(part: Any) -> int:
+    return int(part.nbytes)
 
 
 def _monotonic_chunk(s: Any) -> tuple:
@@ -165,6 +169,22 @@ def unknown_categorical_meta(meta: Any, columns: Any = None) -> Any:
     return meta
 
 
+def _as_collection(x: Any) -> Any:
+    """A pandas object as a one-partition collection with known divisions (so it aligns by label)."""
+    if isinstance(x, (pd.DataFrame, pd.Series)):
+        from shoal.dataframe.io.convert import from_pandas
+
+        return from_pandas(x, npartitions=1)
+    return x
+
+
+def _unknown_category_dtype(dtype: Any) -> bool:
+    """'category' (or a CategoricalDtype without categories): the categories come from the data."""
+    if isinstance(dtype, str):
+        return dtype == "category"
+    return isinstance(dtype, pd.CategoricalDtype) and dtype.categories is None
+
+
 def _astype_part(part: Any, dtype: Any) -> Any:
     return part.astype(dtype)
 
@@ -219,6 +239,11 @@ class FrameMethods:
         return self._reduction(_total_memory, _sum_parts, meta=0, token="memory-usage",
                                chunk_kwargs={"index": index, "deep": deep})
 
+    @property
+    def nbytes(self) -> Any:
+        """Bytes of the values (summed over partitions), lazy."""
+        return self._reduction(_nbytes, _sum_parts, meta=0, token="nbytes")
+
     def memory_usage_per_partition(self, index: bool = True, deep: bool = False) -> Any:
         """Total bytes of each partition, as a Series with one value per partition."""
         return _map(_total_memory_series, self, index, deep, meta=pd.Series([], dtype="int64"),
@@ -250,19 +275,39 @@ class FrameMethods:
         args: tuple = (to_replace,) if value is None else (to_replace, value)
         return _map(_replace_part, self, args, kw, token="replace")
 
-    def add_prefix(self, prefix: str) -> Any:
-        """Prefix column labels (DataFrame) or index labels (Series), per partition."""
-        out = self._elementwise("add_prefix", prefix)
-        return out if self._meta.ndim == 2 else out.clear_divisions()
+    def add_prefix(self, prefix: str, axis: Any = None) -> Any:
+        """Prefix column labels (DataFrame, or ``axis=0``: index labels), per partition."""
+        return self._add_affix("add_prefix", prefix, axis)
 
-    def add_suffix(self, suffix: str) -> Any:
-        """Suffix column labels (DataFrame) or index labels (Series), per partition."""
-        out = self._elementwise("add_suffix", suffix)
-        return out if self._meta.ndim == 2 else out.clear_divisions()
+    def add_suffix(self, suffix: str, axis: Any = None) -> Any:
+        """Suffix column labels (DataFrame, or ``axis=0``: index labels), per partition."""
+        return self._add_affix("add_suffix", suffix, axis)
+
+    def _add_affix(self, method: str, affix: str, axis: Any) -> Any:
+        kw = {} if axis is None else {"axis": axis}
+        meta = getattr(self._meta_nonempty, method)(affix, **kw).iloc[:0]  # an empty index keeps its dtype
+        out = _map(M.call_method, self, method, affix, meta=meta, token=method.replace("_", "-"), **kw)
+        on_index = self._meta.ndim == 1 or axis in (0, "index")
+        if on_index and self.known_divisions:
+            divs = [f"{affix}{d}" if method == "add_prefix" else f"{d}{affix}" for d in self.divisions]
+            if all(divs[i] <= divs[i + 1] for i in range(len(divs) - 1)):
+                return _new(out.dask, out._name, out._meta, divs)
+        return out.clear_divisions() if on_index else out
 
     def explode(self, *args: Any, **kwargs: Any) -> Any:
         """One row per list element (``pandas.explode``), per partition; the index repeats, divisions kept."""
         return _map(_explode, self, args, kwargs, token="explode")
+
+    def combine(self, other: Any, func: Callable, fill_value: Any = None, overwrite: bool = True) -> Any:
+        """``pandas.combine`` partition by partition (both sides aligned by divisions first)."""
+        other = _as_collection(other)
+        return _map(M.call_method, self, "combine", other, func, fill_value=fill_value,
+                    token="combine", **({} if self._meta.ndim == 1 else {"overwrite": overwrite}))
+
+    def combine_first(self, other: Any) -> Any:
+        """Nulls filled from ``other`` at the same labels, partition by partition (aligned first)."""
+        other = _as_collection(other)
+        return _map(M.call_method, self, "combine_first", other, token="combine-first")
 
     def pipe(self, func: Callable, *args: Any, **kwargs: Any) -> Any:
         """``func(self, *args, **kwargs)``."""
@@ -291,59 +336,74 @@ class FrameMethods:
 
         return cumulative(self, how, skipna=skipna)
 
-    def cumsum(self, axis: Any = None, skipna: bool = True) -> Any:
+    def cumsum(self, axis: Any = None, skipna: bool = True, dtype: Any = None, out: Any = None) -> Any:
         """Cumulative sum across all partitions (a carry chains from partition to partition)."""
         return self._cumulative("cumsum", axis, skipna)
 
-    def cumprod(self, axis: Any = None, skipna: bool = True) -> Any:
+    def cumprod(self, axis: Any = None, skipna: bool = True, dtype: Any = None, out: Any = None) -> Any:
         """Cumulative product across all partitions."""
         return self._cumulative("cumprod", axis, skipna)
 
-    def cummax(self, axis: Any = None, skipna: bool = True) -> Any:
+    def cummax(self, axis: Any = None, skipna: bool = True, dtype: Any = None, out: Any = None) -> Any:
         """Cumulative maximum across all partitions."""
         return self._cumulative("cummax", axis, skipna)
 
-    def cummin(self, axis: Any = None, skipna: bool = True) -> Any:
+    def cummin(self, axis: Any = None, skipna: bool = True, dtype: Any = None, out: Any = None) -> Any:
         """Cumulative minimum across all partitions."""
         return self._cumulative("cummin", axis, skipna)
 
     def ffill(self, axis: Any = None, limit: Any = None) -> Any:
         """Forward fill; a partition's leading nulls take the last value of earlier partitions."""
-        if limit is not None or axis in (1, "columns"):
-            raise NotImplementedError("ffill(limit=..., axis=1) is not supported across partitions; "
-                                      "use map_partitions(lambda p: p.ffill(limit=n)) if partitions can be filled alone")
+        if axis in (1, "columns"):
+            return self._elementwise("ffill", axis=1, limit=limit)
+        if limit is not None:
+            # a null is filled from at most ``limit`` rows away: borrow that many from the neighbours
+            from shoal.dataframe.cumulative import ffill_rows, shift_across
+
+            return shift_across(self, ffill_rows, int(limit), "ffill")
         from shoal.dataframe.cumulative import fill_across
 
         return fill_across(self, "ffill")
 
     def bfill(self, axis: Any = None, limit: Any = None) -> Any:
         """Backward fill; a partition's trailing nulls take the first value of later partitions."""
-        if limit is not None or axis in (1, "columns"):
-            raise NotImplementedError("bfill(limit=..., axis=1) is not supported across partitions; "
-                                      "use map_partitions(lambda p: p.bfill(limit=n)) if partitions can be filled alone")
+        if axis in (1, "columns"):
+            return self._elementwise("bfill", axis=1, limit=limit)
+        if limit is not None:
+            # a null is filled from at most ``limit`` rows away: borrow that many from the neighbours
+            from shoal.dataframe.cumulative import bfill_rows, shift_across
+
+            return shift_across(self, bfill_rows, -int(limit), "bfill")
         from shoal.dataframe.cumulative import fill_across
 
         return fill_across(self, "bfill")
 
     def shift(self, periods: int = 1, freq: Any = None, axis: Any = 0, **kwargs: Any) -> Any:
-        """Shift rows by ``periods`` (rows cross partition edges); with ``freq`` the index moves instead."""
+        """Shift rows by ``periods`` (rows cross partition edges); with ``freq`` the index moves instead.
+
+        Divisions stay known when the index moves by a fixed step (a Timedelta-like ``freq``).
+        """
+        if not isinstance(periods, (int, np.integer)) or isinstance(periods, bool):
+            raise TypeError(f"periods must be an integer, got {periods!r}")
         if axis in (1, "columns"):
             return self._elementwise("shift", periods, axis=1, **kwargs)
-        if freq is not None:
-            out = self._elementwise("shift", periods, freq=freq, **kwargs)
-            if self.known_divisions:
-                try:
-                    divs = [d + periods * pd.tseries.frequencies.to_offset(freq) for d in self.divisions]
-                    return _new(out.dask, out._name, out._meta, divs)
-                except Exception:
-                    pass
-            return out.clear_divisions()
+        is_index = isinstance(self._meta, pd.Index)
+        if freq is not None or is_index:
+            if is_index and freq is None:
+                freq = getattr(self._meta, "freq", None)
+                out = _map(M.call_method, self, "shift", periods, token="shift")
+            else:
+                out = _map(M.call_method, self, "shift", periods, freq=freq, token="shift", **kwargs)
+            divs = _shifted_divisions(self, periods, freq)
+            return _new(out.dask, out._name, out._meta, divs) if divs else out.clear_divisions()
         from shoal.dataframe.cumulative import shift_across, shift_rows
 
         return shift_across(self, shift_rows, periods, "shift", **kwargs)
 
     def diff(self, periods: int = 1, axis: Any = 0) -> Any:
         """Difference with the row ``periods`` before (rows cross partition edges)."""
+        if not isinstance(periods, (int, np.integer)) or isinstance(periods, bool):
+            raise TypeError(f"periods must be an integer, got {periods!r}")
         if axis in (1, "columns"):
             return self._elementwise("diff", periods, axis=1)
         from shoal.dataframe.cumulative import diff_rows, shift_across
@@ -419,11 +479,10 @@ class FrameMethods:
     # -- categoricals -------------------------------------------------------------------
     def _astype_meta(self, dtype: Any) -> Any:
         meta = self._meta.astype(dtype)
-        wants_cat = dtype == "category" or (isinstance(dtype, pd.CategoricalDtype) and dtype.categories is None)
+        wants_cat = _unknown_category_dtype(dtype)
         if isinstance(dtype, dict):
             cols = [c for c, t in dtype.items()
-                    if (t == "category" or (isinstance(t, pd.CategoricalDtype) and t.categories is None))
-                    and not isinstance(self._meta[c].dtype, pd.CategoricalDtype)]
+                    if _unknown_category_dtype(t) and not isinstance(self._meta[c].dtype, pd.CategoricalDtype)]
             return unknown_categorical_meta(meta, cols) if cols else meta
         if wants_cat and not isinstance(getattr(self._meta, "dtype", None), pd.CategoricalDtype):
             if isinstance(meta, pd.DataFrame):
@@ -444,8 +503,12 @@ class DataFrameMethods:
     def from_dict(cls, data: dict, npartitions: int = 1, orient: str = "columns", dtype: Any = None,
                   columns: Any = None) -> Any:
         """A collection from a dict (``pandas.DataFrame.from_dict``), in ``npartitions`` pieces."""
+        from shoal.dataframe.core import _Frame
         from shoal.dataframe.io.convert import from_dict
 
+        if any(isinstance(v, _Frame) for v in (data.values() if isinstance(data, dict) else ())):
+            raise NotImplementedError("from_dict takes in-memory values; to combine lazy Series use "
+                                      "ddf.concat([...], axis=1) or df.assign(name=series)")
         return from_dict(data, npartitions=npartitions, orient=orient, dtype=dtype, columns=columns)
 
     @property
@@ -453,9 +516,12 @@ class DataFrameMethods:
         """Column selection by position: ``df.iloc[:, [0, 2]]``; row positions are not supported."""
         return _ILoc(self)
 
-    def nsmallest(self, n: int = 5, columns: Any = None) -> Any:
+    def nsmallest(self, n: int = 5, columns: Any = None, split_every: Any = None) -> Any:
         """The ``n`` rows with the smallest ``columns`` (each partition's n smallest, then again)."""
+        if columns is None:
+            raise TypeError("DataFrame.nsmallest needs columns=, e.g. df.nsmallest(5, 'x')")
         return self._reduction(M.call_method, _frame_nsmallest_agg, meta=self._meta, token="nsmallest",
+                               split_every=split_every,
                                chunk_kwargs={"_method": "nsmallest", "n": n, "columns": columns},
                                aggregate_kwargs={"n": n, "columns": columns})
 
@@ -544,6 +610,10 @@ class SeriesMethods:
 
         return sort_values(self, None, ascending=ascending, npartitions=npartitions, na_position=na_position, **kwargs)
 
+    def squeeze(self) -> Any:
+        """A Series stays a Series (its length is unknown until computed)."""
+        return self
+
     def to_list(self) -> list:
         """Compute and return a Python list."""
         return self.compute().tolist()
@@ -558,6 +628,24 @@ class SeriesMethods:
     def explode(self) -> Any:
         """One row per list element, per partition."""
         return _map(_explode, self, (), {}, token="explode")
+
+
+def _shifted_divisions(frame: Any, periods: int, freq: Any) -> list | None:
+    """Divisions moved by ``periods * freq`` when that is a fixed step for every value, else None."""
+    if not frame.known_divisions or freq is None:
+        return None
+    index = frame._meta if isinstance(frame._meta, pd.Index) else frame._meta.index
+    if isinstance(index, pd.PeriodIndex):
+        return [d + periods for d in frame.divisions]
+    try:
+        off = pd.tseries.frequencies.to_offset(freq)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(off, pd.offsets.Tick):
+        return None
+    if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+        return None
+    return [d + periods * pd.Timedelta(off) for d in frame.divisions]
 
 
 def len_scalar(frame: Any) -> Any:

@@ -327,6 +327,11 @@ class _Frame(FrameMethods):
 
     def _binop(self, other: Any, op: Callable, reflect: bool = False) -> Any:
         func = M.rbinop if reflect else M.binop
+        if isinstance(other, _Frame) and self.ndim == 2 and other.ndim == 1:
+            # pandas aligns a Series with a DataFrame's columns, not its rows: send it whole to every partition
+            other = _whole(other)
+        elif isinstance(other, _Frame) and self.ndim == 1 and other.ndim == 2:
+            return other._binop(self, op, reflect=not reflect)
         return map_partitions(func, op, self, other, token=op.__name__.strip("_"))
 
     # -- common operations -----------------------------------------------------
@@ -337,6 +342,9 @@ class _Frame(FrameMethods):
         """
         if npartitions < 0:
             npartitions = self.npartitions
+        elif npartitions > self.npartitions:
+            raise ValueError(f"head(npartitions={npartitions}): this collection has only {self.npartitions} "
+                             "partitions; pass npartitions=-1 to look through all of them")
         npartitions = min(npartitions, self.npartitions)
         name = f"head-{tokenize(self, n, npartitions)}"
         if npartitions == 1:
@@ -429,10 +437,27 @@ class _Frame(FrameMethods):
         return self._elementwise("between", left, right, inclusive=inclusive)
 
     def isin(self, values: Any):
-        return self._elementwise("isin", list(values) if not isinstance(values, (dict,)) else values)
+        """Element-wise membership; ``values`` may hold lazy values (computed first)."""
+        if isinstance(values, _Frame) or (self.ndim == 2 and isinstance(values, (pd.Series, pd.DataFrame))):
+            raise NotImplementedError("isin with a Series or DataFrame (matched by label) is not supported; "
+                                      "pass a list of values, or a dict of lists per column")
+        if not isinstance(values, dict):
+            values = list(values)
+            if any(base.is_lazy(v) for v in values):
+                from shoal.delayed import delayed
+
+                d = delayed(list)(values)
+                values = Scalar(d.__shoal_graph__(), d.__shoal_keys__(), [])
+        if isinstance(values, Scalar):
+            return map_partitions(M.call_method, self, "isin", values, token="isin",
+                                  meta=M.call_method(self._meta, "isin", []))
+        return self._elementwise("isin", values)
 
     def copy(self, deep: bool = False) -> "_Frame":
         """A new collection object over the same graph (partitions are never mutated in place)."""
+        if deep is not False:
+            raise ValueError("copy(deep=...) must be False: this copies the lazy graph, not data "
+                             "(partitions are never modified in place)")
         return new_collection(self.dask, self._name, self._meta, self.divisions)
 
     def reset_index(self, drop: bool = False):
@@ -614,6 +639,13 @@ _Frame.div = _Frame.truediv  # type: ignore[attr-defined]
 _Frame.__neg__ = lambda self: self._elementwise("__neg__")  # type: ignore[attr-defined]
 _Frame.__invert__ = lambda self: self._elementwise("__invert__")  # type: ignore[attr-defined]
 _Frame.__abs__ = lambda self: self._elementwise("abs")  # type: ignore[attr-defined]
+
+
+def _whole(frame: "_Frame") -> Scalar:
+    """A collection as one lazy value (its partitions concatenated), to broadcast to every partition."""
+    if frame.npartitions > 1:
+        frame = frame.repartition(npartitions=1)
+    return Scalar(frame.dask, (frame._name, 0), frame._meta)
 
 
 def _sum_list(parts: list) -> Any:

@@ -78,7 +78,11 @@ def _cum_carry(prev: Any, chunk: Any, how: str, skipna: bool) -> Any:
     if len(chunk) == 0:
         return prev
     last = chunk.ffill().iloc[-1:] if skipna else chunk.iloc[-1:]
-    return _combine(last, prev, how, skipna)
+    out = _combine(last, prev, how, skipna)
+    if skipna and prev is not None:
+        # a column all null here keeps the running value from before
+        out = pd.concat([prev, out]).ffill().iloc[-1:]
+    return out
 
 
 def cumulative(frame: Any, how: str, skipna: bool = True) -> Any:
@@ -174,6 +178,14 @@ def shift_across(frame: Any, func: Callable, periods: int, token: str, **kwargs:
 
 def shift_rows(df: Any, periods: int, **kwargs: Any) -> Any:
     return df.shift(periods, **kwargs)
+
+
+def ffill_rows(df: Any, periods: int) -> Any:
+    return df.ffill(limit=periods)
+
+
+def bfill_rows(df: Any, periods: int) -> Any:
+    return df.bfill(limit=-periods)
 
 
 def diff_rows(df: Any, periods: int, **kwargs: Any) -> Any:

@@ -109,9 +109,14 @@ class DataFrame(DataFrameMethods, _Frame):
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, Series):
             return map_partitions_(M.filter_rows, self, key, token="filter", meta=self._meta)
+        if isinstance(key, DataFrame):
+            return self.where(key)
         if isinstance(key, slice):
             return self.loc[key]
-        if isinstance(key, pd.Index):
+        if isinstance(key, (pd.Index, pd.Series, np.ndarray)):
+            if getattr(key, "dtype", None) == bool:
+                raise NotImplementedError("a boolean numpy/pandas mask has no partitions to line up with; "
+                                          "use a shoal Series mask, e.g. df[df.x > 0]")
             key = list(key)
         if isinstance(key, list):
             missing = [k for k in key if k not in self._meta.columns]
@@ -123,11 +128,46 @@ class DataFrame(DataFrameMethods, _Frame):
         raise KeyError(f"column {key!r} is not in this DataFrame; it has {list(self._meta.columns)}")
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        if isinstance(key, list):
-            new = self.assign(**dict(zip(key, [value[k] for k in key])))
+        if isinstance(key, (Series, DataFrame)):
+            # df[mask] = value: rows where the mask holds take the value
+            new = self.where(~key, value)
+        elif isinstance(key, (list, pd.Index, np.ndarray)):
+            key = list(key)
+            if isinstance(value, DataFrame):
+                vals = [value[k] for k in value.columns] if len(value.columns) == len(key) else [value[k] for k in key]
+            else:
+                vals = [value] * len(key)
+            new = self._assign_now(key, vals)
         else:
-            new = self.assign(**{key: value})
+            new = self._assign_now([key], [value])
         self.dask, self._name, self._meta, self.divisions = new.dask, new._name, new._meta, new.divisions
+
+    def __delitem__(self, key: Any) -> None:
+        new = self.drop(columns=key)
+        self.dask, self._name, self._meta, self.divisions = new.dask, new._name, new._meta, new.divisions
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        meta = self.__dict__.get("_meta")
+        if name == "index" and meta is not None:
+            new = map_partitions_(_set_index_values, self, value, token="set-index-values",
+                                  divisions=[None] * (self.npartitions + 1))
+            self.dask, self._name, self._meta, self.divisions = new.dask, new._name, new._meta, new.divisions
+        elif meta is not None and not name.startswith("_") and name in meta.columns and name not in type(self).__dict__:
+            self[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def pop(self, item: Any) -> "Series":
+        """Remove column ``item`` from this frame and return it."""
+        out = self[item]
+        del self[item]
+        return out
+
+    def squeeze(self, axis: Any = None) -> Any:
+        """A one-column DataFrame as a Series (``axis=1`` or None); rows cannot be squeezed lazily."""
+        if axis in (None, 1, "columns"):
+            return self[self._meta.columns[0]] if len(self._meta.columns) == 1 else self
+        raise NotImplementedError(f"squeeze(axis={axis!r}) needs the row count; use axis=1 or compute first")
 
     def __iter__(self):
         return iter(self._meta.columns)
@@ -148,12 +188,26 @@ class DataFrame(DataFrameMethods, _Frame):
         for v in values:
             if isinstance(v, DataFrame):
                 raise TypeError("assign takes Series, scalars or callables, not a DataFrame; assign its columns one by one")
+            if isinstance(v, (list, tuple, np.ndarray)) or (hasattr(v, "chunks") and hasattr(v, "ndim")):
+                raise TypeError(f"cannot assign a {type(v).__name__}: it has no index to line its rows up with the "
+                                "partitions; wrap it first, e.g. ddf.from_array(values) / ddf.from_dask_array(x, "
+                                "index=df.index), or pass a pandas Series with the same index")
         return map_partitions_(M.assign, self, names, *values, token="assign")
 
-    def rename(self, columns: Any = None, index: Any = None, **kwargs: Any) -> "DataFrame":
-        if index is not None:
-            raise NotImplementedError("rename(index=...) is not supported; use map_partitions")
-        return self._elementwise("rename", columns=columns, **kwargs)
+    def rename(self, index: Any = None, columns: Any = None, sorted_index: bool = False, **kwargs: Any) -> "DataFrame":
+        """Relabel columns (per partition) and/or the index (a function or dict).
+
+        A new index makes divisions unknown unless ``sorted_index=True``
+        promises the new labels are still sorted (then they are measured now).
+        """
+        if index is None:
+            return self._elementwise("rename", columns=columns, **kwargs)
+        out = self._elementwise("rename", index=index, columns=columns, **kwargs)
+        if sorted_index:
+            from shoal.dataframe.sorting import measured_divisions
+
+            return measured_divisions(out)
+        return out.clear_divisions()
 
     def drop(self, labels: Any = None, axis: int = 0, columns: Any = None, errors: str = "raise") -> "DataFrame":
         if columns is None:
@@ -248,8 +302,12 @@ class DataFrame(DataFrameMethods, _Frame):
     def value_counts(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("DataFrame.value_counts is not supported; use df[col].value_counts()")
 
-    def nlargest(self, n: int = 5, columns: Any = None) -> "DataFrame":
+    def nlargest(self, n: int = 5, columns: Any = None, split_every: Any = None) -> "DataFrame":
+        """The ``n`` rows with the largest ``columns`` (each partition's n largest, then again)."""
+        if columns is None:
+            raise TypeError("DataFrame.nlargest needs columns=, e.g. df.nlargest(5, 'x')")
         return self._reduction(M.call_method, _frame_nlargest_agg, meta=self._meta, token="nlargest",
+                               split_every=split_every,
                                chunk_kwargs={"_method": "nlargest", "n": n, "columns": columns},
                                aggregate_kwargs={"n": n, "columns": columns})
 
@@ -270,6 +328,11 @@ class Series(SeriesMethods, _Frame):
     def name(self) -> Any:
         return self._meta.name
 
+    @name.setter
+    def name(self, value: Any) -> None:
+        new = self.rename(value)
+        self.dask, self._name, self._meta = new.dask, new._name, new._meta
+
     @property
     def dtype(self) -> Any:
         return self._meta.dtype
@@ -279,8 +342,22 @@ class Series(SeriesMethods, _Frame):
             return map_partitions_(M.filter_rows, self, key, token="filter", meta=self._meta)
         return self.loc[key]
 
-    def rename(self, index: Any = None, **kwargs: Any) -> "Series":
-        return self._elementwise("rename", index, **kwargs)
+    def rename(self, index: Any = no_default, sorted_index: bool = False, **kwargs: Any) -> "Series":
+        """A new name (a scalar), or new index labels (a function, dict or Series mapping).
+
+        Relabelling the index makes divisions unknown unless ``sorted_index=True``
+        promises the new labels are still sorted (then they are measured now).
+        """
+        if index is no_default:
+            raise TypeError("rename needs a new name or an index mapping, e.g. s.rename('y')")
+        if index is None or pd.api.types.is_scalar(index) or isinstance(index, tuple):
+            return self._elementwise("rename", index, **kwargs)
+        out = self._elementwise("rename", index, **kwargs)
+        if sorted_index:
+            from shoal.dataframe.sorting import measured_divisions
+
+            return measured_divisions(out)
+        return out.clear_divisions()
 
     def to_frame(self, name: Any = no_default) -> DataFrame:
         if name is no_default:
@@ -365,7 +442,9 @@ class Series(SeriesMethods, _Frame):
                                aggregate_kwargs={"n": n})
 
     def __iter__(self):
-        raise TypeError("iterating a lazy Series is not supported; compute it first: `for x in s.compute(): ...`")
+        """The values, computing one partition at a time."""
+        for i in range(self.npartitions):
+            yield from self.get_partition(i).compute()
 
 
 class Index(Series):
@@ -378,6 +457,11 @@ class Index(Series):
     def name(self) -> Any:
         return self._meta.name
 
+    @name.setter
+    def name(self, value: Any) -> None:
+        new = self._elementwise("rename", value)
+        self.dask, self._name, self._meta = new.dask, new._name, new._meta
+
     def max(self, **kwargs: Any):
         return self._reduction(_max, _max_list, token="index-max")
 
@@ -386,6 +470,15 @@ class Index(Series):
 
     def to_series(self):
         return self._elementwise("to_series")
+
+
+def _set_index_values(df: pd.DataFrame, index: Any) -> pd.DataFrame:
+    if len(index) != len(df):
+        raise ValueError(f"the new index has {len(index)} values for a partition of {len(df)} rows; "
+                         "it must come from the same frame (same partitions)")
+    df = df.copy(deep=False)
+    df.index = index
+    return df
 
 
 def _frame_nlargest_agg(parts: list, n: int, columns: Any) -> Any:

@@ -7,6 +7,7 @@ reference and ``tokenize`` gives it a stable name.
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import Any
 
 import numpy as np
@@ -44,8 +45,11 @@ def accessor_attr(obj: Any, _accessor: str, _attr: str) -> Any:
 def assign(df: pd.DataFrame, names: list, *values: Any) -> pd.DataFrame:
     """``df.assign(**dict(zip(names, values)))``, values already computed."""
     df = df.copy(deep=False)
-    for n, v in zip(names, values):
-        df[n] = v
+    with warnings.catch_warnings():
+        # many single-column assignments fragment the frame; pandas' advice (concat) does not apply here
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        for n, v in zip(names, values):
+            df[n] = v
     return df
 
 

@@ -43,15 +43,18 @@ def repartition(frame: Any, npartitions: int | None = None, divisions: Any = Non
             raise ValueError("repartition(divisions=...) needs known divisions; use set_index first, "
                              "or repartition(npartitions=n)")
         divisions = list(divisions)
-        if any(divisions[i] > divisions[i + 1] for i in range(len(divisions) - 1)):
-            raise ValueError(f"repartition: divisions must be sorted, got {divisions}")
+        if len(divisions) < 2:
+            raise ValueError(f"repartition: divisions needs at least two values (one partition), got {divisions}")
+        if any(divisions[i] >= divisions[i + 1] for i in range(len(divisions) - 2)) or divisions[-2] > divisions[-1]:
+            raise ValueError(f"repartition: divisions must be increasing (only the last two may be equal), "
+                             f"got {divisions}")
         old = frame.divisions
-        if not force and (divisions[0] > old[0] or divisions[-1] < old[-1]):
+        if divisions[0] > old[0] or divisions[-1] < old[-1]:
             raise ValueError(f"new divisions {divisions[0]!r}..{divisions[-1]!r} must cover the old range "
-                             f"{old[0]!r}..{old[-1]!r} (or pass force=True to extend them)")
-        if force:
-            divisions[0] = min(divisions[0], old[0])
-            divisions[-1] = max(divisions[-1], old[-1])
+                             f"{old[0]!r}..{old[-1]!r}")
+        if not force and (divisions[0] != old[0] or divisions[-1] != old[-1]):
+            raise ValueError(f"new divisions {divisions[0]!r}..{divisions[-1]!r} must start and end where the old "
+                             f"ones do ({old[0]!r}..{old[-1]!r}); pass force=True to widen them")
         return repartition_divisions(frame, divisions)
     if npartitions is None:
         raise TypeError("repartition needs npartitions= or divisions=, e.g. df.repartition(npartitions=4)")
@@ -118,20 +121,17 @@ def repartition_freq(frame: Any, freq: Any) -> Any:
     import pandas as pd
 
     if not isinstance(frame._meta.index, pd.DatetimeIndex):
-        raise TypeError("repartition(freq=...) needs a DatetimeIndex; set_index on a datetime column first")
+        raise TypeError("repartition(freq=...) works only on timeseries (a DatetimeIndex); "
+                        "set_index on a datetime column first")
     if not frame.known_divisions:
         raise ValueError("repartition(freq=...) needs known divisions; set_index on the datetime column first")
     start, end = frame.divisions[0], frame.divisions[-1]
-    grid = list(pd.date_range(start=start, end=end, freq=freq))
-    if not grid or grid[0] > start:
-        grid = [start] + [g for g in grid if g > start]
-    else:
-        grid = [start] + [g for g in grid if g > start]
-    if grid[-1] < end:
-        grid.append(end)
-    if len(grid) == 1:
-        grid.append(end)
-    return repartition_divisions(frame, grid)
+    try:
+        first = start.ceil(freq)
+    except ValueError:  # calendar offsets ('MS', 'W') have no ceil: the grid starts on their own anchors
+        first = start
+    grid = [g for g in pd.date_range(start=first, end=end, freq=freq) if g > start]
+    return repartition_divisions(frame, [start] + grid + [end])
 
 
 def repartition_npartitions(frame: Any, n: int) -> Any:

@@ -154,6 +154,16 @@ def _range_partition(df: Any, on: Any, boundaries: list, ascending: bool = True,
     return new_collection(graph, name, df._meta, [None] * (k + 1))
 
 
+def measured_divisions(frame: Any) -> Any:
+    """``frame`` (whose index is sorted across partitions) with divisions read from each partition's index now."""
+    mins_maxs = compute(*[(frame.partitions[i].index.min(), frame.partitions[i].index.max())
+                          for i in range(frame.npartitions)])
+    divs = [m[0] for m in mins_maxs] + [mins_maxs[-1][1]]
+    if any(pd.isna(d) for d in divs) or any(divs[i] > divs[i + 1] for i in range(len(divs) - 1)):
+        return frame.clear_divisions()
+    return new_collection(frame.dask, frame._name, frame._meta, divs)
+
+
 def _set_index_part(df: pd.DataFrame, col: Any, drop: bool) -> pd.DataFrame:
     return df.set_index(col, drop=drop).sort_index()
 
