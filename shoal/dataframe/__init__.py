@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from shoal.dataframe.core import DataFrame, Index, Scalar, Series, map_partitions
 from shoal.dataframe.io.convert import from_array, from_delayed, from_dict, from_pandas
-from shoal.dataframe.io.csv import DtypeMismatchError, read_csv, read_table, to_csv
+from shoal.dataframe.io.csv import CSVParserError, DtypeMismatchError, read_csv, read_fwf, read_table, to_csv
 from shoal.dataframe.io.parquet import read_parquet, to_parquet
 from shoal.dataframe.groupby import Aggregation
 from shoal.dataframe.multi import concat, merge
@@ -64,6 +64,7 @@ __all__ = [
     "map_partitions",
     "read_csv",
     "read_table",
+    "read_fwf",
     "to_csv",
     "read_parquet",
     "to_parquet",
