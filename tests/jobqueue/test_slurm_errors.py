@@ -29,7 +29,7 @@ def test_memory_no_node_has(slurm):
 
 
 def test_bad_memory_string_fails_before_submitting(slurm):
-    with pytest.raises(ValueError, match=r"memory='24 GBs' is not a memory size"):
+    with pytest.raises(ValueError, match=r"memory='24 GBs' is not a (memory )?size.*e.g. memory='24 GB'"):
         SLURMCluster(cores=1, memory="24 GBs")
 
 
