@@ -42,6 +42,7 @@ active the hot loop does no callback work at all.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import queue
 import threading
@@ -71,7 +72,7 @@ def default_num_workers() -> int:
 class Run:
     """What one graph execution shares with its executor."""
 
-    __slots__ = ("graph", "deps", "results", "seed", "done", "aborted", "id", "limit")
+    __slots__ = ("graph", "deps", "results", "seed", "done", "aborted", "id", "limit", "context")
     _next_id = 0
 
     def __init__(self, graph: dict, deps: Mapping, results: dict, seed: Any):
@@ -84,6 +85,7 @@ class Run:
         self.done: Any = None
         self.aborted = False
         self.limit: Any = None  # threads: at most num_workers batches run at once
+        self.context: Any = None  # threads: the caller's contextvars, seen by every task
 
 
 class Executor:
@@ -483,7 +485,9 @@ def _thread_main(jobs: "queue.SimpleQueue", wid: int) -> None:
         out = None
         try:
             try:
-                out = run_batch([(k, graph[k]) for k in batch], run.results, internal, run.seed)
+                # a copy per batch: one Context cannot be entered by two threads at once
+                out = run.context.copy().run(run_batch, [(k, graph[k]) for k in batch], run.results,
+                                             internal, run.seed)
             finally:
                 if limit is not None:
                     limit.release()
@@ -544,6 +548,7 @@ class ThreadExecutor(Executor):
 
     def start_run(self, run: Run) -> None:
         run.done = queue.SimpleQueue()
+        run.context = contextvars.copy_context()
         if len(self.pool.threads) > self.num_workers:
             run.limit = threading.BoundedSemaphore(self.num_workers)
 
@@ -583,6 +588,11 @@ def get_threads(graph: Any, keys: Any, *, dependencies: Mapping | None = None,
         return run_get(None, graph, keys, dependencies, seed=seed, callbacks=callbacks, cache=cache)
     from shoal import config
 
+    pool = kwargs.get("pool") or config.get("pool", None)
+    if pool is not None:  # the caller's own pool (concurrent.futures or multiprocessing.pool)
+        return run_get(FuturesExecutor(pool, num_workers), graph, keys, dependencies, seed=seed,
+                       callbacks=callbacks, cache=cache)
+
     n = num_workers or config.get("num_workers", None) or default_num_workers()
     return run_get(ThreadExecutor(int(n)), graph, keys, dependencies, seed=seed, callbacks=callbacks,
                    cache=cache)
@@ -612,8 +622,10 @@ class FuturesExecutor(Executor):
     def __init__(self, executor: Any, num_workers: int | None = None):
         from concurrent.futures import ThreadPoolExecutor
 
+        if not hasattr(executor, "submit") and hasattr(executor, "apply_async"):
+            executor = _ApplyAsyncExecutor(executor)
         self.executor = executor
-        self.local = isinstance(executor, ThreadPoolExecutor)
+        self.local = isinstance(executor, ThreadPoolExecutor) or getattr(executor, "in_process", False)
         self.num_workers = num_workers or getattr(executor, "_max_workers", None) or default_num_workers()
         self.slots = 2 * self.num_workers
 
@@ -653,6 +665,24 @@ class FuturesExecutor(Executor):
             values, secs = fut.result()  # re-raises the task's exception
             out.append((batch, values, 0, secs))
         return out
+
+
+class _ApplyAsyncExecutor:
+    """``submit`` for a ``multiprocessing.pool`` pool (``ThreadPool`` or ``Pool``)."""
+
+    def __init__(self, pool: Any):
+        from multiprocessing.pool import ThreadPool
+
+        self.pool = pool
+        self.in_process = isinstance(pool, ThreadPool)
+        self._max_workers = getattr(pool, "_processes", None)
+
+    def submit(self, fn: Callable, *args: Any) -> Any:
+        from concurrent.futures import Future
+
+        fut: Future = Future()
+        self.pool.apply_async(fn, args, callback=fut.set_result, error_callback=fut.set_exception)
+        return fut
 
 
 def executor_get(executor: Any) -> Callable:

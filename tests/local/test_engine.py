@@ -284,3 +284,33 @@ def test_dataframe_size_is_known_so_large_frames_are_lifted_and_shared():
 
     df = pd.DataFrame({"a": range(100_000)})
     assert _nbytes(df) >= 800_000
+
+
+def test_threads_use_the_callers_pool_and_contextvars():
+    import contextvars
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from multiprocessing.pool import ThreadPool
+
+    import shoal
+
+    def ident():
+        time.sleep(0.005)
+        return threading.get_ident()
+
+    graph = {("x", i): (ident,) for i in range(12)}
+    graph["n"] = (len, (set, list(graph)))
+    for make in (ThreadPool, ThreadPoolExecutor):
+        with make(3) as pool:
+            assert 1 <= get_threads(graph, "n", pool=pool) <= 3
+            with shoal.config.set(pool=pool):
+                names = get_threads({"t": (lambda: threading.current_thread().name,)}, "t")
+                assert not names.startswith("shoal-thread")
+
+    var = contextvars.ContextVar("var", default=0)
+    get_threads({"w": (int, 1)}, "w")  # the pool's threads exist before the variable is set
+    token = var.set(5)
+    try:
+        assert get_threads({"v": (var.get,)}, "v") == 5
+    finally:
+        var.reset(token)
