@@ -23,7 +23,7 @@ def graph(state, cid, spec):
 
 
 def test_chain_runs_in_order_and_frees_inputs():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     assert s.add_worker("w1", "w1", 1, now=0.0) == []
     out = graph(s, "c", {"a": [], "b": ["a"], "c": ["b"]})
@@ -50,7 +50,7 @@ def test_chain_runs_in_order_and_frees_inputs():
 
 
 def test_root_tasks_are_queued_until_threads_free():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w1", "w1", 2, now=0.0)
     keys = [f"x{i}" for i in range(10)]
@@ -66,7 +66,7 @@ def test_root_tasks_are_queued_until_threads_free():
 
 
 def test_locality_prefers_worker_holding_inputs():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w1", "w1", 1, now=0.0)
     s.add_worker("w2", "w2", 1, now=0.0)
@@ -79,7 +79,7 @@ def test_locality_prefers_worker_holding_inputs():
 
 
 def test_worker_death_recomputes_lost_data_and_reschedules():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w1", "w1", 1, now=0.0)
     graph(s, "c", {"a": [], "b": ["a"]})
@@ -98,7 +98,7 @@ def test_worker_death_recomputes_lost_data_and_reschedules():
 
 
 def test_task_killing_workers_errs_naming_it():
-    s = SchedulerState(allowed_failures=2)
+    s = SchedulerState(allowed_failures=2, validate=True)
     s.add_client("c")
     graph(s, "c", {"bad": []})
     for i in range(2):
@@ -112,7 +112,7 @@ def test_task_killing_workers_errs_naming_it():
 
 
 def test_error_propagates_to_dependents_and_retries():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w", None, 1, now=0.0)
     s.update_graph("c", ["a", "b"], [b"s", b"s"], ["f", "f"], [None, ["a"]], wanted=["b"],
@@ -126,7 +126,7 @@ def test_error_propagates_to_dependents_and_retries():
 
 
 def test_missing_dependency_errs_clearly():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     out = s.update_graph("c", ["b"], [b"s"], ["f"], [["nope"]], wanted=["b"], funcs={"f": b"F"})
     (cid, m), = msgs(out, "c")
@@ -134,7 +134,7 @@ def test_missing_dependency_errs_clearly():
 
 
 def test_bad_transition_names_event_state_and_key():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     graph(s, "c", {"k": []})  # no workers: queued
     ts = s.tasks["k"]
@@ -144,7 +144,7 @@ def test_bad_transition_names_event_state_and_key():
 
 
 def test_stale_and_duplicate_reports_are_harmless():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w", None, 1, now=0.0)
     graph(s, "c", {"k": []})
@@ -158,7 +158,7 @@ def test_stale_and_duplicate_reports_are_harmless():
 
 
 def test_heartbeat_staleness_uses_given_clock():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_worker("w", None, 1, now=100.0)
     assert s.stale_workers(104.0, 5.0) == []
     assert s.stale_workers(106.0, 5.0) == ["w"]
@@ -171,7 +171,7 @@ def test_per_event_cost_does_not_scan_all_tasks():
     import time
 
     def per_task(n):
-        s = SchedulerState()
+        s = SchedulerState()  # validate=False: its checks scan every task by design
         s.add_client("c")
         keys = [f"k{i}" for i in range(n)]
         s.update_graph("c", keys, [b"s"] * n, ["f"] * n, [None] * n, wanted=keys, funcs={"f": b"F"})
@@ -190,7 +190,7 @@ def test_per_event_cost_does_not_scan_all_tasks():
 
 def _piled_on_holder(n=10):
     """Two 1-thread workers; ``n`` tasks all needing ``x``, which only w1 holds."""
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w1", "w1", 1, now=0.0)
     s.add_worker("w2", "w2", 1, now=0.0)
@@ -246,7 +246,7 @@ def test_refused_or_overtaken_steals_leave_tasks_where_they_are():
 
 
 def test_no_stealing_when_balanced_or_inputs_too_big_to_move():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w1", "w1", 1, now=0.0)
     s.add_worker("w2", "w2", 1, now=0.0)
@@ -261,7 +261,7 @@ def test_no_stealing_when_balanced_or_inputs_too_big_to_move():
 
 
 def test_inputs_move_faster_between_processes_of_one_host():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_worker("tcp://10.0.0.1:1", "a", 1)
     s.add_client("c")
     s.update_graph("c", ["x"], [b"s"], ["f"], [None], wanted=["x"], funcs={"f": b"F"})
@@ -322,7 +322,7 @@ def _scattered(s, key="d", worker="w1"):
 
 
 def test_scattered_data_lost_then_scattered_again_is_in_memory():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w1", "w1", 1)
     s.add_worker("w2", "w2", 1)
@@ -334,7 +334,7 @@ def test_scattered_data_lost_then_scattered_again_is_in_memory():
 
 
 def test_released_scattered_input_needed_again_errs_instead_of_running_nothing():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w1", "w1", 1)
     s.add_worker("w2", "w2", 1)
@@ -349,7 +349,7 @@ def test_released_scattered_input_needed_again_errs_instead_of_running_nothing()
 
 
 def test_scatter_over_a_task_in_flight_frees_its_inputs_later():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w1", "w1", 1)
     graph(s, "c", {"a": [], "b": ["a"]})
@@ -361,7 +361,7 @@ def test_scatter_over_a_task_in_flight_frees_its_inputs_later():
 
 
 def test_errors_free_the_other_inputs_of_failed_dependents():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w1", "w1", 1)
     graph(s, "c", {"a": [], "bad": [], "c": ["a", "bad"]})
@@ -382,7 +382,7 @@ def test_stealing_off_means_no_steals():
 
 
 def test_a_dead_workers_values_are_all_released_before_any_recompute():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w1", "w1", 1)
     s.update_graph("c", ["a"], [b"s"], ["f"], [None], wanted=["a"], funcs={"f": b"F"})
@@ -399,7 +399,7 @@ def test_a_dead_workers_values_are_all_released_before_any_recompute():
 
 
 def test_a_copy_that_could_not_be_fetched_is_freed_on_its_holder():
-    s = SchedulerState()
+    s = SchedulerState(validate=True)
     s.add_client("c")
     s.add_worker("w1", "w1", 1)
     s.add_worker("w2", "w2", 1)
@@ -409,3 +409,39 @@ def test_a_copy_that_could_not_be_fetched_is_freed_on_its_holder():
     where = s.tasks["b"].processing_on.address
     out = s.missing_data(where, "b", "a", holder)
     assert (holder, {"op": "free", "keys": ["a"]}) in msgs(out)
+
+
+def test_fire_and_forget_keeps_a_task_until_done_then_releases_it():
+    s = SchedulerState(validate=True)
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1, now=0.0)
+    graph(s, "c", {"a": [], "b": ["a"]})
+    s.fire_and_forget(["b", "unknown"])
+    s.release_keys("c", ["b"])  # the client's future goes; the fire-and-forget hold stays
+    assert s.tasks["b"].state == WAITING and s.tasks["b"].wanted == 1
+    s.task_finished("w1", "a", 8, 0.001)
+    out = s.task_finished("w1", "b", 8, 0.001)
+    assert ("w1", {"op": "free", "keys": ["b"]}) in msgs(out)  # done: released at once
+    assert msgs(out, "c") == []  # nobody to tell
+    assert s.tasks == {} and s.snapshot()["clients"] == 1
+
+
+def test_fire_and_forget_of_a_finished_key_releases_it_now():
+    s = SchedulerState(validate=True)
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1, now=0.0)
+    graph(s, "c", {"a": []})
+    s.task_finished("w1", "a", 8, 0.001)
+    s.fire_and_forget(["a"])
+    s.release_keys("c", ["a"])
+    assert s.tasks == {}
+
+
+def test_validate_reports_a_broken_record():
+    s = SchedulerState(validate=True)
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1, now=0.0)
+    graph(s, "c", {"a": [], "b": ["a"]})
+    s.tasks["b"].nwaiting = 0  # corrupt: b still waits for a
+    with pytest.raises(AssertionError, match="task 'b' in 'waiting'"):
+        s.task_finished("w1", "zzz", 1, 0.0)

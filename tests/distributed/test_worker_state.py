@@ -147,3 +147,16 @@ def test_a_stale_finish_for_a_copy_that_has_not_started_is_ignored():
     w.compute("k", b"", "f", [("x", ["peer"], 8)], prio=1)  # fetching
     assert w.finished("k", 8, 0.1) == []                    # not its result
     assert w.tasks["k"].state == "fetching"
+
+
+def test_secede_adds_a_thread_and_starts_ready_work_rejoin_gives_it_back():
+    w = WorkerState(nthreads=1)
+    assert w.compute("blocker", b"", "slow", None, 0) == [("execute", "blocker")]
+    assert w.compute("next", b"", "slow", None, 1) == []
+    out = w.change_threads(+1)  # "blocker" seceded: it waits on other tasks
+    assert out == [("send", {"op": "worker-threads", "delta": 1}), ("execute", "next")]
+    assert w.nthreads == 2
+    assert w.change_threads(-1) == [("send", {"op": "worker-threads", "delta": -1})]
+    assert w.nthreads == 1
+    w.change_threads(-1)
+    assert w.nthreads == 1  # never below one thread

@@ -22,8 +22,6 @@ from shoal.distributed.scheduler.state import SchedulerState
 
 logger = logging.getLogger("shoal.distributed.scheduler")
 
-FAF = "__fire_and_forget__"
-
 
 def _trim_memory() -> None:
     try:
@@ -89,7 +87,6 @@ class SchedulerServer:
         self.listener = await listen(self.requested_address, self._on_comm, self.security, name="scheduler",
                                      contact_address=self.contact_address)
         self.address = self.listener.address
-        self.state.add_client(FAF)
         self._tasks.append(asyncio.get_running_loop().create_task(self._watch_heartbeats()))
         if config.get("distributed.scheduler.work-stealing", True):
             interval = float(config.get("distributed.scheduler.work-stealing-interval", 0.1))
@@ -164,22 +161,10 @@ class SchedulerServer:
             comm.send(msg)
 
     def _route(self, instrs: list) -> None:
-        faf = None
         for kind, target, msg in instrs:
-            if kind == "w":
-                comm = self.worker_comms.get(target)
-                if comm is not None:
-                    comm.send(msg)
-            elif target == FAF:
-                if faf is None:
-                    faf = []
-                faf.append(msg["key"])
-            else:
-                comm = self.client_comms.get(target)
-                if comm is not None:
-                    comm.send(msg)
-        if faf:
-            self._route(self.state.release_keys(FAF, faf))
+            comm = (self.worker_comms if kind == "w" else self.client_comms).get(target)
+            if comm is not None:
+                comm.send(msg)
 
     def _reply(self, comm: Comm, msg: dict, result: Any) -> None:
         comm.send({"op": "reply", "rid": msg.get("rid"), "result": result})
@@ -295,17 +280,7 @@ class SchedulerServer:
         self._route(self.state.release_keys(self._client(comm), msg["keys"]))
 
     def _fire_and_forget(self, comm: Comm, msg: dict) -> None:
-        st = self.state
-        keys = [k for k in msg["keys"] if k in st.tasks]
-        wants = st.clients[FAF]
-        for k in keys:
-            ts = st.tasks[k]
-            if ts not in wants:
-                wants.add(ts)
-                ts.wanted += 1
-        done = [k for k in keys if st.tasks[k].state in (4, 5)]
-        if done:
-            self._route(st.release_keys(FAF, done))
+        self._route(self.state.fire_and_forget(msg["keys"]))
 
     def _scatter(self, comm: Comm, msg: dict) -> None:
         self._route(self.state.scatter(self._client(comm), msg["keys"], msg["nbytes"], msg["workers"]))

@@ -76,6 +76,10 @@ TRANSITIONS = {
 SATURATION_S = 0.02   # seconds of known-short work queued per thread
 UNKNOWN_DURATION = 0.5
 
+#: the pseudo-client holding fire-and-forget futures: a key it wants is kept
+#: until it is in memory or erred, then released like any other future
+FIRE_AND_FORGET = "__fire_and_forget__"
+
 
 class SchedulerState(Recovery, WorkStealing):
     """All scheduling decisions; see the module docstring for the rules."""
@@ -100,9 +104,17 @@ class SchedulerState(Recovery, WorkStealing):
         self.stealing: dict = {}       # TaskState -> (victim, thief, request id) while a steal is asked
         self._steal_seq = 0
         self.n_stolen = 0
+        self._faf_done: list = []      # fire-and-forget keys finished during this event
+        self.clients[FIRE_AND_FORGET] = set()
 
     # ---- helpers -------------------------------------------------------
     def _take(self) -> list:
+        """End of an event: settle fire-and-forget keys, check invariants, hand out instructions."""
+        while self._faf_done:
+            done, self._faf_done = self._faf_done, []
+            self._release_for(FIRE_AND_FORGET, done)
+        if self.validate:
+            self.check_invariants()
         out, self.out = self.out, []
         return out
 
@@ -306,14 +318,20 @@ class SchedulerState(Recovery, WorkStealing):
                    "traceback": ts.extra.get("traceback"), "blame": ts.extra.get("blame")}
             for cid, wants in self.clients.items():
                 if ts in wants:
-                    self.out.append(("c", cid, msg))
+                    if cid == FIRE_AND_FORGET:
+                        self._faf_done.append(ts.key)
+                    else:
+                        self.out.append(("c", cid, msg))
 
     def _notify_memory(self, ts: TaskState) -> None:
         if ts.wanted:
             msg = {"op": "key-in-memory", "key": ts.key, "nbytes": ts.nbytes}
             for cid, wants in self.clients.items():
                 if ts in wants:
-                    self.out.append(("c", cid, msg))
+                    if cid == FIRE_AND_FORGET:
+                        self._faf_done.append(ts.key)
+                    else:
+                        self.out.append(("c", cid, msg))
 
     def _maybe_release(self, ts: TaskState) -> None:
         """Free a value nobody needs any more, and forget what is unreferenced."""
@@ -446,16 +464,34 @@ class SchedulerState(Recovery, WorkStealing):
         return self._take()
 
     def release_keys(self, cid: str, keys: list) -> list:
+        """Client ``cid`` dropped its futures to ``keys``."""
+        self._release_for(cid, keys)
+        return self._take()
+
+    def fire_and_forget(self, keys: list) -> list:
+        """Keep ``keys`` computing with no client futures; release each once done."""
+        wants = self.clients[FIRE_AND_FORGET]
+        for key in keys:
+            ts = self.tasks.get(key)
+            if ts is None:
+                continue
+            if ts not in wants:
+                wants.add(ts)
+                ts.wanted += 1
+            if ts.state in (MEMORY, ERRED):
+                self._faf_done.append(key)
+        return self._take()
+
+    def _release_for(self, cid: str, keys: list) -> None:
         wants = self.clients.get(cid)
         if wants is None:
-            return []
+            return
         for key in keys:
             ts = self.tasks.get(key)
             if ts is not None and ts in wants:
                 wants.discard(ts)
                 ts.wanted -= 1
                 self._release_wanted(ts)
-        return self._take()
 
     def _release_wanted(self, ts: TaskState) -> None:
         if ts.wanted or ts.nwaiters or ts.key not in self.tasks:
@@ -577,6 +613,49 @@ class SchedulerState(Recovery, WorkStealing):
             ws.nthreads = max(1, ws.nthreads + delta)
             self._fill(ws)
         return self._take()
+
+    # ---- invariants (tests) ------------------------------------------
+    def check_invariants(self) -> None:
+        """Check every record against the rules; O(all tasks), so only with ``validate=True``.
+
+        Raises ``AssertionError`` naming the task or worker that breaks a rule.
+        """
+        counts = [0] * len(STATE_NAMES)
+        wanted: dict = {}
+        for wants in self.clients.values():
+            for ts in wants:
+                wanted[ts] = wanted.get(ts, 0) + 1
+        for key, ts in self.tasks.items():
+            counts[ts.state] += 1
+            where = f"task {key!r} in {STATE_NAMES[ts.state]!r}"
+            assert ts.key == key, where + ": filed under another key"
+            assert ts.wanted == wanted.get(ts, 0), \
+                f"{where}: wanted={ts.wanted} but {wanted.get(ts, 0)} clients hold it"
+            assert ts.nwaiters >= 0 and ts.wanted >= 0, f"{where}: negative reference count"
+            if ts.state == PROCESSING:
+                ws = ts.processing_on
+                assert ws is not None and ts in ws.processing, f"{where}: not on its worker's list"
+                assert self.workers.get(ws.address) is ws, f"{where}: assigned to a removed worker"
+            else:
+                assert ts.processing_on is None, f"{where}: still assigned to {ts.processing_on}"
+            if ts.state == MEMORY:
+                assert ts.who_has, f"{where}: no worker holds it"
+                for ws in ts.who_has:
+                    assert ts in ws.has_what, f"{where}: {ws.address} does not list it"
+            else:
+                assert not ts.who_has, f"{where}: has holders"
+            if ts.state == WAITING:
+                n = sum(1 for d in ts.deps if d.state != MEMORY)
+                assert ts.nwaiting == n and n > 0, f"{where}: nwaiting={ts.nwaiting}, inputs missing={n}"
+            for d in ts.deps:
+                assert self.tasks.get(d.key) is d, f"{where}: input {d.key!r} was forgotten"
+        assert counts == self.counts, f"state counts {self.counts} but tasks hold {counts}"
+        for addr, ws in self.workers.items():
+            for ts in ws.processing:
+                assert ts.state == PROCESSING and ts.processing_on is ws, \
+                    f"worker {addr} lists {ts.key!r} as processing but it is {STATE_NAMES[ts.state]!r}"
+            for ts in ws.has_what:
+                assert ts.who_has and ws in ts.who_has, f"worker {addr} lists {ts.key!r} it does not hold"
 
     def _dependents_ready(self, ts: TaskState) -> None:
         for t in ts.dependents or ():
@@ -711,5 +790,5 @@ class SchedulerState(Recovery, WorkStealing):
                     "status": ws.status, "metrics": ws.metrics, "resources": ws.resources}
                 for a, ws in self.workers.items()
             },
-            "clients": len(self.clients),
+            "clients": len(self.clients) - 1,  # not counting the fire-and-forget holder
         }

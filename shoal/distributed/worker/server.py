@@ -523,18 +523,14 @@ class WorkerServer:
         self.loop.call_soon_threadsafe(self._grow)
 
     def _grow(self) -> None:
-        # the blocked task no longer counts against the thread pool, here and
-        # on the scheduler, so the tasks it waits for can run
-        self.state.nthreads += 1
         self._add_thread()
-        self.scomm.send({"op": "worker-threads", "delta": 1})
-        self._do(self.state.set_paused(self.state.paused))
+        self._do(self.state.change_threads(+1))
 
     def rejoin(self) -> None:
+        """Called from a seceded task thread that stops blocking: give its thread back."""
         def shrink():
-            self.state.nthreads -= 1
             self._queue.put(_Stop)
-            self.scomm.send({"op": "worker-threads", "delta": -1})
+            self._do(self.state.change_threads(-1))
         self.loop.call_soon_threadsafe(shrink)
 
 

@@ -312,6 +312,17 @@ class WorkerState:
         out.append(("send", {"op": "steal-response", "given": given, "refused": refused, "sid": sid}))
         return out
 
+    def change_threads(self, delta: int) -> list:
+        """A task seceded from (+1) or rejoined (-1) the thread pool.
+
+        A seceded task blocks on other tasks, so it stops counting against
+        ``nthreads`` here and on the scheduler, and ready work may start.
+        """
+        self.nthreads = max(1, self.nthreads + delta)
+        out: list = [("send", {"op": "worker-threads", "delta": delta})]
+        self._start_more(out)
+        return out
+
     def set_paused(self, paused: bool) -> list:
         out: list = []
         self.paused = paused
