@@ -168,10 +168,6 @@ def _set_index_part(df: pd.DataFrame, col: Any, drop: bool) -> pd.DataFrame:
     return df.set_index(col, drop=drop).sort_index()
 
 
-def _categorical_divisions(dtype: Any, codes: list) -> list:
-    return [dtype.categories[int(c)] for c in codes]
-
-
 def set_index(df: Any, other: Any, drop: bool = True, sorted: bool = False, npartitions: int | None = None,
               divisions: Any = None) -> Any:
     """Make column ``other`` the index, sorted across partitions (known divisions).
@@ -231,14 +227,14 @@ def set_index(df: Any, other: Any, drop: bool = True, sorted: bool = False, npar
             return new_collection(out.dask, out._name, meta, [None, None])
     parted = _range_partition(df, other, bounds)
     out = parted.map_partitions(_set_index_part, other, drop, meta=meta, token="set-index")
-    if divisions is not None:
+    if is_cat:
+        # partitions follow the category order, but category values compare by their own type
+        # (strings alphabetically), so divisions made of them would mislead loc and joins
+        divs = [None] * (len(bounds) + 2)
+    elif divisions is not None:
         divs = divisions
-    elif is_cat:
-        divs = _categorical_divisions(dtype, [mn] + bounds + [mx])
     else:
         divs = [mn] + bounds + [mx]
-    if is_cat and not dtype.ordered:
-        divs = [None] * len(divs)  # unordered categories do not compare
     return new_collection(out.dask, out._name, meta, divs)
 
 
