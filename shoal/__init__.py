@@ -7,8 +7,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from shoal import config
-from shoal.base import (compute, get, is_dask_collection, is_lazy, is_shoal_collection, optimize, persist,
-                        visualize)
+from shoal.base import (annotate, compute, get, is_dask_collection, is_lazy, is_shoal_collection, optimize,
+                        persist, visualize)
 from shoal.core.tokenize import tokenize
 from shoal.delayed import Delayed, delayed
 
@@ -26,4 +26,5 @@ __all__ = [
     "is_shoal_collection",
     "is_dask_collection",
     "optimize",
+    "annotate",
 ]

@@ -36,6 +36,7 @@ __all__ = [
     "is_shoal_collection",
     "is_dask_collection",
     "optimize",
+    "annotate",
     "compute",
     "persist",
     "visualize",
@@ -161,6 +162,22 @@ def get_scheduler(scheduler: Any = None, collections: list | None = None) -> Cal
     raise TypeError(
         f"scheduler={scheduler!r} is not understood; pass a name such as 'threads', "
         "'processes', 'sync' or 'distributed', a Client, or a concurrent.futures Executor"
+    )
+
+
+def annotate(**annotations: Any) -> Any:
+    """Not supported: shoal's graphs carry no per-task annotations.
+
+    Raises NotImplementedError naming what to use instead, so code written
+    for ``dask.annotate`` stops at the call rather than silently losing its
+    worker restrictions or retries.
+    """
+    names = ", ".join(f"{k}=" for k in annotations) or "priority=, retries=, workers=, resources="
+    raise NotImplementedError(
+        f"shoal.annotate({names}) is not supported: shoal's task graphs carry no annotations. "
+        "On a cluster pass them per call instead: client.submit(f, x, priority=1, retries=2, "
+        "workers=[...], resources={...}) or client.persist(collection, priority=1); the local "
+        "schedulers (like Dask's) have no use for them."
     )
 
 

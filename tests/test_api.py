@@ -11,7 +11,7 @@ import shoal
 def test_public_names_are_pinned():
     assert sorted(shoal.__all__) == sorted([
         "__version__", "config", "compute", "persist", "visualize", "delayed", "Delayed",
-        "tokenize", "is_lazy", "get", "is_shoal_collection", "is_dask_collection", "optimize",
+        "tokenize", "is_lazy", "get", "is_shoal_collection", "is_dask_collection", "optimize", "annotate",
     ])
     for name in shoal.__all__:
         assert hasattr(shoal, name), name

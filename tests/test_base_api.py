@@ -68,3 +68,9 @@ def test_delayed_function_is_a_delayed_value():
             return self.base + x
 
     assert A().plus(1).compute() == 11
+
+
+def test_annotate_says_what_to_use_instead():
+    with pytest.raises(NotImplementedError, match="client.submit"):
+        with shoal.annotate(retries=2):
+            pass
