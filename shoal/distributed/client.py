@@ -28,6 +28,7 @@ from typing import Any, Iterable, Iterator
 from shoal import config
 from shoal.base import collections_to_graph, is_lazy, set_default_client, get_default_client
 from shoal.core.graph import flatten_keys
+from shoal.core.spec import prepare_get
 from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
 from shoal.distributed.comm.security import Security, resolve_security
@@ -575,13 +576,26 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
             out.append(func(sub, *extra))
         return out[0] if single else out
 
-    def get(self, graph: dict, keys: list, *, dependencies: dict | None = None, num_workers: Any = None,
-            seed: Any = None, callbacks: Any = None, sync: bool = True, **kwargs: Any) -> list:
-        """The scheduler ``get``: compute flat ``keys`` of ``graph`` here; values in order."""
-        if not isinstance(graph, dict):
-            graph = dict(graph)
+    def get(self, graph: Any, keys: Any, *, dependencies: dict | None = None, num_workers: Any = None,
+            seed: Any = None, callbacks: Any = None, sync: bool = True, **kwargs: Any) -> Any:
+        """Compute ``keys`` of ``graph`` on the cluster and return their values.
+
+        A hand-written graph may use the classic task spec (``{"a": 1, "b":
+        (operator.add, "a", 10)}``); ``keys`` is one key (its value comes back)
+        or a list, possibly nested, of keys (a list of values in that shape).
+        A missing key, a key of an unusable type or a cycle raises before
+        anything is sent.  With ``dependencies`` (graphs that ``compute``
+        builds) ``keys`` is flat and so is the result.
+        """
+        if dependencies is None:
+            graph, dependencies, flat = prepare_get(graph, keys)
+            shaped = True
+        else:
+            if not isinstance(graph, dict):
+                graph = dict(graph)
+            flat = list(keys) if type(keys) is list else [keys]
+            shaped = type(keys) is not list
         keep: list = []
-        flat = list(keys)
         wanted = list(dict.fromkeys(flat))
         self._submit_graph(graph, wanted, dependencies, kwargs.get("priority", 0), kwargs.get("retries", 0),
                            kwargs.get("resources"), keep, seed, make_futures=False)
@@ -590,6 +604,8 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         finally:
             self._release(wanted)
             del keep
+        if shaped:
+            return _pack_lists(keys, values)
         return [values[k] for k in flat]
 
     # ---- cluster-wide operations -----------------------------------------
@@ -676,6 +692,13 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
 
     def __repr__(self) -> str:
         return f"<Client {self.scheduler_address!r} {self.status}>"
+
+
+def _pack_lists(keys: Any, values: dict) -> Any:
+    """``values`` in the shape of ``keys``: a key gives its value, a (nested) list a list."""
+    if type(keys) is list:
+        return [_pack_lists(k, values) for k in keys]
+    return values[keys]
 
 
 def _call_back(fn: Any, fut: Future) -> None:
