@@ -41,11 +41,24 @@ from shoal.array.routines import expand_dims
 from shoal.array.ufunc import *  # noqa: F401,F403  (sin, exp, maximum, ...)
 from shoal.array.ufunc import __all__ as _ufunc_all
 from shoal.array import _methods  # noqa: F401  (binds x.sum(), x.reshape(), ...)
+from shoal.array.aliases import CONSTANTS as _CONSTANTS, DTYPES as _DTYPES, array, unsupported as _unsupported
+
+globals().update(_CONSTANTS)
+globals().update(_DTYPES)
+
+
+def __getattr__(name: str):
+    """A numpy name shoal lacks: NotImplementedError (and AttributeError) saying what to do."""
+    import numpy as _np
+
+    if not name.startswith("_") and hasattr(_np, name):
+        raise _unsupported(name)
+    raise AttributeError(f"module 'shoal.array' has no attribute {name!r}")
 
 __all__ = [
     "Array", "blockwise", "elemwise", "map_blocks", "map_overlap", "overlap", "trim_internal",
     "normalize_chunks", "random", "linalg", "fft",
-    "from_array", "asarray", "asanyarray", "from_delayed", "from_npy_stack", "to_npy_stack", "store",
+    "array", "from_array", "asarray", "asanyarray", "from_delayed", "from_npy_stack", "to_npy_stack", "store",
     "from_zarr", "to_zarr", "to_hdf5", "H5Dataset", "sliding_window_view",
     "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
     "arange", "linspace", "eye", "diag", "tri", "fromfunction", "indices",

@@ -190,3 +190,70 @@ def _rmatmul(self: Array, other: Any) -> Array:
 
 Array.__matmul__ = _matmul
 Array.__rmatmul__ = _rmatmul
+
+
+# ---------------------------------------------------------------------------
+# views, conversion to a dataframe, and a clear error for other ndarray names
+# ---------------------------------------------------------------------------
+
+class _View:
+    def __init__(self, dtype: Any):
+        self.dtype = dtype
+
+    def __call__(self, b: Any) -> Any:
+        return np.ascontiguousarray(b).view(self.dtype)
+
+    def __reduce__(self):
+        return (_View, (self.dtype,))
+
+    def __shoal_tokenize__(self) -> Any:
+        return ("view", str(self.dtype))
+
+
+def _view(self: Array, dtype: Any = None, order: str = "C") -> Array:
+    """The same bytes read as another dtype (``ndarray.view``), block by block.
+
+    With a different item size the last axis is rescaled, so each of its
+    blocks must hold a whole number of new items.
+    """
+    if dtype is None:
+        return self
+    dtype = np.dtype(dtype)
+    if order != "C":
+        raise NotImplementedError("view(order='F') is not supported; transpose, view, transpose back")
+    old, new = self.dtype.itemsize, dtype.itemsize
+    if old == new:
+        return elemwise(_View(dtype), self, dtype=dtype)
+    if self.ndim == 0:
+        raise ValueError("changing the item size of a 0-d array's view is not possible")
+    from shoal.array.blockwise import map_blocks
+
+    last = self.chunks[-1]
+    if any((c * old) % new for c in last):
+        raise ValueError(f"view as {dtype}: the blocks of the last axis {last} do not hold whole "
+                         f"{new}-byte items; rechunk the last axis first")
+    chunks = self.chunks[:-1] + (tuple(c * old // new for c in last),)
+    return map_blocks(_View(dtype), self, dtype=dtype, chunks=chunks)
+
+
+def _to_dask_dataframe(self: Array, columns: Any = None, index: Any = None, meta: Any = None) -> Any:
+    """A shoal dataframe (2-d array) or series (1-d) with these blocks as partitions."""
+    from shoal.dataframe.convert_array import from_dask_array
+
+    return from_dask_array(self, columns=columns, index=index, meta=meta)
+
+
+_NDARRAY_NAMES = frozenset(n for n in dir(np.ndarray) if not n.startswith("_"))
+
+
+def _array_getattr(self: Array, name: str) -> Any:
+    from shoal.array.aliases import unsupported
+
+    if name in _NDARRAY_NAMES:
+        raise unsupported(name, where="shoal.array.Array")
+    raise AttributeError(f"'Array' object has no attribute {name!r}")
+
+
+Array.view = _view
+Array.to_dask_dataframe = _to_dask_dataframe
+Array.__getattr__ = _array_getattr

@@ -213,9 +213,16 @@ class Array(Collection):
         return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if copy is False:
+            warnings.warn("Can't acquire a memory view of a shoal array: it is computed into a new "
+                          "numpy array (np.asarray(x, copy=False) cannot be honoured)",
+                          FutureWarning, stacklevel=2)
         x = np.asarray(self.compute())
         if dtype is not None and x.dtype != dtype:
             x = x.astype(dtype)
+        elif copy:
+            # a single-block result may be the very buffer held in the graph
+            x = x.copy()
         return x
 
     def __bool__(self) -> bool:

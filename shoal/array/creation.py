@@ -342,15 +342,28 @@ def concatenate(seq: Sequence[Any], axis: int = 0, allow_unknown_chunksizes: boo
             raise ValueError(f"all arrays must have the same number of dimensions to concatenate, "
                              f"got shapes {[s.shape for s in seq]}")
         for d in range(ndim):
-            if d != axis and a.shape[d] != seq[0].shape[d]:
+            if d == axis:
+                continue
+            if _has_nan(a.shape[d]) or _has_nan(seq[0].shape[d]):
+                if not allow_unknown_chunksizes:
+                    raise ValueError(f"shapes {[s.shape for s in seq]} have unknown (nan) lengths along axis "
+                                     f"{d}, so they cannot be checked to line up; call "
+                                     "x.compute_chunk_sizes() first, or pass allow_unknown_chunksizes=True "
+                                     "if you know they match")
+                if a.chunks[d] != seq[0].chunks[d]:
+                    raise ValueError(f"unknown chunks {[s.chunks[d] for s in seq]} along axis {d} differ")
+            elif a.shape[d] != seq[0].shape[d]:
                 raise ValueError(f"shapes {[s.shape for s in seq]} differ along axis {d}; only axis "
                                  f"{axis} (the concatenation axis) may differ")
+    if len(seq) == 1:
+        return seq[0]
     dtype = np.result_type(*[a.dtype for a in seq])
     # line up chunks along the other axes
     from shoal.array.chunks import common_blockdim
     from shoal.array.rechunk import rechunk
 
-    others = {d: common_blockdim([a.chunks[d] for a in seq]) for d in range(ndim) if d != axis}
+    others = {d: (seq[0].chunks[d] if _has_nan(seq[0].shape[d]) else common_blockdim([a.chunks[d] for a in seq]))
+              for d in range(ndim) if d != axis}
     aligned = []
     for a in seq:
         want = tuple(a.chunks[d] if d == axis else others[d] for d in range(ndim))
@@ -374,14 +387,25 @@ def _astype(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.asarray(x).astype(dtype, copy=False)
 
 
-def stack(seq: Sequence[Any], axis: int = 0) -> Array:
+def _has_nan(n: Any) -> bool:
+    return isinstance(n, float) and n != n
+
+
+def stack(seq: Sequence[Any], axis: int = 0, allow_unknown_chunksizes: bool = False) -> Array:
     """Join same-shape arrays along a new axis."""
     seq = [asarray(a) for a in seq]
     if not seq:
         raise ValueError("stack needs at least one array")
-    shapes = {a.shape for a in seq}
+    if any(_has_nan(n) for a in seq for n in a.shape):
+        if not allow_unknown_chunksizes:
+            raise ValueError(f"stack: shapes {[a.shape for a in seq]} have unknown (nan) lengths, so they "
+                             "cannot be checked to match; call x.compute_chunk_sizes() first, or pass "
+                             "allow_unknown_chunksizes=True if you know they match")
+        if len({a.chunks for a in seq}) > 1:
+            raise ValueError(f"stack: unknown chunks {[a.chunks for a in seq]} differ")
+    shapes = {tuple(str(n) for n in a.shape) for a in seq}
     if len(shapes) > 1:
-        raise ValueError(f"stack needs arrays of one shape, got {sorted(shapes)}")
+        raise ValueError(f"stack needs arrays of one shape, got {[a.shape for a in seq]}")
     ndim = seq[0].ndim + 1
     if not -ndim <= axis < ndim:
         raise ValueError(f"axis {axis} is out of bounds for stacking {ndim - 1}-d arrays")
@@ -389,7 +413,8 @@ def stack(seq: Sequence[Any], axis: int = 0) -> Array:
     from shoal.array.chunks import common_blockdim
     from shoal.array.rechunk import rechunk
 
-    common = tuple(common_blockdim([a.chunks[d] for a in seq]) for d in range(ndim - 1))
+    common = tuple(seq[0].chunks[d] if _has_nan(seq[0].shape[d]) else common_blockdim([a.chunks[d] for a in seq])
+                   for d in range(ndim - 1))
     seq = [a if a.chunks == common else rechunk(a, common) for a in seq]
     dtype = np.result_type(*[a.dtype for a in seq])
     name = new_name("stack", [a.name for a in seq], axis)
