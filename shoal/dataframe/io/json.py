@@ -1,0 +1,157 @@
+"""``read_json`` / ``to_json``: one partition per file, or per byte block of a JSON-lines file.
+
+Only line-delimited JSON (``lines=True``, one record per line) can be cut
+into blocks: a block starts after a newline and ends at one, like CSV
+blocks.  Any other layout (``orient='records'`` arrays, ``'split'``...) is
+one partition per file, parsed whole by pandas.  The meta comes from
+parsing the first partition's start when ``meta=`` is not given.
+"""
+from __future__ import annotations
+
+import io
+from typing import Any, Callable
+
+import fsspec
+import pandas as pd
+
+from shoal.core.graph import LayeredGraph
+from shoal.core.task import Task
+from shoal.core.tokenize import tokenize
+from shoal.dataframe.core import new_collection
+from shoal.dataframe.io._files import expand_paths, infer_compression, parse_blocksize, read_block
+from shoal.dataframe.utils import make_meta
+
+__all__ = ["read_json", "to_json"]
+
+
+def _read_json_part(source: tuple, fs: Any, kwargs: dict, meta: pd.DataFrame | None,
+                    path_column: str | None = None, path_value: Any = None, categories: list | None = None
+                    ) -> pd.DataFrame:
+    """One partition: ``source`` = (path, offset, length, compression); checked against ``meta``."""
+    path, offset, length, compression = source
+    data = read_block(fs, path, offset, length, compression)
+    kwargs = dict(kwargs)
+    enc = kwargs.pop("encoding", None) or "utf-8"
+    if data.strip():
+        try:
+            df = pd.read_json(io.StringIO(data.decode(enc)), **kwargs)
+        except ValueError as e:
+            raise ValueError(f"read_json: could not parse {path!r}"
+                             f"{'' if offset == 0 else f' (block at byte {offset})'}: {e}") from e
+    else:
+        df = pd.DataFrame() if meta is None else meta.iloc[:0].copy()
+    if meta is not None and len(df.columns) and list(df.columns) != list(meta.columns):
+        missing = [c for c in meta.columns if c not in df.columns]
+        extra = [c for c in df.columns if c not in meta.columns]
+        if extra:
+            raise ValueError(f"read_json: {path!r} has columns {extra} that the first partition lacks; pass meta= "
+                             f"naming every column")
+        df = df.reindex(columns=list(meta.columns)) if missing else df[list(meta.columns)]
+    if meta is not None and len(df) == 0:
+        df = meta.iloc[:0].copy()
+    if path_column:
+        df[path_column] = pd.Categorical([path_value] * len(df), categories=categories)
+    return df
+
+
+def read_json(url_path: Any, orient: str = "records", lines: bool | None = None, storage_options: dict | None = None,
+              blocksize: Any = None, sample: int = 2**20, encoding: str = "utf-8", errors: str = "strict",
+              compression: Any = "infer", meta: Any = None, engine: Callable | None = None,
+              include_path_column: Any = False, path_converter: Callable | None = None, **kwargs: Any) -> Any:
+    """Lazily read JSON files into a DataFrame (``pandas.read_json`` keywords pass through).
+
+    ``url_path``: a path, glob or list.  ``orient='records'`` with
+    ``lines=True`` (the default for that orient) reads JSON lines;
+    ``blocksize=`` (bytes or ``'64MB'``) then splits each uncompressed file
+    into blocks of whole lines, otherwise each file is one partition.
+    ``meta=`` gives the columns and dtypes; without it the first partition
+    is read once to find them.  ``include_path_column=True`` (or a name)
+    adds a categorical column with each row's file.  Malformed JSON raises
+    ValueError naming the file; a missing file raises FileNotFoundError.
+    """
+    if lines is None:
+        lines = orient == "records"
+    if orient != "records" and lines:
+        raise ValueError("read_json: lines=True works with orient='records' only")
+    if engine is not None:
+        raise NotImplementedError("read_json(engine=...) is not supported; shoal parses with pandas.read_json")
+    if errors != "strict":
+        raise NotImplementedError("read_json(errors=...) other than 'strict' is not supported")
+    bs = parse_blocksize(blocksize, 64 * 2**20)
+    if bs is not None and not lines:
+        raise ValueError("read_json: blocksize= needs lines=True (only line-delimited JSON can be split)")
+    fs, paths = expand_paths(url_path, "read_json", storage_options)
+    path_column = None
+    if include_path_column:
+        path_column = include_path_column if isinstance(include_path_column, str) else "path"
+    conv = path_converter or (lambda p: p)
+    sources = []
+    for i, p in enumerate(paths):
+        comp = infer_compression(p, compression)
+        size = fs.size(p)
+        if bs is None or comp is not None or not size:
+            sources.append((p, 0, None, comp))
+        else:
+            for off in range(0, size, bs):
+                sources.append((p, off, min(bs, size - off), None))
+    kw = dict(kwargs, orient=orient, lines=lines, encoding=encoding)
+    categories = list(dict.fromkeys(conv(p) for p in paths))
+    if meta is None:
+        first = _read_json_part(sources[0], fs, kw, None)
+        meta = first.iloc[:0]
+    else:
+        meta = make_meta(meta)
+    part_meta = meta.drop(columns=[path_column]) if path_column and path_column in meta.columns else meta
+    if path_column:
+        meta = part_meta.assign(**{path_column: pd.Categorical([], categories=categories)})
+    name = "read-json-" + tokenize(paths, [_mtime(fs, p) for p in paths], sources, kw, path_column, part_meta)
+    layer = {(name, i): Task(_read_json_part, src, fs, kw, part_meta, path_column, conv(src[0]), categories)
+             for i, src in enumerate(sources)}
+    return new_collection(LayeredGraph({name: layer}), name, meta, [None] * (len(sources) + 1))
+
+
+def _mtime(fs: Any, path: str) -> Any:
+    try:
+        return fs.modified(path).timestamp()
+    except Exception:
+        return None
+
+
+def _write_json(df: pd.DataFrame, path: str, compression: Any, encoding: str, storage_options: dict,
+                kwargs: dict) -> str:
+    comp = infer_compression(path, compression)
+    with fsspec.open(path, "wt", compression=comp, encoding=encoding, **storage_options) as f:
+        df.to_json(f, **kwargs)
+        if kwargs.get("lines") and len(df):
+            f.write("\n")
+    return path
+
+
+def to_json(df: Any, url_path: Any, orient: str = "records", lines: bool | None = None,
+            storage_options: dict | None = None, compute: bool = True, encoding: str = "utf-8",
+            errors: str = "strict", compression: Any = "infer", compute_kwargs: dict | None = None,
+            name_function: Callable | None = None, **kwargs: Any) -> Any:
+    """Write one JSON file per partition (``pandas.DataFrame.to_json`` keywords pass through).
+
+    ``url_path``: a directory (``0.part``, ``1.part``...), a pattern with one
+    ``*`` (replaced by ``name_function(i)``, default the partition number) or
+    a list with one name per partition.  ``orient='records'`` writes JSON
+    lines by default.  Returns the file names written, or the lazy writes
+    with ``compute=False``.
+    """
+    from shoal import base
+    from shoal.dataframe.io.csv_write import _paths
+    from shoal.delayed import delayed
+
+    if lines is None:
+        lines = orient == "records"
+    if errors != "strict":
+        raise NotImplementedError("to_json(errors=...) other than 'strict' is not supported")
+    parts = df.to_delayed()
+    paths = _paths(url_path, len(parts), name_function)
+    kw = dict(kwargs, orient=orient, lines=lines)
+    writes = [delayed(_write_json, pure=False)(p, path, compression, encoding, storage_options or {}, kw)
+              for p, path in zip(parts, paths)]
+    if not compute:
+        return writes
+    return list(base.compute(*writes, **(compute_kwargs or {})))
