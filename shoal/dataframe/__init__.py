@@ -13,6 +13,9 @@ from shoal.dataframe.core import DataFrame, Index, Scalar, Series, map_partition
 from shoal.dataframe.io.convert import from_array, from_delayed, from_dict, from_pandas
 from shoal.dataframe.io.csv import CSVParserError, DtypeMismatchError, read_csv, read_fwf, read_table, to_csv
 from shoal.dataframe.io.parquet import read_parquet, to_parquet
+from shoal.dataframe.io.hdf import read_hdf, to_hdf
+from shoal.dataframe.io.json import read_json, to_json
+from shoal.dataframe.io.sql import read_sql, read_sql_query, read_sql_table, to_sql
 from shoal.dataframe.groupby import Aggregation
 from shoal.dataframe.multi import concat, merge
 from shoal.dataframe.utils import make_meta
@@ -68,6 +71,14 @@ __all__ = [
     "to_csv",
     "read_parquet",
     "to_parquet",
+    "read_hdf",
+    "to_hdf",
+    "read_json",
+    "to_json",
+    "read_sql",
+    "read_sql_query",
+    "read_sql_table",
+    "to_sql",
     "from_pandas",
     "from_dict",
     "from_array",

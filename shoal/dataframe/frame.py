@@ -299,6 +299,24 @@ class DataFrame(DataFrameMethods, _Frame):
 
         return to_parquet(self, path, **kwargs)
 
+    def to_json(self, url_path: Any, **kwargs: Any) -> Any:
+        """Write JSON files, one per partition: see ``shoal.dataframe.to_json``."""
+        from shoal.dataframe.io.json import to_json
+
+        return to_json(self, url_path, **kwargs)
+
+    def to_hdf(self, path: Any, key: str, **kwargs: Any) -> Any:
+        """Write to HDF5 (PyTables): see ``shoal.dataframe.to_hdf``."""
+        from shoal.dataframe.io.hdf import to_hdf
+
+        return to_hdf(self, path, key, **kwargs)
+
+    def to_sql(self, name: str, uri: str, **kwargs: Any) -> Any:
+        """Write into a database table (SQLAlchemy URI): see ``shoal.dataframe.to_sql``."""
+        from shoal.dataframe.io.sql import to_sql
+
+        return to_sql(self, name, uri, **kwargs)
+
     def value_counts(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("DataFrame.value_counts is not supported; use df[col].value_counts()")
 
@@ -431,6 +449,24 @@ class Series(SeriesMethods, _Frame):
 
     def to_csv(self, path: str, **kwargs: Any) -> list:
         return self.to_frame().to_csv(path, **kwargs)
+
+    def to_json(self, url_path: Any, **kwargs: Any) -> Any:
+        """Write JSON files, one per partition: see ``shoal.dataframe.to_json``."""
+        from shoal.dataframe.io.json import to_json
+
+        return to_json(self, url_path, **kwargs)
+
+    def to_hdf(self, path: Any, key: str, **kwargs: Any) -> Any:
+        """Write to HDF5 (PyTables): see ``shoal.dataframe.to_hdf``."""
+        from shoal.dataframe.io.hdf import to_hdf
+
+        return to_hdf(self, path, key, **kwargs)
+
+    def to_sql(self, name: str, uri: str, **kwargs: Any) -> Any:
+        """Write into a database table (SQLAlchemy URI): see ``shoal.dataframe.to_sql``."""
+        from shoal.dataframe.io.sql import to_sql
+
+        return to_sql(self, name, uri, **kwargs)
 
     def nlargest(self, n: int = 5, split_every: Any = None) -> "Series":
         return self._reduction(M.call_method, _nlargest_agg, meta=self._meta, token="nlargest", split_every=split_every,
