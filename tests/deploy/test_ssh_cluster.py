@@ -104,3 +104,22 @@ def test_unreachable_host_fails_with_ssh_own_message(sshd_loopback, tmp_path):
         SSHCluster(["127.0.0.1", "127.0.0.1"], connect_options={"config_file": sshd_loopback.config, "port": 1},
                    security=Security(token=token))
     assert wait_no_processes(token) == []
+
+
+def test_namespace_hosts_by_interface(netns_hosts):
+    """``interface`` in both option sets: each process finds its own host's address on eth0."""
+    token = uuid.uuid4().hex
+    h1, h2, _ = netns_hosts.hosts
+    cluster = SSHCluster([h1, h2], connect_options={"config_file": netns_hosts.config},
+                         remote_python=sys.executable, security=Security(token=token),
+                         scheduler_options={"interface": "eth0"},
+                         worker_options={"nthreads": 1, "interface": "eth0"})
+    try:
+        assert cluster.scheduler_address.startswith(f"tcp://{h1}:")
+        workers = list(cluster.scheduler_info()["workers"])
+        assert [w.split("://")[1].rsplit(":", 1)[0] for w in workers] == [h2]
+        with Client(cluster, set_as_default=False) as client:
+            assert _square_sum(client, 20) == sum(x * x for x in range(20))
+    finally:
+        cluster.close()
+    assert wait_no_processes(token) == []

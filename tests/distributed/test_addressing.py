@@ -115,3 +115,17 @@ def test_a_flood_of_bad_connections_logs_a_few_lines(caplog):
         asyncio.run(flood())
     refused = [r for r in caplog.records if "refused connection" in r.getMessage()]
     assert 1 <= len(refused) <= 2, [r.getMessage() for r in refused]
+
+
+def test_local_cluster_interface_and_contact_address():
+    from shoal.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, processes=False, interface="lo", contact_address="localhost",
+                      dashboard_address=None) as cluster:
+        port = cluster.scheduler.listener.port
+        assert cluster.scheduler.listener.host == "127.0.0.1"        # bound to lo's address
+        assert cluster.scheduler_address == f"tcp://localhost:{port}"  # handed out as asked
+        with Client(cluster, set_as_default=False) as c:
+            assert c.submit(sum, [1, 2]).result(10) == 3
+    with pytest.raises(ValueError, match="no IPv4 address on interface 'nope0'"):
+        LocalCluster(n_workers=0, processes=False, interface="nope0")
