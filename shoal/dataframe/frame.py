@@ -236,9 +236,18 @@ class DataFrame(DataFrameMethods, _Frame):
     def pipe(self, func: Callable, *args: Any, **kwargs: Any) -> Any:
         return func(self, *args, **kwargs)
 
-    def apply(self, func: Callable, axis: int = 1, meta: Any = no_default, args: tuple = (), **kwargs: Any) -> Any:
+    def apply(self, func: Callable, axis: int = 0, meta: Any = no_default, args: tuple = (), **kwargs: Any) -> Any:
+        """``func`` on every row (``axis=1``), partition by partition.
+
+        Pass ``meta`` (what one call returns over a partition: an empty
+        frame, a dict of dtypes or a ``(name, dtype)`` tuple); without it
+        ``func`` runs on a made-up two-row partition to guess, with a warning.
+        """
         if axis not in (1, "columns"):
-            raise NotImplementedError("DataFrame.apply works row-wise only: pass axis=1")
+            raise NotImplementedError("DataFrame.apply works row-wise only: pass axis=1 (columns need every "
+                                      "row: use a reduction or map_partitions)")
+        if meta is no_default:
+            meta = _guess_apply_meta(self, func, args, dict(kwargs, axis=1))
         return map_partitions_(M.call_method, self, "apply", func, axis=1, args=args, meta=meta, token="apply", **kwargs)
 
     # -- relational ------------------------------------------------------------------
@@ -385,7 +394,11 @@ class Series(SeriesMethods, _Frame):
     def map(self, arg: Any, na_action: Any = None, meta: Any = no_default) -> "Series":
         return map_partitions_(M.call_method, self, "map", arg, na_action=na_action, meta=meta, token="map")
 
-    def apply(self, func: Callable, meta: Any = no_default, args: tuple = (), **kwargs: Any) -> "Series":
+    def apply(self, func: Callable, convert_dtype: Any = no_default, meta: Any = no_default, args: tuple = (),
+              **kwargs: Any) -> "Series":
+        """``func`` on every value, partition by partition (see ``DataFrame.apply`` about ``meta``)."""
+        if meta is no_default:
+            meta = _guess_apply_meta(self, func, args, kwargs)
         return map_partitions_(M.call_method, self, "apply", func, args=args, meta=meta, token="apply", **kwargs)
 
     def value_counts(self, sort: bool = True, ascending: bool = False, dropna: bool = True,
@@ -506,6 +519,27 @@ class Index(Series):
 
     def to_series(self):
         return self._elementwise("to_series")
+
+
+def _guess_apply_meta(frame: Any, func: Callable, args: tuple, kwargs: dict) -> Any:
+    """What ``apply`` returns, from a run on a made-up two-row partition (warns: pass meta= to be sure)."""
+    import warnings
+
+    from shoal.dataframe.utils import make_meta
+
+    out = make_meta(frame._meta_nonempty.apply(func, args=args, **kwargs))
+    if isinstance(out, pd.DataFrame):
+        guess = "meta=" + repr({k: str(v) for k, v in out.dtypes.items()})
+    elif isinstance(out, pd.Series):
+        guess = f"meta=({out.name!r}, '{out.dtype}')"
+    else:
+        guess = f"meta=(None, '{np.asarray(out).dtype}')"
+    warnings.warn(
+        f"{type(frame).__name__}.apply: no meta= given, so the output type was guessed by running the function "
+        f"on made-up rows (which may be wrong). The guess was {guess}; pass that, or the right one, to be sure",
+        UserWarning, stacklevel=3,
+    )
+    return out
 
 
 def _set_index_values(df: pd.DataFrame, index: Any) -> pd.DataFrame:

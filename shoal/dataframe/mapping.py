@@ -62,27 +62,57 @@ def map_partitions(func: Callable, *args: Any, meta: Any = core.no_default, toke
         if f.npartitions != n:
             raise ValueError(f"partition counts differ ({n} and {f.npartitions}); repartition first")
     name = f"{token or funcname(func)}-{tokenize(func, args, kwargs)}"
+    with_info = _takes_partition_info(func)
     if meta is core.no_default:
-        meta = emulate(func, *[core._meta_of(a) for a in args], **kwargs)
+        extra = {"partition_info": {"number": 0, "division": first.divisions[0]}} if with_info else {}
+        meta = emulate(func, *[core._meta_of(a) for a in args], **kwargs, **extra)
+    elif isinstance(meta, (core._Frame, core.Scalar)):
+        meta = meta._meta
+    elif isinstance(meta, (dict, list, tuple)):
+        # columns and dtypes only: the index is the input's
+        meta = make_meta(meta, index=first._meta.index if first._meta.ndim else None)
     else:
         meta = make_meta(meta)
     scalar_out = not isinstance(meta, (core.pd.DataFrame, core.pd.Series, core.pd.Index))
     layer = {}
     for i in range(n):
         refs = [core._ref_for(a, i) for a in args]
+        kw = dict(kwargs, partition_info={"number": i, "division": first.divisions[i]}) if with_info else kwargs
         if scalar_out:
-            layer[(name, i)] = Task(_call_as_series, func, refs, kwargs)
+            layer[(name, i)] = Task(_call_as_series, func, refs, kw)
         else:
-            layer[(name, i)] = Task(func, *refs, **kwargs)
+            layer[(name, i)] = Task(func, *refs, **kw)
     parents = [a for a in args if isinstance(a, (core._Frame, core.Scalar))]
     if divisions is core.no_default:
         divisions = first.divisions
     if scalar_out:
         # a scalar per partition: a Series of one value per partition
-        meta = core.pd.Series([], dtype=getattr(meta, "dtype", object) if meta is not None else object)
+        meta = core.pd.Series([], dtype=_scalar_dtype(meta))
         divisions = [None] * (n + 1)
     graph = LayeredGraph.from_collections(name, layer, parents)
     return core.new_collection(graph, name, meta, divisions)
+
+
+def _scalar_dtype(x: Any) -> Any:
+    if x is None:
+        return object
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None:
+        return dtype
+    try:
+        return core.np.asarray(x).dtype
+    except Exception:
+        return object
+
+
+def _takes_partition_info(func: Callable) -> bool:
+    """Whether ``func`` has a ``partition_info`` parameter (it then gets ``{'number': i, 'division': d}``)."""
+    import inspect
+
+    try:
+        return "partition_info" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _call_as_series(func: Callable, args: list, kwargs: dict) -> Any:

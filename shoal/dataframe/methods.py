@@ -62,14 +62,16 @@ def unop(op: Any, a: Any) -> Any:
 
 
 def head(df: Any, n: int) -> Any:
-    return df.head(n)
+    return df[:n] if isinstance(df, pd.Index) else df.head(n)
 
 
 def head_concat(dfs: list, n: int) -> Any:
-    return concat(dfs).head(n)
+    return head(concat(dfs), n)
 
 
 def tail(df: Any, n: int) -> Any:
+    if isinstance(df, pd.Index):
+        return df[len(df) - n:] if n else df[:0]
     return df.tail(n)
 
 
