@@ -49,3 +49,31 @@ def test_workers_exit_within_a_second_of_their_owner_being_killed():
         for p in pids:   # only the processes this test started
             if _alive(p):
                 os.kill(p, signal.SIGKILL)
+
+
+def test_worker_processes_exit_when_the_shoal_worker_command_is_killed():
+    from shoal.distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        env = dict(os.environ, SHOAL_TOKEN=cluster.security.token)
+        cmd = subprocess.Popen([sys.executable, "-m", "shoal", "worker", cluster.scheduler_address,
+                                "--nworkers", "2", "--nthreads", "1", "--death-timeout", "60"],
+                               env=env, stderr=subprocess.DEVNULL)
+        pids: list[int] = []
+        try:
+            cluster.wait_for_workers(2, timeout=60)
+            pids = [c.pid for c in psutil.Process(cmd.pid).children()]
+            assert len(pids) == 2
+            os.kill(cmd.pid, signal.SIGKILL)
+            cmd.wait(10)
+            t0 = time.monotonic()
+            while any(_alive(p) for p in pids) and time.monotonic() - t0 < 5:
+                time.sleep(0.05)
+            assert time.monotonic() - t0 < 1.0, "worker processes outlived the killed `shoal worker`"
+        finally:
+            if cmd.poll() is None:
+                cmd.kill()
+                cmd.wait()
+            for p in pids:
+                if _alive(p):
+                    os.kill(p, signal.SIGKILL)
