@@ -21,6 +21,8 @@ from shoal.array.creation import (arange, asanyarray, asarray, block, concatenat
                                   zeros_like)
 from shoal.array.io import from_npy_stack, store, to_npy_stack
 from shoal.array.gufunc import apply_gufunc, as_gufunc, gufunc
+from shoal.array.numeric import (coarsen, corrcoef, cov, diff, ediff1d, histogram2d, histogramdd,
+                                 searchsorted)
 from shoal.array.storage import H5Dataset, from_zarr, to_hdf5, to_zarr
 from shoal.array.windows import sliding_window_view
 from shoal.array.linalg import dot, einsum, inner, matmul, outer, tensordot, vdot
@@ -57,7 +59,8 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'shoal.array' has no attribute {name!r}")
 
 __all__ = [
-    "Array", "blockwise", "elemwise", "map_blocks", "apply_gufunc", "as_gufunc", "gufunc", "map_overlap", "overlap", "trim_internal",
+    "Array", "blockwise", "elemwise", "map_blocks", "apply_gufunc", "as_gufunc", "gufunc",
+    "coarsen", "corrcoef", "cov", "diff", "ediff1d", "histogram2d", "histogramdd", "searchsorted", "map_overlap", "overlap", "trim_internal",
     "normalize_chunks", "random", "linalg", "fft",
     "array", "from_array", "asarray", "asanyarray", "from_delayed", "from_npy_stack", "to_npy_stack", "store",
     "from_zarr", "to_zarr", "to_hdf5", "H5Dataset", "sliding_window_view",
