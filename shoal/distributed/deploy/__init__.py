@@ -6,7 +6,9 @@
 ``remote``    the guard every remote command runs under, so nothing outlives its SSH session
 ``adaptive``  the pure scaling policy that job-based clusters (``shoal.jobqueue``) follow
 ``request``   one-shot requests to a scheduler (connect, authenticate, ask, close)
-``addresses`` which local address other hosts can reach
+
+Which address a scheduler or worker advertises is decided in
+``shoal.distributed.comm.addressing``.
 """
 from __future__ import annotations
 

@@ -27,7 +27,8 @@ is deliberately small and stable:
   background thread (``self._adaptive``); subclasses or the adaptive module
   may replace ``adaptive_target`` with a smarter policy;
 * ``scheduler_info()`` returns the scheduler's JSON-able snapshot (workers,
-  task counts), which is what adaptive policies read.
+  task counts), which is what adaptive policies read; it is one request on a
+  connection of its own (``request.request_sync``), not a Client.
 """
 from __future__ import annotations
 
