@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from shoal.array import fft, linalg, random  # noqa: F401  (da.random.normal, da.linalg.qr, da.fft.fft)
 from shoal.array.chunks import normalize_chunks
-from shoal.array.arrange import meshgrid, pad, repeat, roll, tile, tril, triu
+from shoal.array.arrange import meshgrid, repeat, roll, tile, tril, triu
+from shoal.array.pad import pad
 from shoal.array.blockwise import blockwise, elemwise, map_blocks
 from shoal.array.core import Array
 from shoal.array.counting import (argwhere, bincount, digitize, flatnonzero, histogram, isin,

@@ -85,54 +85,10 @@ def tile(A: Any, reps: Any) -> Array:
 
 
 def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Array:
-    """numpy's pad for modes constant, edge, reflect, symmetric, wrap (width up to the axis length)."""
-    from shoal.array.creation import concatenate, full
-    from shoal.array.routines import broadcast_to
+    """numpy.pad (see ``shoal.array.pad``)."""
+    from shoal.array.pad import pad as _pad
 
-    x = _as(array)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2)) if x.ndim else ()
-    for ax in range(x.ndim):
-        before, after = int(widths[ax][0]), int(widths[ax][1])
-        n = x.shape[ax]
-        limit = n - (1 if mode == "reflect" else 0)
-        if mode != "constant" and max(before, after) > limit:
-            raise NotImplementedError(f"pad width {max(before, after)} is more than {limit} along axis "
-                                      f"{ax} for mode {mode!r}; pad in several steps")
-        parts = []
-
-        def sl(s: slice) -> Array:
-            idx = [slice(None)] * x.ndim
-            idx[ax] = s
-            return x[tuple(idx)]
-
-        for side, w in (("before", before), ("after", after)):
-            if not w:
-                parts.append(None)
-                continue
-            if mode == "constant":
-                cv = kwargs.get("constant_values", 0)
-                cv = np.broadcast_to(np.asarray(cv), (x.ndim, 2))[ax][0 if side == "before" else 1]
-                shape = list(x.shape)
-                shape[ax] = w
-                chunks = tuple((w,) if d == ax else c for d, c in enumerate(x.chunks))
-                parts.append(full(tuple(shape), cv, dtype=x.dtype, chunks=chunks))
-            elif mode == "edge":
-                edge = sl(slice(0, 1) if side == "before" else slice(n - 1, n))
-                shape = list(x.shape)
-                shape[ax] = w
-                parts.append(broadcast_to(edge, tuple(shape)))
-            elif mode in ("reflect", "symmetric"):
-                off = 1 if mode == "reflect" else 0
-                flip = tuple(slice(None, None, -1) if d == ax else slice(None) for d in range(x.ndim))
-                src = slice(off, off + w) if side == "before" else slice(n - off - w, n - off)
-                parts.append(sl(src)[flip])
-            elif mode == "wrap":
-                parts.append(sl(slice(n - w, n)) if side == "before" else sl(slice(0, w)))
-            else:
-                raise NotImplementedError(f"pad mode {mode!r}; supported: constant, edge, reflect, symmetric, wrap")
-        pieces = [p for p in (parts[0], x, parts[1]) if p is not None]
-        x = concatenate(pieces, axis=ax) if len(pieces) > 1 else x
-    return x
+    return _pad(array, pad_width, mode, **kwargs)
 
 
 class _Tri:

@@ -62,3 +62,21 @@ def test_histogramdd_and_2d():
                                                     density=True)[0])
     with pytest.raises(ValueError, match="range"):
         da.histogramdd(da.from_array(s, chunks=7), bins=3)
+
+
+PAD_MODES = [("constant", {"constant_values": ((1, 2), (3, 4))}), ("edge", {}), ("reflect", {}),
+             ("symmetric", {}), ("wrap", {}), ("linear_ramp", {"end_values": ((5, -3), (2, 9))}),
+             ("maximum", {}), ("minimum", {"stat_length": 2}), ("mean", {"stat_length": ((2, 3), (1, 4))}),
+             ("median", {})]
+
+
+@pytest.mark.parametrize("dtype", [float, int])
+@pytest.mark.parametrize("mode,kw", PAD_MODES)
+def test_pad_every_mode_and_wide_pads(mode, kw, dtype):
+    x = (rng.random((5, 7)) * 100).astype(dtype)
+    d = da.from_array(x, chunks=(2, 3))
+    for width in (2, ((1, 12), (9, 0))):   # wider than a block and than the axis
+        got = c(da.pad(d, width, mode=mode, **kw))
+        want = np.pad(x, width, mode=mode, **kw)
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want)
