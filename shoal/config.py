@@ -36,7 +36,8 @@ from typing import Any
 __all__ = [
     "get", "set", "pop", "update", "update_defaults", "merge", "refresh", "collect",
     "collect_yaml", "collect_env", "canonical_name", "expand_environment_variables",
-    "config", "defaults", "paths", "DEFAULTS", "PATH",
+    "paths_containing_key", "ensure_file", "serialize", "deserialize",
+    "config", "global_config", "defaults", "paths", "DEFAULTS", "PATH",
 ]
 
 DEFAULTS: dict[str, Any] = {
@@ -74,6 +75,7 @@ paths: list[str] = [
 
 _lock = threading.RLock()
 config: dict[str, Any] = {}
+global_config = config  # the name Dask code also uses
 #: Default dicts, lowest priority first; ``update_defaults`` appends.
 defaults: list[dict] = [DEFAULTS]
 
@@ -135,26 +137,30 @@ def expand_environment_variables(config: Any) -> Any:
     return config
 
 
-def _load_file(path: str) -> dict:
+def _load_file(path: Any) -> dict | None:
+    """The mapping in a YAML file; None when it cannot be read (no permission)."""
     import yaml
 
-    with open(path) as f:
-        try:
-            data = yaml.safe_load(f) or {}
-        except yaml.YAMLError as e:
-            raise ValueError(f"shoal config file {path} is not valid YAML: {e}") from None
+    try:
+        with open(path) as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):  # unreadable: skipped, like an absent file
+        return None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"shoal config file {path} is malformed, original error message: {e}") from None
     if not isinstance(data, dict):
         raise ValueError(
-            f"shoal config file {path} must hold a mapping such as 'scheduler: threads', "
-            f"got {type(data).__name__}"
+            f"shoal config file {path} is malformed: it must have a dict (a mapping such as "
+            f"'scheduler: threads') at the top level, got {type(data).__name__}"
         )
     return data
 
 
-def collect_yaml(paths: list | None = None) -> list[dict]:
-    """The dicts of the YAML files at ``paths`` (files, or folders of ``*.yaml``/``*.yml``/``*.json``)."""
-    files: list[str] = []
-    for path in paths if paths is not None else [*globals()["paths"], PATH]:
+def _yaml_files(paths: Any) -> list:
+    files: list = []
+    for path in paths:
         if os.path.isdir(path):
             try:
                 names = sorted(os.listdir(path))
@@ -164,10 +170,61 @@ def collect_yaml(paths: list | None = None) -> list[dict]:
                          if os.path.splitext(n)[1] in (".yaml", ".yml", ".json"))
         elif os.path.exists(path):
             files.append(path)
-    return [_load_file(f) for f in files]
+    return files
+
+
+def collect_yaml(paths: list | None = None, return_paths: bool = False) -> list:
+    """The dicts of the YAML files at ``paths`` (files, or folders of ``*.yaml``/``*.yml``/``*.json``).
+
+    Files that cannot be read are skipped; a malformed one raises ValueError
+    naming it.  ``return_paths=True`` gives ``(path, dict)`` pairs.
+    """
+    out = []
+    for f in _yaml_files(paths if paths is not None else [*globals()["paths"], PATH]):
+        data = _load_file(f)
+        if data is not None:
+            out.append((f, data) if return_paths else data)
+    return out
+
+
+def paths_containing_key(key: str, paths: list | None = None) -> list:
+    """The YAML files (of ``paths``, as for ``collect_yaml``) that set dotted ``key``."""
+    out = []
+    for path, data in collect_yaml(paths, return_paths=True):
+        try:
+            get(key, config=data)
+        except KeyError:
+            continue
+        out.append(path)
+    return out
+
+
+def serialize(data: Any) -> str:
+    """``data`` as a string fit for an environment variable (see ``deserialize``)."""
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+
+def deserialize(data: str) -> Any:
+    """The value ``serialize`` wrote."""
+    import base64
+    import json
+
+    return json.loads(base64.urlsafe_b64decode(data.encode()).decode())
+
+
+#: Holds ``serialize(config)`` of a parent process, read by ``collect_env`` in a child.
+INHERIT_VARIABLE = "SHOAL_INTERNAL_INHERIT_CONFIG"
+
+_SPECIAL_VALUES = {"none": None, "null": None, "true": True, "false": False}
 
 
 def _parse_value(text: str) -> Any:
+    special = text.lower()
+    if special in _SPECIAL_VALUES:
+        return _SPECIAL_VALUES[special]
     try:
         return ast.literal_eval(text)
     except (SyntaxError, ValueError):
@@ -181,17 +238,60 @@ def _parse_value(text: str) -> Any:
 
 
 def collect_env(env: Mapping | None = None) -> dict:
-    """Settings from ``SHOAL_*`` variables: ``__`` nests, values parsed as Python/YAML literals."""
+    """Settings from ``SHOAL_*`` variables: ``__`` nests, values parsed as Python/YAML literals.
+
+    ``SHOAL_INTERNAL_INHERIT_CONFIG`` (``serialize`` of a whole configuration,
+    set for child processes) is read first; the other variables override it.
+    """
     if env is None:
         env = os.environ
+    out: dict = {}
+    inherited = env.get(INHERIT_VARIABLE)
+    if inherited:
+        update(out, deserialize(inherited))
     flat: dict = {}
     for name, value in env.items():
-        if not name.startswith("SHOAL_") or name == "SHOAL_CONFIG":
+        if not name.startswith("SHOAL_") or name in ("SHOAL_CONFIG", INHERIT_VARIABLE):
             continue
         flat[name[len("SHOAL_"):].lower().replace("__", ".")] = _parse_value(value)
-    out: dict = {}
     set(flat, config=out)
     return out
+
+
+def ensure_file(source: Any, destination: Any = None, comment: bool = True) -> None:
+    """Copy the YAML file ``source`` into the user's configuration folder, if not there yet.
+
+    ``destination`` is a folder or a file path (default: the folder of
+    ``PATH``).  An existing file is never overwritten.  With ``comment=True``
+    every line is commented out, so the copy documents the defaults without
+    setting anything.
+    """
+    import shutil
+
+    if destination is None:
+        destination = PATH
+    destination = os.fspath(destination)
+    if os.path.splitext(destination)[1] in (".yaml", ".yml"):
+        folder, target = os.path.dirname(destination), destination
+    else:
+        folder = destination
+        target = os.path.join(folder, os.path.basename(os.fspath(source)))
+    if os.path.exists(target):
+        return
+    try:
+        os.makedirs(folder or ".", exist_ok=True)
+        tmp = f"{target}.tmp.{os.getpid()}"
+        if comment:
+            with open(source) as f:
+                lines = f.readlines()
+            with open(tmp, "w") as f:
+                f.writelines("# " + ln if ln.strip() and not ln.lstrip().startswith("#") else ln
+                             for ln in lines)
+        else:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)  # atomic: two processes never leave half a file
+    except OSError:  # a read-only home: nothing to write, nothing lost
+        pass
 
 
 def collect(paths: list | None = None, env: Mapping | None = None) -> dict:

@@ -151,3 +151,32 @@ def test_collect_reads_folders_and_environment(tmp_path):
     got = config.collect(paths=[str(tmp_path)], env={"SHOAL_LIB__NAME": "env", "OTHER": "1",
                                                     "SHOAL_LIB__FLAGS": "[1, 2]"})
     assert got == {"lib": {"size": 2, "name": "env", "flags": [1, 2]}}
+
+
+def test_files_keys_serialization_and_inheritance(tmp_path):
+    (tmp_path / "a.yaml").write_text("lib:\n  size: 1\n")
+    (tmp_path / "b.yaml").write_text("other: 2\n")
+    assert config.paths_containing_key("lib.size", paths=[str(tmp_path)]) == [str(tmp_path / "a.yaml")]
+    pairs = config.collect_yaml(paths=[str(tmp_path)], return_paths=True)
+    assert pairs == [(str(tmp_path / "a.yaml"), {"lib": {"size": 1}}), (str(tmp_path / "b.yaml"), {"other": 2})]
+    (tmp_path / "bad.yaml").write_text("[1, 2]\n")
+    with pytest.raises(ValueError, match="bad.yaml is malformed"):
+        config.collect_yaml(paths=[str(tmp_path)])
+
+    text = config.serialize({"lib": {"size": 5}})
+    assert config.deserialize(text) == {"lib": {"size": 5}}
+    env = {"SHOAL_INTERNAL_INHERIT_CONFIG": text, "SHOAL_LIB__NAME": "null", "SHOAL_FLAG": "TRUE"}
+    assert config.collect_env(env) == {"lib": {"size": 5, "name": None}, "flag": True}
+
+
+def test_ensure_file_copies_once_and_comments(tmp_path):
+    src = tmp_path / "lib.yaml"
+    src.write_text("lib:\n  size: 1\n")
+    dest = tmp_path / "conf"
+    config.ensure_file(src, dest, comment=False)
+    assert (dest / "lib.yaml").read_text() == "lib:\n  size: 1\n"
+    src.write_text("lib:\n  size: 2\n")
+    config.ensure_file(src, dest, comment=False)  # never overwrites
+    assert "size: 1" in (dest / "lib.yaml").read_text()
+    config.ensure_file(src, tmp_path / "commented", comment=True)
+    assert (tmp_path / "commented" / "lib.yaml").read_text() == "# lib:\n#   size: 2\n"
