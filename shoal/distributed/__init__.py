@@ -18,8 +18,8 @@ from shoal.distributed.client import Client, get_client, worker_client
 from shoal.distributed.comm.security import Security
 from shoal.distributed.deploy.cluster import Cluster
 from shoal.distributed.deploy.local import LocalCluster
-from shoal.distributed.futures import CancelledError, Future, as_completed, fire_and_forget, wait
-from shoal.distributed.scheduler.state import KilledWorker
+from shoal.distributed.exceptions import CancelledError, KilledWorker
+from shoal.distributed.futures import Future, as_completed, fire_and_forget, wait
 
 __all__ = [
     "Client",

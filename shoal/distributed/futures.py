@@ -13,6 +13,7 @@ import threading
 from collections import namedtuple
 from typing import Any, Iterable, Iterator
 
+from shoal.distributed.exceptions import CancelledError, RemoteTraceback  # noqa: F401 - re-exported
 from shoal.distributed.protocol.serialize import deserialize
 
 _collect = threading.local()
@@ -22,10 +23,6 @@ def _future_value(key: Any) -> Any:
     from shoal.distributed.worker.server import get_worker
 
     return get_worker().data[key]
-
-
-class CancelledError(Exception):
-    """The future was cancelled (or its client restarted) before it finished."""
 
 
 class _KeyState:
@@ -38,17 +35,6 @@ class _KeyState:
         self.callbacks: list | None = None
         self.nbytes = 0
         self.blame = None
-
-
-class RemoteTraceback(Exception):
-    """Carries the worker-side traceback text as the ``__cause__`` of a task's error."""
-
-    def __init__(self, text: str):
-        super().__init__(text)
-        self.text = text
-
-    def __str__(self) -> str:
-        return "\n\nTraceback on the worker:\n" + self.text
 
 
 class Future:

@@ -36,14 +36,22 @@ _I = struct.Struct("!I")
 
 
 class RemoteTraceback(Exception):
-    """The traceback of an exception raised in a worker process."""
+    """The traceback text of an exception raised in a worker (a process of the
+    local engine or a distributed worker), attached as the task error's ``__cause__``.
+
+    Also ``shoal.distributed.exceptions.RemoteTraceback``: one type for both.
+    """
 
     def __init__(self, tb: str):
         super().__init__(tb)
         self.tb = tb
 
+    @property
+    def text(self) -> str:
+        return self.tb
+
     def __str__(self) -> str:
-        return "\n\nTraceback in the worker process:\n" + self.tb
+        return "\n\nTraceback in the worker:\n" + self.tb
 
 
 def dumps(obj: Any) -> list:

@@ -22,7 +22,8 @@ import os
 
 import msgpack
 
-from shoal.distributed.protocol.frames import HANDSHAKE_MAX, PROTOCOL_VERSION, ProtocolError
+from shoal.distributed.exceptions import ProtocolError, VersionMismatch
+from shoal.distributed.protocol.frames import HANDSHAKE_MAX, PROTOCOL_VERSION
 
 NONCE_BYTES = 32
 
@@ -57,7 +58,7 @@ def decode(payload: bytes | memoryview, op: str) -> dict:
         raise ProtocolError(f"expected handshake step {op!r}, got {got!r}")
     if op in ("hello", "auth"):
         if msg.get("v") != PROTOCOL_VERSION:
-            raise ProtocolError(
+            raise VersionMismatch(
                 f"peer speaks protocol version {msg.get('v')!r}, this side speaks {PROTOCOL_VERSION}; "
                 "run the same shoal version on scheduler, workers and clients"
             )

@@ -26,16 +26,14 @@ import struct
 
 import msgpack
 
+from shoal.distributed.exceptions import ProtocolError
+
 PROTOCOL_VERSION = 1
 ALIGN = 64
 _PAD = bytes(ALIGN)
 HANDSHAKE_MAX = 4096
 PREFIX = struct.Struct("!Q")
 _U32 = struct.Struct("!I")
-
-
-class ProtocolError(Exception):
-    """A peer sent bytes that do not follow the protocol; its connection is closed."""
 
 
 def pack_frames(frames: list) -> list:

@@ -18,6 +18,7 @@ from typing import Any
 
 import cloudpickle
 
+from shoal.distributed.exceptions import SerializationError
 from shoal.distributed.protocol.frames import check_header, pack_header
 
 HIGHEST = 5
@@ -61,24 +62,6 @@ def serialize(obj: Any) -> "bytes | Serialized":
     if sum(b.raw().nbytes for b in bufs) < _OOB_MIN:
         return _dumps(obj, None)  # tiny buffers: one in-band pickle is cheaper
     return Serialized(data, [b.raw() for b in bufs])
-
-
-class SerializationError(TypeError):
-    """A task's result could not be pickled to leave the worker holding it.
-
-    Raised where the value was needed (``Future.result``, ``gather``, or a
-    dependent task on another worker); ``__cause__`` is the pickling error,
-    which travels with it (plain pickling of exceptions drops ``__cause__``).
-    """
-
-    def __reduce__(self):
-        return (_rebuild_error, (type(self), self.args, self.__cause__))
-
-
-def _rebuild_error(cls: type, args: tuple, cause: Any) -> BaseException:
-    exc = cls(*args)
-    exc.__cause__ = cause
-    return exc
 
 
 def unserialisable(key: Any, where: str, error: BaseException) -> "bytes | Serialized":

@@ -10,23 +10,11 @@ import collections
 import heapq
 from typing import Any
 
+from shoal.distributed.exceptions import InvalidTransition, KilledWorker  # noqa: F401 - re-exported
+
 RELEASED, WAITING, QUEUED, PROCESSING, MEMORY, ERRED = range(6)
 MAX_DEPTH = 2000      # hard cap of tasks assigned to one worker at once
 STATE_NAMES = ("released", "waiting", "queued", "processing", "memory", "erred")
-
-
-class InvalidTransition(RuntimeError):
-    """The state machine was asked for a move its table does not allow."""
-
-    def __init__(self, event: str, state: int, to: int, key: Any):
-        super().__init__(
-            f"event {event!r}: task {key!r} cannot go from {STATE_NAMES[state]!r} to {STATE_NAMES[to]!r}"
-        )
-        self.event, self.state, self.key = event, state, key
-
-
-class KilledWorker(RuntimeError):
-    """A task was running on too many workers that died."""
 
 
 class ReadyQueue:

@@ -120,7 +120,7 @@ class SchedulerState(Recovery, WorkStealing):
 
     def _move(self, ts: TaskState, to: int, event: str) -> None:
         if (ts.state, to) not in TRANSITIONS:
-            raise InvalidTransition(event, ts.state, to, ts.key)
+            raise InvalidTransition(event, STATE_NAMES[ts.state], STATE_NAMES[to], ts.key)
         self.counts[ts.state] -= 1
         self.counts[to] += 1
         ts.state = to

@@ -27,6 +27,8 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from shoal.distributed.exceptions import InvalidTransition
+
 FETCHING, READY, EXECUTING, MEMORY = "fetching", "ready", "executing", "memory"
 TRANSITIONS = {
     (None, FETCHING): "compute",
@@ -39,11 +41,6 @@ TRANSITIONS = {
 
 SHORT_TASK_S = 0.001   # tasks faster than this on average are prefetched
 SHORT_PREFETCH = 256    # at most this many queued per worker beyond nthreads
-
-
-class InvalidTransition(RuntimeError):
-    def __init__(self, event: str, state: Any, to: Any, key: Any):
-        super().__init__(f"worker event {event!r}: task {key!r} cannot go from {state!r} to {to!r}")
 
 
 class WTask:
@@ -79,7 +76,7 @@ class WorkerState:
 
     def _move(self, t: WTask, to: str, event: str) -> None:
         if (t.state, to) not in TRANSITIONS:
-            raise InvalidTransition(event, t.state, to, t.key)
+            raise InvalidTransition(event, t.state, to, t.key, where="worker")
         t.state = to
 
     def _start_more(self, out: list) -> None:
