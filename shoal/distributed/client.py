@@ -33,6 +33,7 @@ from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
 from shoal.distributed.comm.security import Security, resolve_security
 from shoal.distributed.comm.tcp import Comm, connect
+from shoal.distributed.exceptions import NotShoalPeer
 from shoal.distributed.futures import CancelledError, Future, _collect, _flatten, wait
 from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
 from shoal.distributed.graphs import GraphSubmission, _finalize, _refs
@@ -171,11 +172,12 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         self._comm: Comm | None = None
         self._info: dict = {}
         try:
-            self._info = self._loop.run(self._start(), timeout)
+            self._info = self._loop.run(self._start(timeout), timeout + 1)
         except BaseException as e:
             if self._own_cluster:
                 self.cluster.close()
-            if isinstance(e, (TimeoutError, concurrent.futures.TimeoutError)) and not str(e):
+            unanswered = isinstance(e, (TimeoutError, concurrent.futures.TimeoutError)) and not str(e)
+            if unanswered or (isinstance(e, OSError) and not isinstance(e, (NotShoalPeer, PermissionError))):
                 raise TimeoutError(f"no scheduler answered at {self.scheduler_address} within {timeout}s: "
                                    "is it running, and is that its address (see `shoal scheduler` "
                                    "output or the scheduler file)?") from None
@@ -192,8 +194,9 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
             _open_clients.append(self)
 
     # ---- connection ----------------------------------------------------
-    async def _start(self) -> dict:
-        self._comm = await connect(self.scheduler_address, self.security, name="client->scheduler")
+    async def _start(self, timeout: float) -> dict:
+        self._comm = await connect(self.scheduler_address, self.security, name="client->scheduler",
+                                   timeout=timeout)
         self._comm.start(self._handle)
         self._comm.on_close(self._lost)
         fut = concurrent.futures.Future()

@@ -30,7 +30,8 @@ from typing import Any, Callable
 
 from shoal import config
 from shoal.distributed.protocol import auth
-from shoal.distributed.protocol.frames import HANDSHAKE_MAX, PREFIX, ProtocolError, pack_frames, unpack_frames
+from shoal.distributed.exceptions import NotShoalPeer, ProtocolError, VersionMismatch
+from shoal.distributed.protocol.frames import HANDSHAKE_MAX, PREFIX, pack_frames, unpack_frames
 from shoal.distributed.protocol.serialize import dumps_messages, loads_messages
 
 logger = logging.getLogger("shoal.distributed.comm")
@@ -82,6 +83,7 @@ class Comm(asyncio.BufferedProtocol):
         self._limit = HANDSHAKE_MAX
         self._hs: collections.deque = collections.deque()
         self._hs_waiter: asyncio.Future | None = None
+        self._hs_error: Exception | None = None  # why the connection failed before authenticating
         self._on_messages: Callable | None = None
         self._out: list = []
         self._flush_pending = False
@@ -139,6 +141,12 @@ class Comm(asyncio.BufferedProtocol):
         while n - pos >= 8 and not self.closed:
             (length,) = PREFIX.unpack_from(buf, pos)
             if length > self._limit:
+                if not self.authenticated:
+                    raise NotShoalPeer(
+                        f"{self.peer} does not speak shoal's protocol: its first bytes "
+                        f"{bytes(buf[pos:min(n, pos + 24)])!r} are not a shoal handshake. Another program "
+                        "listens on that port (a Dask scheduler also uses 8786, or a web server); "
+                        "check the address, e.g. in the scheduler file or `shoal scheduler` output")
                 raise ProtocolError(f"frame of {length} bytes exceeds the limit of {self._limit}")
             start = pos + 8
             if n - start >= length:
@@ -177,6 +185,8 @@ class Comm(asyncio.BufferedProtocol):
                 logger.exception("error handling messages from %s", self.peer)
 
     def _fail(self, exc: Exception) -> None:
+        if not self.authenticated and self._hs_error is None:
+            self._hs_error = exc  # the handshake raises it rather than "connection closed"
         logger.warning("closing connection %s from %s: %s: %s", self.name, self.peer, type(exc).__name__, exc)
         self.abort()
 
@@ -265,12 +275,14 @@ class Comm(asyncio.BufferedProtocol):
         self._write(PREFIX.pack(len(payload)) + payload)
 
     # ---- handshake -----------------------------------------------------
-    async def _next_hs(self, op: str) -> dict:
+    async def _next_hs(self, op: str, timeout: float = HANDSHAKE_TIMEOUT) -> dict:
         while not self._hs:
             if self.closed:
+                if self._hs_error is not None:
+                    raise self._hs_error
                 raise ConnectionError(f"connection to {self.peer} closed during the handshake")
             self._hs_waiter = self.loop.create_future()
-            done, _ = await asyncio.wait([self._hs_waiter, self.closed_future], timeout=HANDSHAKE_TIMEOUT,
+            done, _ = await asyncio.wait([self._hs_waiter, self.closed_future], timeout=timeout,
                                          return_when=asyncio.FIRST_COMPLETED)
             if not done:
                 raise TimeoutError(f"handshake with {self.peer} timed out")
@@ -289,10 +301,28 @@ class Comm(asyncio.BufferedProtocol):
         self._authenticate()
         self._send_raw(auth.encode({"op": "welcome", "mac": auth.mac(token, b"server", c_nonce, s_nonce)}))
 
-    async def client_handshake(self, token: str) -> None:
+    async def client_handshake(self, token: str, timeout: float = HANDSHAKE_TIMEOUT) -> None:
+        """Authenticate to a server; ``NotShoalPeer`` when something else answers.
+
+        A shoal server greets first, at once: a peer silent for ``timeout``
+        seconds, or whose first message is not a shoal greeting, is not one.
+        """
         import hmac as _hmac
 
-        msg = await self._next_hs("hello")
+        try:
+            msg = await self._next_hs("hello", timeout)
+        except TimeoutError:
+            raise NotShoalPeer(
+                f"{self.peer} accepted the connection but sent no shoal greeting within {timeout:.3g}s: "
+                "it is not a shoal scheduler or worker (another program, e.g. a web server, listens "
+                "there) or it is too busy to answer; check the address") from None
+        except VersionMismatch:
+            raise
+        except ProtocolError as e:
+            if isinstance(e, NotShoalPeer):
+                raise
+            raise NotShoalPeer(f"{self.peer} does not speak shoal's protocol ({e}): another program "
+                               "listens on that port; check the address") from None
         s_nonce = msg["nonce"]
         c_nonce = auth.new_nonce()
         self._send_raw(auth.encode({"op": "auth", "v": auth.PROTOCOL_VERSION, "nonce": c_nonce,
@@ -397,12 +427,12 @@ async def connect(address: str, security: Any, name: str = "", timeout: float = 
                 comm.abort()
                 raise ConnectionRefusedError(f"nothing listens at {host}:{port}")
             try:
-                await comm.client_handshake(token)
+                await comm.client_handshake(token, max(0.1, min(HANDSHAKE_TIMEOUT, deadline - loop.time())))
             except BaseException:
                 comm.abort()
                 raise
             return comm
-        except PermissionError:
+        except (PermissionError, NotShoalPeer):
             raise
         except (OSError, asyncio.TimeoutError) as e:   # ConnectionError and TimeoutError are OSErrors
             if loop.time() + delay > deadline:
