@@ -26,12 +26,29 @@ from shoal.dataframe.reshape import repartition_frame as repartition
 
 
 def to_datetime(arg, **kwargs):
-    """``pandas.to_datetime`` on every partition of a Series (lazy)."""
+    """``pandas.to_datetime`` on every partition of a Series, or of a DataFrame of year/month/day... columns (lazy).
+
+    Pass ``meta=`` when the output type cannot be guessed from a sample date.
+    """
     import pandas as pd
 
-    if not isinstance(arg, Series):
+    if isinstance(arg, (pd.Series, pd.DataFrame)):
         return pd.to_datetime(arg, **kwargs)
-    return arg.map_partitions(pd.to_datetime, token="to-datetime", **kwargs)
+    if not isinstance(arg, (Series, DataFrame)):
+        raise NotImplementedError(f"to_datetime takes a shoal (or pandas) Series or DataFrame, not "
+                                  f"{type(arg).__name__}; use pandas.to_datetime for single values")
+    meta = kwargs.pop("meta", None)
+    if meta is None and isinstance(arg, DataFrame):
+        # columns such as year/month/day: the made-up rows would not parse, so use a real date
+        sample = pd.DataFrame({"year": [2000], "month": [1], "day": [1]})
+        meta = pd.Series(pd.to_datetime(sample, **kwargs)).iloc[:0]
+        meta.index = arg._meta.index[:0]
+    elif meta is None:
+        sample = arg._meta_nonempty
+        if sample.dtype == object or pd.api.types.is_string_dtype(sample.dtype):
+            sample = pd.Series(["2000-01-01"] * len(sample), index=sample.index, name=sample.name)
+        meta = pd.Series(pd.to_datetime(sample, **kwargs)).iloc[:0]
+    return arg.map_partitions(pd.to_datetime, token="to-datetime", meta=meta, **kwargs)
 
 
 def to_numeric(arg, errors: str = "raise", **kwargs):

@@ -620,10 +620,19 @@ class SeriesMethods:
 
     tolist = to_list
 
-    def dot(self, other: Any) -> Any:
-        """Inner product with another Series (aligned partitions), lazy."""
-        prod = self * other
-        return prod.sum()
+    def dot(self, other: Any, meta: Any = None) -> Any:
+        """Inner product with a Series (a lazy Scalar) or a DataFrame (a Series per column); partitions aligned."""
+        from shoal.dataframe.core import _Frame
+
+        if not isinstance(other, (_Frame, pd.Series, pd.DataFrame)):
+            raise TypeError(f"Series.dot takes a Series or DataFrame, not {type(other).__name__}")
+        other = _as_collection(other)
+        if other.ndim == 2:
+            out = other.mul(self, axis=0).sum(skipna=False)
+            if meta is not None:
+                out = out.rename(pd.Series(meta).name) if getattr(meta, "name", None) is not None else out
+            return out
+        return (self * other).sum(skipna=False)
 
     def explode(self) -> Any:
         """One row per list element, per partition."""

@@ -42,6 +42,8 @@ def _lengths(frame: Any, lengths: Any) -> tuple:
         return tuple(int(x) for x in compute(sizes)[0])
     if lengths is None or lengths is False:
         return (math.nan,) * frame.npartitions
+    if not isinstance(lengths, (list, tuple)):
+        raise ValueError(f"lengths must be True, None or one length per partition, got {lengths!r}")
     lengths = tuple(int(x) for x in lengths)
     if len(lengths) != frame.npartitions:
         raise ValueError(f"lengths has {len(lengths)} values for {frame.npartitions} partitions")

@@ -418,9 +418,13 @@ class _Frame(FrameMethods):
         return self._elementwise("dropna", **kwargs)
 
     def where(self, cond: Any, other: Any = np.nan):
+        """Keep values where ``cond`` holds, else ``other`` (per aligned partition)."""
+        _check_condition(cond, "where")
         return map_partitions(M.call_method, self, "where", cond, other, token="where")
 
     def mask(self, cond: Any, other: Any = np.nan):
+        """Replace values where ``cond`` holds by ``other`` (per aligned partition)."""
+        _check_condition(cond, "mask")
         return map_partitions(M.call_method, self, "mask", cond, other, token="mask")
 
     def abs(self):
@@ -639,6 +643,14 @@ _Frame.div = _Frame.truediv  # type: ignore[attr-defined]
 _Frame.__neg__ = lambda self: self._elementwise("__neg__")  # type: ignore[attr-defined]
 _Frame.__invert__ = lambda self: self._elementwise("__invert__")  # type: ignore[attr-defined]
 _Frame.__abs__ = lambda self: self._elementwise("abs")  # type: ignore[attr-defined]
+
+
+def _check_condition(cond: Any, method: str) -> None:
+    """A list or array condition has no labels to split it by partition: refuse it rather than misapply it."""
+    if isinstance(cond, (list, tuple, np.ndarray)) or (hasattr(cond, "chunks") and hasattr(cond, "ndim")):
+        raise ValueError(f"{method}(cond=...) takes a shoal or pandas object (or a callable), not a "
+                         f"{type(cond).__name__}: its rows cannot be matched to partitions; wrap it with "
+                         "ddf.from_pandas(pd.DataFrame(cond, index=...)) first")
 
 
 def _whole(frame: "_Frame") -> Scalar:

@@ -89,7 +89,10 @@ class DataFrame(DataFrameMethods, _Frame):
 
     @property
     def empty(self) -> bool:
-        raise NotImplementedError("df.empty needs a compute: use `len(df) == 0`")
+        """Not available lazily (raises NotImplementedError): use ``len(df) == 0``."""
+        from shoal.dataframe.api import UnsupportedAttributeError
+
+        raise UnsupportedAttributeError("df.empty needs a compute: use `len(df) == 0`")
 
     def __dir__(self):
         return list(super().__dir__()) + [c for c in self._meta.columns if isinstance(c, str) and c.isidentifier()]
@@ -518,7 +521,41 @@ class Index(Series):
         return self._reduction(_min, _min_list, token="index-min")
 
     def to_series(self):
+        """The index values as a Series (indexed by themselves), per partition."""
         return self._elementwise("to_series")
+
+    def to_frame(self, index: bool = True, name: Any = no_default) -> DataFrame:
+        """The index values as a one-column DataFrame, per partition."""
+        kw = {} if name is no_default else {"name": name}
+        return self._elementwise("to_frame", index=index, **kw)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | {n for n in dir(self._meta) if not n.startswith("_")
+                                                  and n in _INDEX_FIELDS})
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _INDEX_FIELDS and hasattr(self.__dict__.get("_meta"), name):
+            # a field of each label (day, hour, ...): computed partition by partition
+            return self.map_partitions(M.getattr_, name, token=f"index-{name}",
+                                       divisions=[None] * (self.npartitions + 1))
+        return super().__getattr__(name)
+
+    def _binop(self, other: Any, op: Callable, reflect: bool = False) -> Any:
+        # new labels: the old divisions no longer bound them
+        return super()._binop(other, op, reflect=reflect).clear_divisions()
+
+    def __neg__(self):
+        return self._elementwise("__neg__").clear_divisions()
+
+
+# per-label fields of datetime/period/timedelta indexes (values computed per partition)
+_INDEX_FIELDS = frozenset({
+    "year", "month", "day", "hour", "minute", "second", "microsecond", "nanosecond", "date", "time",
+    "dayofweek", "day_of_week", "weekday", "dayofyear", "day_of_year", "quarter", "days_in_month",
+    "daysinmonth", "is_month_start", "is_month_end", "is_quarter_start", "is_quarter_end",
+    "is_year_start", "is_year_end", "is_leap_year", "days", "seconds", "microseconds", "nanoseconds",
+    "qyear", "week", "weekofyear", "start_time", "end_time",
+})
 
 
 def _guess_apply_meta(frame: Any, func: Callable, args: tuple, kwargs: dict) -> Any:

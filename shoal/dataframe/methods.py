@@ -45,12 +45,21 @@ def accessor_attr(obj: Any, _accessor: str, _attr: str) -> Any:
 def assign(df: pd.DataFrame, names: list, *values: Any) -> pd.DataFrame:
     """``df.assign(**dict(zip(names, values)))``, values already computed."""
     df = df.copy(deep=False)
+    values = tuple(_aligned(v, df) for v in values)
     with warnings.catch_warnings():
         # many single-column assignments fragment the frame; pandas' advice (concat) does not apply here
         warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
         for n, v in zip(names, values):
             df[n] = v
     return df
+
+
+def _aligned(v: Any, df: pd.DataFrame) -> Any:
+    """A pandas Series/Index cut to ``df``'s labels (so an empty partition never takes another's rows)."""
+    if isinstance(v, pd.Series) and len(v) != len(df) or (isinstance(v, pd.Series) and not v.index.equals(df.index)):
+        if v.index.is_unique:
+            return v.reindex(df.index)
+    return v
 
 
 def binop(op: Any, a: Any, b: Any) -> Any:

@@ -175,8 +175,13 @@ def set_index(df: Any, other: Any, drop: bool = True, sorted: bool = False, npar
     ``npartitions`` (default: as many as now) is the target; fewer come out
     when the key has fewer distinct values.  ``divisions`` skips sampling.
     """
-    from shoal.dataframe.frame import Series
+    from shoal.dataframe.frame import DataFrame, Index, Series
 
+    if isinstance(other, Index) and other._name == df.index._name:
+        return df  # already the index
+    if isinstance(other, DataFrame):
+        raise NotImplementedError("set_index takes one column (a name or a Series), not a DataFrame; "
+                                  "a MultiIndex is not supported")
     if isinstance(other, Series):
         if other._name in [df[c]._name for c in df._meta.columns if c == other.name]:
             other = other.name
