@@ -372,3 +372,71 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         return red.max(red.sum(abs(x), axis=r1, keepdims=True), axis=r0, keepdims=True) if keepdims else \
             red.max(red.sum(abs(x), axis=r1), axis=r0 - (1 if r0 > r1 else 0))
     raise NotImplementedError(f"norm ord={ord!r} over two axes; supported: None, 'fro', 1, inf")
+
+
+def _svd_of(b: np.ndarray) -> tuple:
+    return np.linalg.svd(b, full_matrices=False)
+
+
+def svd_compressed(a: Any, k: int, iterator: str = "power", n_power_iter: int = 0, seed: Any = None,
+                   compute: bool = False, coerce_signs: bool = True, n_oversamples: int = 10) -> tuple:
+    """Randomized truncated SVD: ``u, s, v`` with the ``k`` largest singular values.
+
+    A random (n, k + n_oversamples) projection ``a @ omega`` is
+    orthonormalised by a tall-and-skinny QR (after ``n_power_iter`` rounds of
+    ``a @ a.T`` to sharpen the spectrum), the small matrix ``q.T @ a`` is
+    decomposed in one task, and ``u = q @ u_small``.  Approximate, like any
+    randomized SVD; exact when ``k + n_oversamples`` reaches the rank.
+    ``coerce_signs`` makes each column of ``u`` have a positive largest entry.
+    """
+    from shoal.array import random as _random
+    from shoal.core.graph import LayeredGraph
+    from shoal.core.task import Ref, Task
+    from shoal.utils import new_name
+
+    a = _as(a)
+    if a.ndim != 2:
+        raise ValueError("svd_compressed needs a 2-d array")
+    if iterator not in ("power", "QR"):
+        raise ValueError("iterator must be 'power' or 'QR'")
+    m, n = a.shape
+    width = min(k + n_oversamples, m, n)
+    rng = _random.default_rng(seed)
+    omega = rng.standard_normal(size=(n, width), chunks=(a.chunks[1], (width,)))
+    y = matmul(a, omega).rechunk({1: -1})
+    for _ in range(n_power_iter):
+        q, _r = tsqr(y)
+        z, _r = tsqr(matmul(a.T, q).rechunk({1: -1}))
+        y = matmul(a, z).rechunk({1: -1})
+    q, _r = tsqr(y)
+    b = _whole(matmul(q.T, a))
+    name = new_name("svd-compressed", b.name)
+    layer = {name: Task(_svd_of, Ref((b.name, 0, 0))),
+             (name + "-u", 0, 0): Task(_pick, Ref(name), 0),
+             (name + "-s", 0): Task(_pick, Ref(name), 1),
+             (name + "-v", 0, 0): Task(_pick, Ref(name), 2)}
+    graph = LayeredGraph.from_collections(name, layer, [b])
+    kk = min(width, n)
+    ub = Array(graph, name + "-u", ((width,), (kk,)), b.dtype)
+    s = Array(graph, name + "-s", ((kk,),), np.ones(1, b.dtype).real.dtype)
+    v = Array(graph, name + "-v", ((kk,), (n,)), b.dtype)
+    u = matmul(q, ub)
+    u, s, v = u[:, :k], s[:k], v[:k]
+    if coerce_signs:
+        from shoal.array.blockwise import map_blocks
+
+        signs = map_blocks(_column_signs, u.rechunk({0: -1}), dtype=u.dtype, chunks=((1,), u.chunks[1]))
+        u = u * signs
+        v = v * signs.T
+    if compute:
+        from shoal.base import compute as _compute
+
+        u, s, v = _compute(u, s, v)
+    return u, s, v
+
+
+def _column_signs(u: np.ndarray) -> np.ndarray:
+    big = np.argmax(np.abs(u), axis=0)
+    sg = np.sign(u[big, np.arange(u.shape[1])])
+    sg[sg == 0] = 1
+    return sg[None, :]

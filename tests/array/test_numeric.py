@@ -80,3 +80,12 @@ def test_pad_every_mode_and_wide_pads(mode, kw, dtype):
         want = np.pad(x, width, mode=mode, **kw)
         assert got.dtype == want.dtype
         np.testing.assert_allclose(got, want)
+
+
+def test_svd_compressed_low_rank_is_exact():
+    a = rng.random((60, 8)) @ rng.random((8, 20))   # rank 8 <= k + oversamples
+    u, s, v = da.linalg.svd_compressed(da.from_array(a, chunks=(15, 7)), 5, seed=1, n_power_iter=2)
+    want_u, want_s, want_v = np.linalg.svd(a, full_matrices=False)
+    assert (u.shape, s.shape, v.shape) == ((60, 5), (5,), (5, 20))
+    np.testing.assert_allclose(c(s), want_s[:5])
+    np.testing.assert_allclose((c(u) * c(s)) @ c(v), (want_u[:, :5] * want_s[:5]) @ want_v[:5], atol=1e-8)
