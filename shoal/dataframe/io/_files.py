@@ -138,6 +138,7 @@ class InflateCache:
         self.nbytes = 0
 
     def get(self, key: tuple) -> bytes | None:
+        """The inflated bytes for ``key``, or None (a hit becomes the most recent entry)."""
         with self._lock:
             data = self._items.get(key)
             if data is not None:
@@ -145,6 +146,7 @@ class InflateCache:
             return data
 
     def put(self, key: tuple, data: bytes, budget: int) -> None:
+        """Keep ``data``, dropping the least recent entries to stay within ``budget`` bytes."""
         if len(data) > budget:
             return
         with self._lock:
@@ -157,6 +159,7 @@ class InflateCache:
                 self.nbytes -= len(old)
 
     def clear(self) -> None:
+        """Forget every entry."""
         with self._lock:
             self._items.clear()
             self.nbytes = 0
@@ -176,6 +179,8 @@ def _file_key(fs: Any, path: str) -> tuple | None:
 
 
 def read_block(fs: Any, path: str, offset: int, length: int | None, compression: str | None) -> bytes:
+    """The lines of ``path`` starting in ``[offset, offset + length)`` (all of it for ``length=None``);
+    a compressed file is inflated whole (through ``inflate_cache``)."""
     if compression is not None:
         from shoal import config
 

@@ -45,9 +45,10 @@ from shoal.dataframe.core import new_collection
 from shoal.dataframe.io._files import (_INFLATE, DEFAULT_INFLATE_CACHE, InflateCache, expand_paths,  # noqa: F401
                                        infer_compression, inflate_cache, open_stream, parse_blocksize)
 from shoal.dataframe.io._files import read_block as _read_bytes
+from shoal.dataframe.io.csv_write import to_csv  # noqa: F401  (shoal.dataframe.io.csv.to_csv)
 from shoal.dataframe.optimize import register_reader
 
-__all__ = ["read_csv", "read_table", "read_fwf", "DtypeMismatchError", "CSVParserError", "inflate_cache"]
+__all__ = ["read_csv", "read_table", "read_fwf", "to_csv", "DtypeMismatchError", "CSVParserError", "inflate_cache"]
 
 #: Plain files are cut into blocks of this many bytes by default.
 DEFAULT_BLOCKSIZE = 64 * 2**20
@@ -561,10 +562,4 @@ read_fwf.__doc__ = _DOC.format(what="fixed-width", name="read_fwf") + """
     to split files into blocks.
     """
 
-
-def to_csv(df: Any, filename: Any, **kwargs: Any) -> Any:
-    """Write ``df`` as CSV; see ``shoal.dataframe.io.csv_write.to_csv``."""
-    from shoal.dataframe.io.csv_write import to_csv as _to_csv
-
-    return _to_csv(df, filename, **kwargs)
 

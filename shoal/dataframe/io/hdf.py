@@ -140,11 +140,16 @@ def _divisions(pieces: list, lock: bool) -> list:
     return divs
 
 
-def _write_hdf(parts: list, targets: list, kwargs: dict, lock: bool) -> list:
-    for df, (path, key, mode, append) in zip(parts, targets):
-        with _lock(lock):
-            df.to_hdf(path, key=key, mode=mode, append=append, **kwargs)
-    return sorted({t[0] for t in targets})
+def _write_hdf(df: Any, target: tuple, kwargs: dict, lock: bool, after: Any = None) -> str:
+    # ``after``: the previous write, so writes run in partition order, one partition in memory at a time
+    path, key, mode, append = target
+    with _lock(lock):
+        df.to_hdf(path, key=key, mode=mode, append=append, **kwargs)
+    return path
+
+
+def _files_written(paths: list) -> list:
+    return list(dict.fromkeys(paths))
 
 
 def to_hdf(df: Any, path: Any, key: str, mode: str = "a", append: bool = False, scheduler: Any = None,
@@ -186,7 +191,12 @@ def to_hdf(df: Any, path: Any, key: str, mode: str = "a", append: bool = False, 
             targets.append((p, k, mode if i == 0 else "a", append))
         else:
             targets.append((p, k, mode if i == 0 else "a", append or i > 0))
-    out = delayed(_write_hdf, pure=False)(df.to_delayed(), targets, kwargs, lock)
+    writes = []
+    prev = None
+    for part, target in zip(df.to_delayed(), targets):
+        prev = delayed(_write_hdf, pure=False)(part, target, kwargs, lock, prev)
+        writes.append(prev)
+    out = delayed(_files_written, pure=False)(writes)
     if not compute:
         return out
     kw = dict(dask_kwargs or {})
