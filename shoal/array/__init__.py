@@ -82,3 +82,7 @@ __all__ = [
     "histogram", "bincount", "unique", "isin", "digitize", "nonzero", "argwhere", "flatnonzero",
     *_ufunc_all,
 ]
+
+from shoal.array.docs import fill_docstrings as _fill_docstrings
+
+_fill_docstrings(__import__("shoal.array", fromlist=["_"]))

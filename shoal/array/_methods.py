@@ -52,16 +52,19 @@ def _reshape(self: Array, *shape: Any, **kw: Any) -> Array:
 
 
 def _map_overlap(self: Array, func: Any, depth: Any, boundary: Any = None, trim: bool = True, **kw: Any) -> Array:
+    """Apply ``func`` to blocks extended by ``depth`` neighbouring cells (see ``shoal.array.map_overlap``)."""
     return _map_overlap_func(func, self, depth=depth, boundary=boundary, trim=trim, **kw)
 
 
 def _store(self: Array, target: Any, **kw: Any) -> Any:
+    """Write the blocks into ``target`` (anything with numpy-style ``__setitem__``); see ``shoal.array.store``."""
     from shoal.array.io import store
 
     return store(self, target, **kw)
 
 
 def _to_npy_stack(self: Array, dirname: str, axis: int = 0) -> None:
+    """Write one ``.npy`` file per block along ``axis`` into ``dirname`` (read back with from_npy_stack)."""
     from shoal.array.io import to_npy_stack
 
     to_npy_stack(dirname, self, axis)
@@ -97,12 +100,14 @@ def _vindex(self: Array) -> Any:
 
 
 def _topk(self: Array, k: int, axis: int = -1, split_every: Any = None) -> Array:
+    """The ``k`` largest values along ``axis``, largest first (``k < 0``: the smallest)."""
     from shoal.array.order_stats import topk
 
     return topk(self, k, axis)
 
 
 def _argtopk(self: Array, k: int, axis: int = -1, split_every: Any = None) -> Array:
+    """Indices of the ``k`` largest values along ``axis`` (``k < 0``: the smallest)."""
     from shoal.array.order_stats import argtopk
 
     return argtopk(self, k, axis)

@@ -136,6 +136,7 @@ class Array(Collection):
     # (dask and graph, the task graph, come from Collection)
     @property
     def chunks(self) -> tuple:
+        """Block lengths per dimension, e.g. ``((5000, 5000, 2000), (4000,))``; ``nan`` where unknown."""
         return self._chunks
 
     @property
@@ -152,14 +153,17 @@ class Array(Collection):
 
     @property
     def numblocks(self) -> tuple:
+        """Number of blocks along each dimension."""
         return tuple(len(c) for c in self._chunks)
 
     @property
     def npartitions(self) -> int:
+        """Total number of blocks (the product of ``numblocks``)."""
         return math.prod(self.numblocks)
 
     @property
     def chunksize(self) -> tuple:
+        """The largest block length along each dimension."""
         return tuple(max(c) if c else 0 for c in self._chunks)
 
     @property
@@ -313,11 +317,18 @@ class Array(Collection):
         return map_blocks(np.copy, self, dtype=self.dtype)
 
     def map_blocks(self, func: Callable, *args: Any, **kwargs: Any) -> "Array":
+        """``shoal.array.map_blocks(func, self, *args, **kwargs)``: apply ``func`` to every block."""
         from shoal.array.blockwise import map_blocks
 
         return map_blocks(func, self, *args, **kwargs)
 
     def rechunk(self, chunks: Any = "auto", **kwargs: Any) -> "Array":
+        """The same values in blocks of another shape (see ``shoal.array.rechunk``).
+
+        ``chunks`` takes every form ``from_array`` does: a block shape
+        ``(1000, 1000)``, ``{axis: length}`` for some axes, ``-1`` for a whole
+        axis, ``'auto'``, or explicit block lengths ``((600, 400), (1000,))``.
+        """
         from shoal.array.rechunk import rechunk
 
         return rechunk(self, chunks, **kwargs)

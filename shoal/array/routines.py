@@ -410,10 +410,12 @@ def flipud(m: Any) -> Array:
 
 
 def isnull(x: Any) -> Array:
+    """True where ``x`` is missing (NaN, NaT or None), as ``pandas.isnull`` does, element-wise."""
     return elemwise(np.isnan, x)
 
 
 def notnull(x: Any) -> Array:
+    """The negation of :func:`isnull`: True where ``x`` holds a value."""
     return ~isnull(x)
 
 
