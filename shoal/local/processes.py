@@ -343,6 +343,13 @@ class ProcessExecutor(Executor):
                 if key is None:
                     key = batch[0]
                 if msg[0] == "load-error":
+                    hint = (f"shoal: a worker process could not unpickle the tasks starting with "
+                            f"{key!r}. Objects sent to worker processes must be importable there "
+                            "(define classes in a module on sys.path when the pool started, or in "
+                            "the script itself)")
+                    if isinstance(exc, Exception):  # the original error, as raised in the worker
+                        exc.add_note(hint)
+                        raise exc from RemoteTraceback(tb)
                     raise RuntimeError(
                         f"a worker process could not unpickle the tasks starting with {key!r}: "
                         f"{type(exc).__name__}: {exc}. Objects sent to worker processes must be "
@@ -404,10 +411,18 @@ def get_processes(graph: Any, keys: Any, *, dependencies: Mapping | None = None,
 
     ``keys`` and the result are as for ``shoal.local.engine.get_sync``.
     ``initializer`` (default: config ``multiprocessing.initializer``) is a
-    function each worker process runs once before its first task.
+    function each worker process runs once before its first task.  ``pool=``
+    (or config ``pool``) runs on the caller's ``ProcessPoolExecutor`` or
+    ``multiprocessing.Pool`` instead.
     """
     from shoal import config
 
+    user_pool = kwargs.get("pool") or config.get("pool", None)
+    if user_pool is not None:  # the caller's ProcessPoolExecutor or multiprocessing.Pool
+        from shoal.local.engine import FuturesExecutor
+
+        return run_get(FuturesExecutor(user_pool, num_workers), graph, keys, dependencies, seed=seed,
+                       callbacks=callbacks, cache=cache)
     n = int(num_workers or config.get("num_workers", None) or default_num_workers())
     if initializer is None:
         initializer = config.get("multiprocessing.initializer", None)

@@ -343,8 +343,9 @@ def test_tasks_a_worker_cannot_unpickle_raise_instead_of_hanging(tmp_path, monke
     mod = importlib.import_module("late_module_xyz")
     try:
         t0 = time.monotonic()
-        with pytest.raises(RuntimeError, match="could not unpickle"):
+        with pytest.raises(ImportError) as info:  # the worker's own error, with a note
             shoal.compute(delayed(type)(mod.Thing()), scheduler="processes")
+        assert any("could not unpickle" in n for n in info.value.__notes__)
         assert time.monotonic() - t0 < 30
         assert shoal.compute(delayed(abs)(-2), scheduler="processes") == (2,)  # still works after
     finally:
@@ -380,3 +381,17 @@ def test_initializer_runs_in_its_own_workers_only():
     finally:
         pool.shutdown()
         get_pool(_failing_init).shutdown()
+
+
+def test_processes_on_the_callers_pool():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import shoal.multiprocessing
+
+    graph = {"a": 1, "b": (pid_of, "a"), "c": (inc, "a")}
+    for make in (ProcessPoolExecutor, multiprocessing.get_context("spawn").Pool):
+        with make(2) as pool:
+            pid, c = shoal.multiprocessing.get(graph, ["b", "c"], pool=pool)
+            assert c == 2 and pid != os.getpid()
+            assert pid not in {w.pid for w in get_pool().workers}
