@@ -328,6 +328,15 @@ class FrameMethods:
         right = _map(_align_part, a, b, 1, kw, meta=mb, token="align-right", align=False)
         return left, right
 
+    def resample(self, rule: Any, closed: Any = None, label: Any = None, **kwargs: Any) -> Any:
+        """Group rows into time bins of ``rule`` (datetime index with known divisions); then ``.sum()``, ``.mean()``...
+
+        Partitions are first cut at bin edges, so every bin is whole in one partition.
+        """
+        from shoal.dataframe.resample import Resampler
+
+        return Resampler(self, rule, closed=closed, label=label, **kwargs)
+
     # -- across partitions --------------------------------------------------------------
     def _cumulative(self, how: str, axis: Any, skipna: bool) -> Any:
         if axis in (1, "columns"):

@@ -271,3 +271,24 @@ def test_public_methods_have_docstrings():
                 assert inspect.getdoc(target), f"{cls.__name__}.{name} has no docstring"
     for fn in (ddf.from_pandas, ddf.repartition, ddf.pivot_table, ddf.get_dummies, ddf.melt, ddf.from_dask_array):
         assert inspect.getdoc(fn)
+
+
+@pytest.mark.parametrize("rule", ["1h", "90min", "7h", "D", "MS"])
+def test_resample_matches_pandas(rule):
+    rs = np.random.RandomState(1)
+    idx = pd.date_range("2000-01-01 03:00", periods=400, freq="37min")
+    idx = idx[np.sort(rs.choice(400, 150, replace=False))]
+    pdf = pd.DataFrame({"x": rs.randint(0, 10, 150), "y": rs.randn(150)}, index=idx)
+    df = ddf.from_pandas(pdf, npartitions=7)
+    for how in ("sum", "mean", "count", "max", "first"):
+        pd.testing.assert_frame_equal(getattr(df.resample(rule), how)().compute(), getattr(pdf.resample(rule), how)(),
+                                      check_freq=False)
+    pd.testing.assert_series_equal(df.x.resample(rule).sum().compute(), pdf.x.resample(rule).sum(), check_freq=False)
+    agg = {"x": "sum", "y": "mean"}
+    pd.testing.assert_frame_equal(df.resample(rule).agg(agg).compute(), pdf.resample(rule).agg(agg), check_freq=False)
+
+
+def test_resample_refuses_right_closed_bins():
+    pdf = pd.DataFrame({"x": range(10)}, index=pd.date_range("2000", periods=10, freq="10D"))
+    with pytest.raises(NotImplementedError):
+        ddf.from_pandas(pdf, npartitions=2).resample("ME")
