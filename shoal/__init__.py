@@ -28,3 +28,15 @@ __all__ = [
     "optimize",
     "annotate",
 ]
+
+_SUBMODULES = {"array", "bag", "dataframe", "datasets", "diagnostics", "distributed", "local",
+               "multiprocessing", "random", "threaded", "utils"}
+
+
+def __getattr__(name: str):
+    # ``shoal.threaded.get`` and friends work after a plain ``import shoal``
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"shoal.{name}")
+    raise AttributeError(f"module 'shoal' has no attribute {name!r}")

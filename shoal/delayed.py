@@ -360,8 +360,11 @@ class Delayed(Collection):
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)
-        if attr.startswith("_shoal") or attr.startswith("_ipython") or attr.startswith("_repr_"):
+        if attr.startswith("_"):  # private names are never built lazily (pickle, IPython, ...)
             raise AttributeError(attr)
+        if attr == "visualise":
+            warnings.warn("Delayed objects have no `visualise` method; `visualize` draws the graph. "
+                          "This builds a lazy attribute access instead.", UserWarning, stacklevel=2)
         return DelayedAttr(self, attr)
 
     def __call__(self, *args: Any, **kwargs: Any) -> "Delayed":
@@ -525,6 +528,8 @@ def delayed(obj: Any = None, name: str | None = None, pure: bool | None = None,
     ``name=`` sets the key's prefix (``dask_key_name=`` on a call sets the
     whole key).
     """
+    if nout is not None and (type(nout) is not int or nout < 0):
+        raise ValueError(f"nout must be None or a non-negative integer, got {nout!r}")
     if obj is None:
         return lambda f: delayed(f, name=name, pure=pure, nout=nout, traverse=traverse)
     if type(obj) is Delayed or isinstance(obj, Delayed):
@@ -545,10 +550,9 @@ def delayed(obj: Any = None, name: str | None = None, pure: bool | None = None,
         value = obj
     if name:
         key = name
-    elif pure is False:
-        key = f"{type(obj).__name__}-{uuid.uuid4().hex}"
     else:
-        key = f"{type(obj).__name__}-{tokenize(obj)}"
+        # like a call: a unique key unless pure (or config delayed_pure), which hashes the value
+        key = _make_key(type(obj).__name__, obj, (), {}, pure)
     if deps.parents:
         node: Any = Task(_identity, value)
     else:

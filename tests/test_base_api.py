@@ -74,3 +74,26 @@ def test_annotate_says_what_to_use_instead():
     with pytest.raises(NotImplementedError, match="client.submit"):
         with shoal.annotate(retries=2):
             pass
+
+
+def test_delayed_value_keys_private_names_and_nout():
+    assert shoal.delayed(1).key != shoal.delayed(1).key
+    assert shoal.delayed([1, 2], pure=True).key == shoal.delayed([1, 2], pure=True).key
+    with shoal.config.set(delayed_pure=True):
+        assert shoal.delayed(1).key == shoal.delayed(1).key
+    d = shoal.delayed([1, 2, 3])
+    with pytest.raises(AttributeError):
+        d._hidden()
+    for bad in (-1, True, 1.5):
+        with pytest.raises(ValueError):
+            shoal.delayed(abs, nout=bad)
+    assert len(shoal.delayed(lambda: (), nout=0)()) == 0
+
+
+def test_submodules_reachable_after_import_shoal():
+    import subprocess
+    import sys
+
+    code = "import shoal; print(shoal.threaded.get({'a': (abs, -1)}, 'a'), shoal.local.get_sync)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.startswith("1 "), out.stderr
