@@ -200,19 +200,16 @@ def test_busy_worker_in_a_namespace_rejoins_a_restarted_scheduler(netns_hosts, p
     ns1 = netns_hosts.netns[h1]
     token = "netns-restart-token"
     env = dict(os.environ, SHOAL_TOKEN=token)
-    import socket
+    sf = str(tmp_path / "sched.json")
 
-    s = socket.socket()
-    s.bind((bridge_ip, 0))
-    port = s.getsockname()[1]
-    s.close()
-    address = f"tcp://{bridge_ip}:{port}"
-
-    def scheduler() -> subprocess.Popen:
+    def scheduler(port: int) -> subprocess.Popen:
         return procs.start([PY, "-m", "shoal", "scheduler", "--host", bridge_ip, "--port", str(port),
-                            "--dashboard-address", "none", "--token-file", str(tmp_path / "token")], env=env)
+                            "--dashboard-address", "none", "--token-file", str(tmp_path / "token"),
+                            "--scheduler-file", sf], env=env)
 
-    sched = scheduler()
+    sched = scheduler(0)
+    address = _wait_file(sf, sched)["address"]
+    port = int(address.rsplit(":", 1)[1])
     procs.start([PY, "-m", "shoal", "worker", address, "--nthreads", "2", "--death-timeout", "30"], ns=ns1, env=env)
     sec = Security(token=token)
     with Client(address, security=sec, set_as_default=False, timeout=30) as c:
@@ -226,7 +223,7 @@ def test_busy_worker_in_a_namespace_rejoins_a_restarted_scheduler(netns_hosts, p
         sched.wait()
         del busy
     time.sleep(1.0)
-    scheduler()
+    scheduler(port)
     with Client(address, security=sec, set_as_default=False, timeout=30) as c:
         c.wait_for_workers(1, 30)
         assert c.submit(sum, [2, 3]).result(30) == 5

@@ -8,6 +8,7 @@ handshake, then rejoins, and its old work is forgotten, not reported.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -22,19 +23,21 @@ PY = sys.executable
 TOKEN = "reconnect-test-token"
 
 
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def _scheduler(port: int, tmp_path) -> subprocess.Popen:
-    return subprocess.Popen([PY, "-m", "shoal", "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                             "--dashboard-address", "none", "--token-file", str(tmp_path / "token")],
+def _scheduler(port: int, tmp_path) -> tuple[subprocess.Popen, int]:
+    """A scheduler on ``port`` (0: any free one); returns it and the port it listens on."""
+    sf = tmp_path / f"sched-{time.monotonic_ns()}.json"
+    proc = subprocess.Popen([PY, "-m", "shoal", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                             "--dashboard-address", "none", "--token-file", str(tmp_path / "token"),
+                             "--scheduler-file", str(sf)],
                             env=dict(os.environ, SHOAL_TOKEN=TOKEN), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=open(tmp_path / "scheduler.log", "a"))
+    deadline = time.monotonic() + 60
+    while not sf.exists():
+        assert proc.poll() is None, (tmp_path / "scheduler.log").read_text()
+        assert time.monotonic() < deadline, "the scheduler did not start"
+        time.sleep(0.05)
+    time.sleep(0.1)
+    return proc, int(json.loads(sf.read_text())["address"].rsplit(":", 1)[1])
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -77,10 +80,9 @@ class _Dropper:
 
 
 def test_busy_worker_rejoins_a_restarted_scheduler(tmp_path):
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
     sec = Security(token=TOKEN)
-    sched = _scheduler(port, tmp_path)
+    sched, port = _scheduler(0, tmp_path)
+    address = f"tcp://127.0.0.1:{port}"
     worker = subprocess.Popen([PY, "-m", "shoal", "worker", address, "--nthreads", "2", "--death-timeout", "30"],
                               env=dict(os.environ, SHOAL_TOKEN=TOKEN), stderr=subprocess.PIPE, text=True)
     dropper = None
@@ -102,7 +104,7 @@ def test_busy_worker_rejoins_a_restarted_scheduler(tmp_path):
         assert dropper.dropped > 0          # it did keep trying
         dropper.stop()
         dropper = None
-        sched = _scheduler(port, tmp_path)
+        sched, _ = _scheduler(port, tmp_path)
         with Client(address, security=sec, set_as_default=False) as c:
             c.wait_for_workers(1, 30)
             assert c.submit(sum, [1, 2, 3]).result(30) == 6
