@@ -25,7 +25,7 @@ structure.  Non-lazy arguments pass through unchanged.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Hashable
+from typing import Any, Callable
 
 from shoal import config
 from shoal.core.graph import cull, flatten_keys, merge_graphs
