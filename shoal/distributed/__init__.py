@@ -16,10 +16,13 @@ from typing import Any
 
 from shoal.distributed.client import Client, get_client, worker_client
 from shoal.distributed.comm.security import Security
+from shoal.distributed.coordination import Event, Lock, MultiLock, Pub, Queue, Semaphore, Sub, Variable
 from shoal.distributed.deploy.cluster import Cluster
 from shoal.distributed.deploy.local import LocalCluster
 from shoal.distributed.exceptions import CancelledError, KilledWorker
 from shoal.distributed.futures import Future, as_completed, fire_and_forget, wait
+from shoal.distributed.threads import rejoin, secede
+from shoal.distributed.worker.server import get_worker
 
 __all__ = [
     "Client",
@@ -31,13 +34,29 @@ __all__ = [
     "as_completed",
     "fire_and_forget",
     "get_client",
+    "get_worker",
     "worker_client",
+    "secede",
+    "rejoin",
+    "Lock",
+    "MultiLock",
+    "Semaphore",
+    "Queue",
+    "Variable",
+    "Event",
+    "Pub",
+    "Sub",
     "Security",
     "KilledWorker",
     "CancelledError",
     "progress",
     "performance_report",
 ]
+
+
+def __dir__() -> list:
+    # the lazily imported names (progress, performance_report, SSHCluster) too
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name: str) -> Any:

@@ -31,6 +31,7 @@ from shoal.core.graph import flatten_keys
 from shoal.core.spec import prepare_get
 from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
+from shoal.distributed import client_ops
 from shoal.distributed.comm.security import Security, resolve_security
 from shoal.distributed.comm.tcp import Comm, connect
 from shoal.distributed.exceptions import NotShoalPeer
@@ -626,17 +627,108 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         return out
 
     def scheduler_info(self) -> dict:
+        """The scheduler's view: address, workers (threads, memory, keys held...), task counts."""
         return self._request({"op": "snapshot"})
 
-    def nthreads(self) -> dict:
-        return {a: w["nthreads"] for a, w in self._request({"op": "workers"}).items()}
+    def nthreads(self, workers: Any = None) -> dict:
+        """``{worker address: threads}``."""
+        return {a: w["nthreads"] for a, w in self._request({"op": "workers"}).items()
+                if workers is None or a in workers or w.get("name") in workers}
 
-    def wait_for_workers(self, n_workers: int = 1, timeout: float | None = 60.0) -> None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while len(self._request({"op": "workers"})) < n_workers:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"fewer than {n_workers} workers after {timeout}s")
-            time.sleep(0.05)
+    ncores = nthreads
+
+    def wait_for_workers(self, n_workers: int = 1, timeout: float | None = None) -> None:
+        """Block until ``n_workers`` workers are connected (``TimeoutError`` after ``timeout`` s)."""
+        client_ops.wait_for_workers(self, n_workers, timeout)
+
+    def who_has(self, futures: Any = None) -> dict:
+        """``{key: [worker addresses]}`` for ``futures`` (every key held, when None)."""
+        return client_ops.who_has(self, futures)
+
+    def has_what(self, workers: Any = None) -> dict:
+        """``{worker address: [keys held]}``."""
+        return client_ops.has_what(self, workers)
+
+    def replicate(self, futures: Any, n: int | None = None, workers: Any = None) -> None:
+        """Copy values to ``n`` workers each (every allowed worker when None); blocks until done."""
+        client_ops.replicate(self, futures, n, workers)
+
+    def rebalance(self, futures: Any = None, workers: Any = None, **kwargs: Any) -> None:
+        raise NotImplementedError(
+            "Client.rebalance is not available in shoal: use client.replicate(futures, n=...) to "
+            "spread copies of values, or client.retire_workers([...]) to move data off workers")
+
+    def run_on_scheduler(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run ``function`` in the scheduler process (a ``dask_scheduler`` argument gets the scheduler)."""
+        return client_ops.run_on_scheduler(self, function, *args, **kwargs)
+
+    def register_plugin(self, plugin: Any, name: str | None = None, **kwargs: Any) -> dict:
+        """Install a worker plugin (``setup(worker)``/``teardown(worker)``) on every worker."""
+        return client_ops.register_plugin(self, plugin, name)
+
+    register_worker_plugin = register_plugin
+
+    def unregister_worker_plugin(self, name: str) -> dict:
+        return client_ops.unregister_worker_plugin(self, name)
+
+    def upload_file(self, filename: str, load: bool = True) -> dict:
+        """Send a ``.py``/``.zip``/``.egg`` file to every worker so tasks can import it."""
+        return client_ops.upload_file(self, filename, load)
+
+    def retire_workers(self, workers: Any = None, n: int | None = None, timeout: float = 60.0,
+                       close_workers: bool = True, **kwargs: Any) -> list:
+        """Close workers gracefully, copying values only they hold to others first."""
+        return client_ops.retire_workers(self, workers, n, timeout, close_workers)
+
+    def restart_workers(self, workers: list, timeout: float = 60.0, **kwargs: Any) -> list:
+        """Restart these workers through their nannies; their data is recomputed where needed."""
+        return client_ops.restart_workers(self, workers, timeout)
+
+    def get_worker_logs(self, n: int | None = None, workers: Any = None, nanny: bool = False) -> dict:
+        """``{worker address: [(level, message)]}``: recent log records of each worker."""
+        return client_ops.get_worker_logs(self, n, workers)
+
+    def get_versions(self, check: bool = False, packages: Any = None) -> dict:
+        """Python and package versions of client, scheduler and workers (``check=True``: must agree)."""
+        return client_ops.get_versions(self, check)
+
+    def get_task_stream(self, start: float | None = None, plot: bool = False) -> list:
+        """Recent task events from the scheduler (key, worker, start and stop times, status)."""
+        return client_ops.get_task_stream(self, start)
+
+    @property
+    def datasets(self) -> client_ops.Datasets:
+        """Published datasets as a mapping: ``client.datasets["name"] = value``."""
+        return client_ops.Datasets(self)
+
+    def publish_dataset(self, *args: Any, name: Any = None, override: bool = False, **kwargs: Any) -> None:
+        """Publish values under names for other clients: ``publish_dataset(df, name="x")``
+        or ``publish_dataset(x=df)``; Futures inside stay on the cluster until unpublished."""
+        items = dict(kwargs)
+        if args:
+            if name is None or len(args) != 1:
+                raise ValueError("publish_dataset(value, name='...') or publish_dataset(name=value)")
+            items[name] = args[0]
+        ds = self.datasets
+        for k, v in items.items():
+            ds.publish(k, v, override=override)
+
+    def get_dataset(self, name: Any, default: Any = client_ops._NO_DEFAULT, **kwargs: Any) -> Any:
+        """A published dataset (``KeyError`` when none has that name, unless ``default`` given)."""
+        return self.datasets.get(name, default)
+
+    def list_datasets(self, **kwargs: Any) -> list:
+        return list(self.datasets)
+
+    def unpublish_dataset(self, name: Any, **kwargs: Any) -> None:
+        del self.datasets[name]
+
+    def _adopt_keys(self, keys: list) -> list:
+        """Futures to keys the scheduler already counts this client as wanting (values read
+        from a Variable, a Queue or a dataset); asks for their state to be sent again."""
+        futures = self._futures(keys)
+        self._send({"op": "update-graph", "keys": [], "specs": [], "fids": [], "deps": [], "wanted": list(keys)})
+        return futures
 
     def restart(self, timeout: float = 60.0) -> "Client":
         """Restart every worker (fresh processes, all data dropped, futures cancelled)."""

@@ -80,6 +80,13 @@ class SchedulerServer:
             "register-worker": self._register_worker,
             "register-client": self._register_client,
         }
+        from shoal.distributed.coordination.extension import CoordinationExtension
+        from shoal.distributed.scheduler.queries import ClientQueries
+
+        self.coordination = CoordinationExtension(self)  # locks, queues, variables, datasets...
+        self.queries = ClientQueries(self)               # has-what, retire, run-on-scheduler...
+        self._handlers.update(self.coordination.handlers)
+        self._handlers.update(self.queries.handlers)
 
     # ---- life cycle ----------------------------------------------------
     async def start(self) -> "SchedulerServer":
@@ -146,6 +153,8 @@ class SchedulerServer:
         if addr is not None and self.worker_comms.get(addr) is comm:
             del self.worker_comms[addr]
             logger.info("worker %s left (connection closed)", addr)
+            for rid in [r for r, p in self._pending_runs.items() if addr in p["left"]]:
+                self._run_answered(rid, addr)  # a run waiting on it ends without its answer
             self._route(self.state.remove_worker(addr, "connection closed",
                                                  died=not comm.info.get("leaving")))
             self._announce_gone(addr)
@@ -153,6 +162,7 @@ class SchedulerServer:
         if cid is not None and self.client_comms.get(cid) is comm:
             del self.client_comms[cid]
             self._route(self.state.remove_client(cid))
+            self.coordination.client_gone(cid)
 
     def _announce_gone(self, addr: str) -> None:
         """Tell everyone a worker is gone, so transfers from it fail now, not at a timeout."""
@@ -180,6 +190,7 @@ class SchedulerServer:
         self.worker_comms[addr] = comm
         logger.info("worker %s registered (%s threads)", addr, msg.get("nthreads"))
         comm.send({"op": "registered"})
+        self.queries.worker_joined(comm)
         self._route(self.state.add_worker(addr, msg.get("name"), int(msg.get("nthreads", 1)),
                                           int(msg.get("memory_limit", 0)), msg.get("resources"),
                                           time.monotonic()))
@@ -326,10 +337,32 @@ class SchedulerServer:
         if p is None or addr is None:
             return
         p["results"][addr] = (msg["ok"], msg["result"])
+        self._run_answered(msg["rid"], addr)
+
+    def _run_answered(self, rid: int, addr: str) -> None:
+        p = self._pending_runs[rid]
         p["left"].discard(addr)
         if not p["left"]:
-            del self._pending_runs[msg["rid"]]
-            p["client"].send({"op": "reply", "rid": p["rid"], "result": p["results"]})
+            del self._pending_runs[rid]
+            if "future" in p:
+                if not p["future"].done():
+                    p["future"].set_result(p["results"])
+            else:
+                p["client"].send({"op": "reply", "rid": p["rid"], "result": p["results"]})
+
+    async def run_everywhere(self, msg: dict, workers: list | None = None) -> dict:
+        """Send ``msg`` to the workers (all, or those in ``workers``); their
+        ``run-result`` answers as ``{address: (ok, serialised result)}``."""
+        self._rid += 1
+        rid = self._rid
+        targets = [a for a in self.worker_comms if workers is None or a in workers]
+        if not targets:
+            return {}
+        fut = asyncio.get_running_loop().create_future()
+        self._pending_runs[rid] = {"future": fut, "left": set(targets), "results": {}}
+        for a in targets:
+            self.worker_comms[a].send({**msg, "rid": rid})
+        return await fut
 
     def _restart(self, comm: Comm, msg: dict) -> None:
         asyncio.get_running_loop().create_task(self._do_restart(comm, msg))

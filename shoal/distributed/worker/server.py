@@ -54,6 +54,20 @@ class _Stop:
     pass
 
 
+class _LogRecords(logging.Handler):
+    """Keeps the worker's recent log records for ``Client.get_worker_logs``."""
+
+    def __init__(self, records: collections.deque):
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.records.append((record.levelname, self.format(record)))
+        except Exception:
+            pass
+
+
 class WorkerServer:
     def __init__(self, scheduler_address: str, security: Any, nthreads: int = 1, name: Any = None,
                  memory_limit: int = 0, local_directory: str | None = None, host: str = "127.0.0.1",
@@ -94,6 +108,9 @@ class WorkerServer:
         self._peer_rid = 0
         self._peer_waiting: dict = {}
         self._bg: list = []
+        self.plugins: dict = {}    # name -> worker plugin (see plugins.py)
+        self.log_records: collections.deque = collections.deque(maxlen=1000)
+        self._log_handler: Any = None
         # recent transfers and spills for the dashboard's task stream: sent with
         # each heartbeat as (seq, kind, label, start, stop); readers dedupe by seq
         self._stream: collections.deque = collections.deque(maxlen=200)
@@ -109,6 +126,8 @@ class WorkerServer:
         _current_worker = self
         self.loop = asyncio.get_running_loop()
         self.finished = asyncio.Event()
+        self._log_handler = _LogRecords(self.log_records)
+        logging.getLogger("shoal").addHandler(self._log_handler)
         scheme = self.scheduler_address.split("://")[0] if "://" in self.scheduler_address else "tcp"
         contact = self.contact_address
         if not contact and self.host in ("", "0.0.0.0"):
@@ -177,6 +196,10 @@ class WorkerServer:
         self.exit_code = code
         for t in self._bg:
             t.cancel()
+        if self.plugins:
+            from shoal.distributed.worker import plugins
+
+            await plugins.teardown_all(self)
         if self.scomm is not None and not self.scomm.closed:
             self.scomm.send({"op": "worker-status", "status": "closing"})
             self.scomm._flush()
@@ -189,6 +212,7 @@ class WorkerServer:
             self._queue.put(_Stop)
         self.data.clear()
         shutil.rmtree(self.local_directory, ignore_errors=True)
+        logging.getLogger("shoal").removeHandler(self._log_handler)
         self.finished.set()
 
     # ---- scheduler messages -------------------------------------------
@@ -215,6 +239,10 @@ class WorkerServer:
                     peer.abort()  # pending fetches from it fail at once
             elif op == "run":
                 self.loop.create_task(self._run_function(msg))
+            elif op == "plugin-add" or op == "plugin-remove":
+                self.loop.create_task(self._plugin(msg))
+            elif op == "acquire-replicas":
+                out.extend(st.acquire_replicas(msg["items"]))
             elif op == "close":
                 self.loop.create_task(self.close(0))
             elif op == "restart":
@@ -456,10 +484,24 @@ class WorkerServer:
             self._do(self.state.fetched(peer, [], keys))
 
     # ---- misc ----------------------------------------------------------
+    async def _plugin(self, msg: dict) -> None:
+        from shoal.distributed.worker import plugins
+
+        try:
+            if msg["op"] == "plugin-add":
+                res = await plugins.add(self, msg["name"], msg["plugin"])
+            else:
+                res = await plugins.remove(self, msg["name"])
+            ok, payload = True, serialize(res)
+        except Exception as e:
+            logger.exception("worker plugin %r failed", msg["name"])
+            ok, payload = False, serialize(e)
+        self.scomm.send({"op": "run-result", "rid": msg.get("rid"), "ok": ok, "result": payload})
+
     async def _run_function(self, msg: dict) -> None:
         try:
             func = loads_function(msg["func"])
-            res = func()
+            res = func(dask_worker=self) if _wants_worker(func) else func()
             if asyncio.iscoroutine(res):
                 res = await res
             ok, payload = True, serialize(res)
@@ -532,6 +574,16 @@ class WorkerServer:
             self._queue.put(_Stop)
             self._do(self.state.change_threads(-1))
         self.loop.call_soon_threadsafe(shrink)
+
+
+def _wants_worker(func: Any) -> bool:
+    """Whether ``func`` takes a ``dask_worker`` argument (``Client.run`` passes the worker)."""
+    import inspect
+
+    try:
+        return "dask_worker" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _reseed_numpy() -> None:

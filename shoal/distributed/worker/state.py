@@ -187,6 +187,8 @@ class WorkerState:
                 # need it here do not fetch it again, and it is freed with the original
                 self.own.add(dkey)
                 kept.append(dkey)
+            if self.borrowed.get(dkey) == 0:
+                del self.borrowed[dkey]  # a replica asked for by the scheduler: no task holds it
         if kept:
             out.append(("send", {"op": "add-replicas", "keys": kept}))
         for dkey in missing:
@@ -318,6 +320,21 @@ class WorkerState:
         self.nthreads = max(1, self.nthreads + delta)
         out: list = [("send", {"op": "worker-threads", "delta": delta})]
         self._start_more(out)
+        return out
+
+    def acquire_replicas(self, items: list) -> list:
+        """Copy values from their holders and keep them (``[(key, holders)]``), e.g.
+        before the only holder retires; announced with ``add-replicas`` once here."""
+        out: list = []
+        requests: dict = {}
+        for key, holders in items:
+            if key in self.have or key in self.borrowed or not holders:
+                continue
+            self.borrowed[key] = 0   # in flight; no local task needs it
+            self.fetch_waiters[key] = []
+            requests.setdefault(holders[0], []).append(key)
+        for peer, keys in requests.items():
+            out.append(("fetch", peer, keys))
         return out
 
     def set_paused(self, paused: bool) -> list:
