@@ -237,3 +237,35 @@ def test_to_csv_read_csv_roundtrip_directory(frame, tmp_path):
     d = ddf.from_pandas(frame, npartitions=4)
     d.to_csv(str(tmp_path / "out"), index=False)
     same(ddf.read_csv(str(tmp_path / "out" / "*.part")), frame)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 59), st.integers(4, 7), st.sampled_from(["auto", "pandas"]),
+       st.integers(16, 400))
+def test_bad_row_anywhere_any_split_raises(tmp_path_factory, nrows, bad, nfields, engine, blocksize):
+    # (a wide *first* data row is pandas' implicit-index case, tested below)
+    nrows += 1
+    bad = 1 + bad % (nrows - 1)
+    lines = [f"{i},s{i},{i / 4}" for i in range(nrows)]
+    lines[bad] = ",".join(str(k) for k in range(nfields))
+    path = tmp_path_factory.mktemp("bad") / "f.csv"
+    path.write_text("a,b,c\n" + "\n".join(lines) + "\n")
+    with pytest.raises(pd.errors.ParserError, match=f"line {bad + 2},"):
+        c(ddf.read_csv(str(path), blocksize=blocksize, engine=engine, dtype={"a": "float64"}))
+
+
+def test_wide_first_row_is_pandas_implicit_index_or_an_error(text_file):
+    path = text_file("a,b,c\n0,1,2,3\n" + "".join(f"{i},{i},{i},{i}\n" for i in range(1, 30)))
+    same_index = c(ddf.read_csv(path, blocksize=None))
+    tm.assert_frame_equal(same_index, pd.read_csv(path))
+    with pytest.raises(ValueError, match="blocksize=None"):
+        ddf.read_csv(path, blocksize=50)
+    # a wide row that starts a later block is a bad row, not an index
+    rows = "".join(f"{i},{i},{i}\n" for i in range(40))
+    path2 = text_file("a,b,c\n" + rows + "1,2,3,4\n" + rows, "wide.csv")
+    for bs in (None, 30, 100, 1000):
+        with pytest.raises(pd.errors.ParserError, match="line 42,"):
+            c(ddf.read_csv(path2, blocksize=bs))

@@ -93,8 +93,10 @@ class CSVSpec:
         self.path_column: str | None = fields["path_column"]
         self.path_values: list = fields["path_values"]
         self.path_categories: list = fields["path_categories"]
+        self.sample_wide: bool = fields["sample_wide"]  # pandas made an index of the first file's leading fields
         self._token = tokenize(self.reader, self.meta, self.names, self.kwargs, self.arrow_types, self.sep,
-                               sorted(self.unknown_categories), self.path_column, self.path_values)
+                               sorted(self.unknown_categories), self.path_column, self.path_values,
+                               self.sample_wide)
 
     def __shoal_tokenize__(self) -> str:
         return self._token
@@ -151,15 +153,35 @@ def _parse_arrow(data: bytes, spec: CSVSpec, want: list, first: bool) -> pd.Data
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
-def _parse_pandas(data: bytes, spec: CSVSpec, first: bool) -> pd.DataFrame:
+def _block_kwargs(spec: CSVSpec, first: bool) -> dict:
     kw = dict(spec.kwargs)
     if not first:
         kw.pop("skiprows", None)
         kw.pop("skipfooter", None)
         kw["header"] = None
         kw["names"] = spec.names
+    return kw
+
+
+def _parse_pandas(data: bytes, spec: CSVSpec, first: bool) -> pd.DataFrame:
     reader = pd.read_fwf if spec.reader == "fwf" else pd.read_csv
-    return reader(io.BytesIO(data), **kw)
+    return reader(io.BytesIO(data), **_block_kwargs(spec, first))
+
+
+def _first_row_is_wide(data: bytes, kw: dict) -> bool:
+    """Whether pandas would take the leading fields of the first data row as an index
+    (that row has more fields than the header); asked of pandas' own tokenizer."""
+    kw = {k: v for k, v in kw.items() if k not in ("skipfooter", "dtype", "converters", "parse_dates")}
+    if kw.get("engine") == "pyarrow":
+        kw.pop("engine")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        try:
+            pd.read_csv(io.BytesIO(data), nrows=1, index_col=False, **kw)
+        except Exception:
+            return False  # the real parse reports it
+    return any(issubclass(w.category, pd.errors.ParserWarning) and "does not match" in str(w.message)
+               for w in caught)
 
 
 def _is_string(dt: Any) -> bool:
@@ -250,6 +272,25 @@ def _parser_error(e: Exception, spec: CSVSpec, path: str, offset: int, first: bo
         f"what you want.")
 
 
+def _wide_row_error(spec: CSVSpec, path: str, offset: int, first: bool, compression: str | None) -> CSVParserError:
+    """A block's first data row is wider than the header (pandas would make an index of its leading fields)."""
+    width = len(spec.names)
+    if first:
+        where = "in the first data row"
+    elif compression is None:
+        with spec.fs.open(path, "rb") as f:
+            where = f"in line {_count_lines(f.read(offset)) + 1},"
+    else:
+        where = f"in the first row of the block starting at byte {offset},"
+    if first and spec.sample_wide:
+        why = "the first file's first data row was wider than its header, this file's is not"
+    else:
+        why = "more fields than the header"
+    return CSVParserError(
+        f"read_csv: could not parse {path!r}: Expected {width} fields {where} saw more ({why})\n"
+        f"Fix the file, or pass on_bad_lines='skip' or 'warn' to drop rows with too many fields.")
+
+
 def read_csv_part(source: tuple, columns: list | None, spec: CSVSpec) -> pd.DataFrame:
     """One partition: ``source`` = (path, offset, length, compression, first block?, file number)."""
     path, offset, length, compression, first, fileno = source
@@ -276,6 +317,9 @@ def read_csv_part(source: tuple, columns: list | None, spec: CSVSpec) -> pd.Data
         if spec.arrow_types is not None:
             df = _parse_arrow(data, spec, want, first)
         if df is None:
+            if spec.reader == "csv" and spec.kwargs.get("usecols") is None and \
+                    _first_row_is_wide(data, _block_kwargs(spec, first)) != (first and spec.sample_wide):
+                raise _wide_row_error(spec, path, offset, first, compression)
             try:
                 df = _parse_pandas(data, spec, first)
             except pd.errors.EmptyDataError:
@@ -366,6 +410,11 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
                sample_rows: int | None, assume_missing: bool, include_path_column: Any, engine: str,
                storage_options: dict | None, kwargs: dict) -> Any:
     _check_kwargs(kwargs, name)
+    if engine in ("c", "python", "python-fwf"):
+        kwargs["engine"] = engine  # one of pandas' own parsers, by the user's choice
+    elif engine not in ("auto", "pyarrow", "pandas"):
+        raise ValueError(f"{name}: engine={engine!r}; use 'auto' (pyarrow where the keywords allow, else pandas), "
+                         f"'pyarrow', 'pandas', or pandas' 'c' / 'python'")
     if kwargs.get("lineterminator") == "\r\n":
         del kwargs["lineterminator"]  # pandas' parser takes one character; by default it ends lines at "\r\n"
     if "delimiter" in kwargs:
@@ -418,6 +467,12 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
     if not complete and len(sample_df) == 0:
         raise ValueError(f"{name}: the sample of {paths[0]!r} ({sample} bytes) holds no data row after the "
                          f"header; pass a larger sample=")
+    sample_wide = reader == "csv" and kwargs.get("usecols") is None and _first_row_is_wide(head, skw)
+    if sample_wide and (
+            blocksize is not None and not whole_files and comps[0] is None and (_size(fs, paths[0]) or 0) > blocksize):
+        raise ValueError(f"{name}: the first data row of {paths[0]!r} has more fields than the header, so pandas "
+                         f"takes the leading fields as the index; a file split into blocks cannot do that. Pass "
+                         f"blocksize=None, or names= for every field")
     # every column of the file (before usecols), named as pandas names them
     if kwargs.get("usecols") is not None:
         nkw = {k: v for k, v in skw.items() if k not in ("usecols", "dtype", "converters", "parse_dates")}
@@ -472,7 +527,7 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
     spec = CSVSpec(fs=fs, reader=reader, meta=meta, names=names, kwargs=pkw, arrow_types=arrow_types,
                    arrow_enc=encoding or "utf8",
                    sep=sep, unknown_categories=unknown_categories, path_column=path_column,
-                   path_values=path_values, path_categories=categories)
+                   path_values=path_values, path_categories=categories, sample_wide=sample_wide)
 
     sources = []
     mtimes = []
@@ -527,6 +582,10 @@ _DOC = """Lazily read {what} files into a partitioned DataFrame.
     unless ``on_bad_lines=`` says otherwise.  ``nrows``, ``chunksize``,
     ``iterator`` and ``index_col`` raise ValueError (use ``head`` and
     ``set_index``).  A missing file raises FileNotFoundError.
+
+    ``engine='auto'`` parses blocks with pyarrow when the keywords allow it
+    (same results, faster), else with pandas; ``'pandas'``, ``'c'`` or
+    ``'python'`` always use pandas' parser.
     """
 
 
