@@ -15,6 +15,7 @@ from shoal.dataframe.io.csv import CSVParserError, DtypeMismatchError, read_csv,
 from shoal.dataframe.io.parquet import read_parquet, to_parquet
 from shoal.dataframe.io.hdf import read_hdf, to_hdf
 from shoal.dataframe.io.json import read_json, to_json
+from shoal.dataframe.io.orc import read_orc, to_orc
 from shoal.dataframe.io.sql import read_sql, read_sql_query, read_sql_table, to_sql
 from shoal.dataframe.groupby import Aggregation
 from shoal.dataframe.multi import concat, merge
@@ -92,6 +93,8 @@ __all__ = [
     "to_hdf",
     "read_json",
     "to_json",
+    "read_orc",
+    "to_orc",
     "read_sql",
     "read_sql_query",
     "read_sql_table",

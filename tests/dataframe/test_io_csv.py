@@ -269,3 +269,25 @@ def test_wide_first_row_is_pandas_implicit_index_or_an_error(text_file):
     for bs in (None, 30, 100, 1000):
         with pytest.raises(pd.errors.ParserError, match="line 42,"):
             c(ddf.read_csv(path2, blocksize=bs))
+
+
+def test_quoted_newlines_need_whole_files(text_file):
+    path = text_file("a,b\n" + "".join(f'{i},"line one\nline {i}"\n' for i in range(30)))
+    with pytest.raises(ValueError, match="blocksize=None"):
+        ddf.read_csv(path, blocksize=64)
+    same(ddf.read_csv(path, blocksize=None), pd.read_csv(path))
+
+
+def test_storage_options_and_fsspec_urls():
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    with fs.open("/shoal-test/m1.csv", "wb") as f:
+        f.write(("a,b\n" + "".join(f"{i},{i * 2}\n" for i in range(50))).encode())
+    try:
+        d = ddf.read_csv("memory://shoal-test/*.csv", blocksize=100, storage_options={})
+        assert d.npartitions > 1
+        got = c(d).reset_index(drop=True)
+        tm.assert_frame_equal(got, pd.DataFrame({"a": range(50), "b": [i * 2 for i in range(50)]}))
+    finally:
+        fs.rm("/shoal-test", recursive=True)

@@ -191,3 +191,18 @@ def test_parquet_bad_input(tmp_path):
     ddf.from_pandas(pd.DataFrame({"a": [1, 2]}), npartitions=1).to_parquet(str(tmp_path / "p"))
     with pytest.raises(KeyError, match="zz"):
         ddf.read_parquet(str(tmp_path / "p"), columns=["zz"])
+
+
+def test_orc_roundtrip(pdf, tmp_path):
+    pytest.importorskip("pyarrow.orc")
+    from shoal.dataframe.io.orc import read_orc, to_orc
+
+    frame = pdf[["a", "b", "x"]]
+    to_orc(ddf.from_pandas(frame, npartitions=3), str(tmp_path / "o"), write_index=False)
+    back = read_orc(str(tmp_path / "o"))
+    assert back.npartitions == 3
+    tm.assert_frame_equal(c(back).reset_index(drop=True), frame)
+    idx = read_orc(str(tmp_path / "o"), columns=["x"], index="a")
+    tm.assert_frame_equal(c(idx), frame.set_index("a")[["x"]])
+    with pytest.raises(KeyError):
+        read_orc(str(tmp_path / "o"), columns=["nope"])

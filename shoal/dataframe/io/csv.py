@@ -473,6 +473,15 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
         raise ValueError(f"{name}: the first data row of {paths[0]!r} has more fields than the header, so pandas "
                          f"takes the leading fields as the index; a file split into blocks cannot do that. Pass "
                          f"blocksize=None, or names= for every field")
+    if blocksize is not None and not whole_files and any(c is None and (_size(fs, p) or 0) > blocksize
+                                                         for p, c in zip(paths, comps)):
+        for col in sample_df.columns:
+            vals = sample_df[col]
+            if (vals.dtype == object or isinstance(vals.dtype, pd.StringDtype)) and \
+                    vals.astype("string").str.contains("[\r\n]", regex=True).fillna(False).any():
+                raise ValueError(f"{name}: column {col!r} of {paths[0]!r} has quoted values that span lines, so the "
+                                 f"file cannot be cut into blocks at line ends; pass blocksize=None (one partition "
+                                 f"per file)")
     # every column of the file (before usecols), named as pandas names them
     if kwargs.get("usecols") is not None:
         nkw = {k: v for k, v in skw.items() if k not in ("usecols", "dtype", "converters", "parse_dates")}
