@@ -65,6 +65,38 @@ def _total_memory(part: Any, index: bool, deep: bool) -> int:
     return int(m.sum()) if isinstance(m, pd.Series) else int(m)
 
 
+def _ufunc_part(ufunc: Any, kwargs: dict, *inputs: Any) -> Any:
+    return ufunc(*inputs, **kwargs)
+
+
+def _custom_chunk(part: Any, _func: Callable, _kw: dict) -> Any:
+    return _func(part, **_kw)
+
+
+def _stack(parts: list, rows: bool = False) -> Any:
+    """Chunk results together: scalars as a Series; Series as rows of a frame (``rows``) or end to end."""
+    if rows and isinstance(parts[0], pd.Series):
+        return pd.DataFrame(parts)
+    if isinstance(parts[0], (pd.Series, pd.DataFrame)):
+        return pd.concat(parts)
+    return pd.Series(parts)
+
+
+def _custom_combine(parts: list, _func: Callable, _kw: dict, _cfunc: Callable, _ckw: dict, _rows: bool) -> Any:
+    return _cfunc(_stack(parts, _rows), **_ckw)
+
+
+def _custom_agg(parts: list, _func: Callable, _kw: dict, _cfunc: Callable, _ckw: dict, _rows: bool) -> Any:
+    return _func(_stack(parts, _rows), **_kw)
+
+
+def _custom_meta(frame: Any, chunk: Callable, aggregate: Callable, ckw: Any, akw: Any) -> Any:
+    from shoal.dataframe.utils import make_meta
+
+    part = chunk(frame._meta_nonempty, **(ckw or {}))
+    return make_meta(aggregate(_stack([part, part], frame._meta.ndim == 2), **(akw or {})))
+
+
 def _total_memory_series(part: Any, index: bool, deep: bool) -> pd.Series:
     return pd.Series([_total_memory(part, index, deep)], dtype="int64")
 
@@ -301,8 +333,10 @@ class FrameMethods:
     def combine(self, other: Any, func: Callable, fill_value: Any = None, overwrite: bool = True) -> Any:
         """``pandas.combine`` partition by partition (both sides aligned by divisions first)."""
         other = _as_collection(other)
-        return _map(M.call_method, self, "combine", other, func, fill_value=fill_value,
-                    token="combine", **({} if self._meta.ndim == 1 else {"overwrite": overwrite}))
+        kw = {} if self._meta.ndim == 1 else {"overwrite": overwrite}
+        meta = self._meta_nonempty.combine(other._meta_nonempty, func, fill_value=fill_value, **kw).iloc[:0]
+        return _map(M.call_method, self, "combine", other, func, fill_value=fill_value, meta=meta,
+                    token="combine", **kw)
 
     def combine_first(self, other: Any) -> Any:
         """Nulls filled from ``other`` at the same labels, partition by partition (aligned first)."""
@@ -336,6 +370,41 @@ class FrameMethods:
         from shoal.dataframe.resample import Resampler
 
         return Resampler(self, rule, closed=closed, label=label, **kwargs)
+
+    def to_timestamp(self, freq: Any = None, how: str = "start") -> Any:
+        """A PeriodIndex turned into timestamps (per partition; divisions converted too)."""
+        out = self._elementwise("to_timestamp", freq=freq, how=how)
+        if self.known_divisions and all(isinstance(d, pd.Period) for d in self.divisions):
+            divs = [d.to_timestamp(freq=freq, how=how) for d in self.divisions]
+            return _new(out.dask, out._name, out._meta, divs)
+        return out.clear_divisions()
+
+    def reduction(self, chunk: Callable, aggregate: Callable | None = None, combine: Callable | None = None,
+                  meta: Any = None, token: str | None = None, split_every: Any = None,
+                  chunk_kwargs: dict | None = None, aggregate_kwargs: dict | None = None,
+                  combine_kwargs: dict | None = None) -> Any:
+        """A custom tree reduction: ``chunk`` per partition, ``combine`` then ``aggregate`` on the
+        concatenated chunk results (a Series when chunks give scalars)."""
+        aggregate = aggregate or chunk
+        combine = combine or aggregate
+        out = self._reduction(_custom_chunk, _custom_agg, combine=_custom_combine, token=token or "reduction",
+                              split_every=split_every,
+                              chunk_kwargs={"_func": chunk, "_kw": chunk_kwargs or {}},
+                              aggregate_kwargs={"_func": aggregate, "_kw": aggregate_kwargs or {},
+                                                "_cfunc": combine, "_ckw": combine_kwargs or {},
+                                                "_rows": self._meta.ndim == 2},
+                              meta=meta if meta is not None else _custom_meta(self, chunk, aggregate,
+                                                                               chunk_kwargs, aggregate_kwargs))
+        return out
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from shoal.dataframe.core import Scalar, _Frame
+
+        if method != "__call__" or kwargs.get("out") is not None:
+            return NotImplemented
+        if not all(isinstance(x, (_Frame, Scalar)) or np.isscalar(x) for x in inputs):
+            return NotImplemented  # a whole array cannot be split to match partitions
+        return _map(_ufunc_part, ufunc, kwargs, *inputs, token=getattr(ufunc, "__name__", "ufunc"))
 
     # -- across partitions --------------------------------------------------------------
     def _cumulative(self, how: str, axis: Any, skipna: bool) -> Any:
@@ -448,12 +517,16 @@ class FrameMethods:
         """A fraction ``frac`` of each partition's rows (each partition draws from its own seeded stream)."""
         if n is not None and frac is None:
             if isinstance(n, float):
+                import warnings
+
+                warnings.warn("sample(0.5): the first argument is n (a row count) in pandas; a float there is "
+                              "read as frac=, write sample(frac=0.5) to say so", UserWarning, stacklevel=2)
                 frac = n
             else:
-                raise NotImplementedError("sample(n=...) is not supported (the row count per partition is unknown); "
-                                          "pass frac=, e.g. df.sample(frac=0.1)")
+                raise ValueError("sample(n=...) is not supported (the row count per partition is unknown); "
+                                 "pass frac=, e.g. df.sample(frac=0.1)")
         if frac is None:
-            raise TypeError("sample needs frac=, e.g. df.sample(frac=0.1)")
+            raise ValueError("sample needs frac=, e.g. df.sample(frac=0.1)")
         if isinstance(random_state, np.random.RandomState):
             seed = int(random_state.randint(0, 2**31 - 1))
         else:

@@ -200,7 +200,7 @@ class _Frame(FrameMethods):
         self.dask = graph
         self._name = name
         self._meta = meta
-        self.divisions = tuple(divisions)
+        self.divisions = tuple(_plain(d) for d in divisions)
 
     # -- collection protocol -------------------------------------------------
     def __shoal_graph__(self) -> LayeredGraph:
@@ -643,6 +643,17 @@ _Frame.div = _Frame.truediv  # type: ignore[attr-defined]
 _Frame.__neg__ = lambda self: self._elementwise("__neg__")  # type: ignore[attr-defined]
 _Frame.__invert__ = lambda self: self._elementwise("__invert__")  # type: ignore[attr-defined]
 _Frame.__abs__ = lambda self: self._elementwise("abs")  # type: ignore[attr-defined]
+
+
+def _plain(d: Any) -> Any:
+    """A division as a plain Python or pandas scalar (numpy scalars print and hash oddly)."""
+    if isinstance(d, np.generic):
+        if isinstance(d, np.datetime64):
+            return pd.Timestamp(d)
+        if isinstance(d, np.timedelta64):
+            return pd.Timedelta(d)
+        return d.item()
+    return d
 
 
 def _check_condition(cond: Any, method: str) -> None:

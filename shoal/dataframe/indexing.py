@@ -38,6 +38,8 @@ class LocIndexer:
             if key.step is not None:
                 raise NotImplementedError("loc slices with a step are not supported")
             return self._slice(key.start, key.stop)
+        if isinstance(key, (pd.Series, pd.Index)) and key.dtype != bool:
+            key = key.tolist()
         if isinstance(key, list):
             return f.map_partitions(_loc_list, key, token="loc")
         return self._slice(key, key, label=True)

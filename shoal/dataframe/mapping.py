@@ -51,6 +51,14 @@ def map_partitions(func: Callable, *args: Any, meta: Any = core.no_default, toke
 
     >>> ddf.map_partitions(lambda df: df.assign(z=df.x * 2), df)
     """
+    align_dataframes = kwargs.pop("align_dataframes", True)
+    if not align_dataframes:
+        # no alignment: collections whose partitions do not match the first's go whole to every partition
+        firsts = [a for a in args if isinstance(a, core._Frame)]
+        n0 = firsts[0].npartitions if firsts else 0
+        args = tuple(core._whole(a) if isinstance(a, core._Frame) and a is not firsts[0] and a.npartitions != n0
+                     else a for a in args)
+        align = False
     if align:
         args = tuple(align_partitions(*args))
     frames = [a for a in args if isinstance(a, core._Frame)]
@@ -73,6 +81,8 @@ def map_partitions(func: Callable, *args: Any, meta: Any = core.no_default, toke
         meta = make_meta(meta, index=first._meta.index if first._meta.ndim else None)
     else:
         meta = make_meta(meta)
+    if isinstance(meta, core.np.ndarray):
+        return _array_result(func, args, kwargs, meta, name, first)
     scalar_out = not isinstance(meta, (core.pd.DataFrame, core.pd.Series, core.pd.Index))
     layer = {}
     for i in range(n):
@@ -91,6 +101,24 @@ def map_partitions(func: Callable, *args: Any, meta: Any = core.no_default, toke
         divisions = [None] * (n + 1)
     graph = LayeredGraph.from_collections(name, layer, parents)
     return core.new_collection(graph, name, meta, divisions)
+
+
+def _array_result(func: Callable, args: tuple, kwargs: dict, meta: Any, name: str, first: Any) -> Any:
+    """A function returning numpy arrays per partition: a ``shoal.array`` Array (row chunks unknown)."""
+    import math
+
+    from shoal.array.core import Array
+
+    n = first.npartitions
+    layer = {}
+    for i in range(n):
+        refs = [core._ref_for(a, i) for a in args]
+        key = (name, i) if meta.ndim <= 1 else (name, i) + (0,) * (meta.ndim - 1)
+        layer[key] = Task(func, *refs, **kwargs)
+    parents = [a for a in args if isinstance(a, (core._Frame, core.Scalar))]
+    graph = LayeredGraph.from_collections(name, layer, parents)
+    chunks = ((math.nan,) * n,) + tuple((s,) for s in meta.shape[1:])
+    return Array(graph, name, chunks, meta.dtype)
 
 
 def _scalar_dtype(x: Any) -> Any:

@@ -121,6 +121,8 @@ def concat(dfs: list, **kwargs: Any) -> Any:
     if isinstance(dfs[0], pd.Index):
         out = dfs[0]
         return out.append(dfs[1:])
+    if not isinstance(dfs[0], (pd.DataFrame, pd.Series)):
+        return pd.Series(dfs)  # one plain value per partition
     nonempty = [d for d in dfs if len(d)]
     if not nonempty:
         return dfs[0]
