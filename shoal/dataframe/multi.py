@@ -157,14 +157,26 @@ def _broadcast(big: Any, small: Any, kw: dict, meta: Any, small_on_right: bool) 
 
 def concat(dfs: list, axis: int = 0, join: str = "outer", interleave_partitions: bool = False,
            ignore_index: bool = False) -> Any:
-    """Stack collections (axis=0: partitions one after another; axis=1: side by side, aligned)."""
+    """Stack collections: ``axis=0`` puts partitions one after another (columns joined by ``join``:
+    'outer' fills missing ones with NaN, 'inner' keeps the shared ones); ``axis=1`` puts them side by
+    side, aligned by index.  ``interleave_partitions=True`` merges known divisions into one sorted
+    order; ``ignore_index=True`` numbers the rows 0..n-1 (lazily, from the partition lengths).
+    """
+    if join not in ("outer", "inner"):
+        raise ValueError(f"concat(join={join!r}): use 'outer' or 'inner'")
     dfs = [from_pandas(d, npartitions=1) if isinstance(d, (pd.DataFrame, pd.Series)) else d for d in dfs]
     if not dfs:
         raise ValueError("concat needs at least one collection")
     if axis in (1, "columns"):
-        return map_partitions(_concat1, *dfs, token="concat-axis1")
+        out = map_partitions(_concat1, join, *dfs, token="concat-axis1")
+        return _renumber(out) if ignore_index else out
     metas = [d._meta for d in dfs]
     meta = pd.concat(metas, join=join)
+    if ignore_index:
+        meta = meta.reset_index(drop=True)
+    known = all(d.known_divisions for d in dfs)
+    if interleave_partitions and known and len(dfs) > 1 and not ignore_index:
+        return _interleave(dfs, meta, join)
     name = "concat-" + tokenize(dfs, join)
     layer = {}
     i = 0
@@ -172,7 +184,9 @@ def concat(dfs: list, axis: int = 0, join: str = "outer", interleave_partitions:
         for j in range(d.npartitions):
             layer[(name, i)] = Task(_conform, Ref((d._name, j)), meta, join)
             i += 1
-    known = all(d.known_divisions for d in dfs)
+    if ignore_index:
+        graph = LayeredGraph.from_collections(name, layer, dfs)
+        return _renumber(core.new_collection(graph, name, meta, [None] * (i + 1)))
     ordered = known and all(dfs[a].divisions[-1] < dfs[a + 1].divisions[0] for a in range(len(dfs) - 1))
     if ordered:
         divs = []
@@ -185,8 +199,62 @@ def concat(dfs: list, axis: int = 0, join: str = "outer", interleave_partitions:
     return core.new_collection(graph, name, meta, divs)
 
 
-def _concat1(*parts: Any) -> Any:
-    return pd.concat(parts, axis=1)
+def _concat1(join: str, *parts: Any) -> Any:
+    return pd.concat(parts, axis=1, join=join)
+
+
+def _interleave(dfs: list, meta: Any, join: str) -> Any:
+    """Collections with known divisions merged onto the union of their divisions (sorted result)."""
+    from shoal.dataframe.repartition import repartition_divisions
+
+    divs = sorted(set().union(*[set(d.divisions) for d in dfs]))
+    if len(divs) < 2:
+        divs = divs * 2
+    parts = [repartition_divisions(d, divs) for d in dfs]
+    name = "concat-interleave-" + tokenize(dfs, join)
+    layer = {}
+    for i in range(len(divs) - 1):
+        for k, p in enumerate(parts):
+            layer[(name + "-piece", i, k)] = Task(_conform, Ref((p._name, i)), meta, join)
+        layer[(name, i)] = Task(_concat_sorted, [Ref((name + "-piece", i, k)) for k in range(len(parts))])
+    graph = LayeredGraph.from_collections(name, layer, parts)
+    return core.new_collection(graph, name, meta, divs)
+
+
+def _concat_sorted(pieces: list) -> Any:
+    nonempty = [p for p in pieces if len(p)]
+    if not nonempty:
+        return pieces[0]
+    return pd.concat(nonempty).sort_index(kind="stable") if len(nonempty) > 1 else nonempty[0]
+
+
+def _length(part: Any) -> int:
+    return len(part)
+
+
+def _offset(prev: Any, prev_len: Any) -> int:
+    return 0 if prev is None else prev + prev_len
+
+
+def _with_range_index(part: Any, start: int) -> Any:
+    part = part.copy(deep=False)
+    part.index = pd.RangeIndex(start, start + len(part))
+    return part
+
+
+def _renumber(frame: Any) -> Any:
+    """Rows numbered 0..n-1 across partitions: a chain of offsets (one small task per partition)."""
+    tok = tokenize(frame, "renumber")
+    lname, oname, name = f"len-{tok}", f"offset-{tok}", f"ignore-index-{tok}"
+    layer: dict = {}
+    for i in range(frame.npartitions):
+        layer[(lname, i)] = Task(_length, Ref((frame._name, i)))
+        layer[(oname, i)] = (Task(_offset, Ref((oname, i - 1)), Ref((lname, i - 1))) if i
+                             else Task(_offset, None, 0))
+        layer[(name, i)] = Task(_with_range_index, Ref((frame._name, i)), Ref((oname, i)))
+    graph = LayeredGraph.from_collections(name, layer, [frame])
+    meta = frame._meta.reset_index(drop=True)
+    return core.new_collection(graph, name, meta, [None] * (frame.npartitions + 1))
 
 
 def _conform(df: Any, meta: Any, join: str) -> Any:

@@ -120,3 +120,20 @@ def test_merge_object_and_str_keys_shuffle(pdf):
     got = c(left.merge(right, on="c", how="inner", broadcast=False))
     exp = pdf[["c", "a"]].merge(right_p, on="c")
     assert len(got) == len(exp) and got.price.sum() == exp.price.sum()
+
+
+@pytest.mark.parametrize("join", ["outer", "inner"])
+def test_concat_join_interleave_and_ignore_index(join):
+    a = pd.DataFrame({"x": range(10), "y": np.arange(10.0)}, index=range(0, 20, 2))
+    b = pd.DataFrame({"x": range(6), "z": list("abcdef")}, index=range(1, 12, 2))
+    da, db = ddf.from_pandas(a, 3), ddf.from_pandas(b, 2)
+    pd.testing.assert_frame_equal(ddf.concat([da, db], join=join).compute(), pd.concat([a, b], join=join))
+    inter = ddf.concat([da, db], join=join, interleave_partitions=True)
+    assert inter.known_divisions
+    pd.testing.assert_frame_equal(inter.compute(), pd.concat([a, b], join=join).sort_index(kind="stable"))
+    pd.testing.assert_frame_equal(ddf.concat([da, db], join=join, ignore_index=True).compute(),
+                                  pd.concat([a, b], join=join, ignore_index=True))
+    left, right = a[["x"]], a[["y"]].iloc[2:]
+    pd.testing.assert_frame_equal(
+        ddf.concat([ddf.from_pandas(left, 2), ddf.from_pandas(right, 2)], axis=1, join=join).compute(),
+        pd.concat([left, right], axis=1, join=join))
