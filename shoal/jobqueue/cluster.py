@@ -340,9 +340,14 @@ class JobQueueCluster(Cluster):
 
             _base._live.discard(self)
 
-    def __repr__(self) -> str:
-        return (f"<{type(self).__name__} {self._scheduler_address!r} jobs={len(self.workers)} "
-                f"processes/job={self.spec.processes}>")
+    def _view_info(self, snapshot: dict | None = None) -> dict:
+        from shoal.distributed import views
+
+        try:
+            script = self.job_script()
+        except Exception:
+            script = None
+        return views.cluster_info(self, snapshot=snapshot, rows=views.job_rows(self), job_script=script)
 
 
 class SLURMCluster(JobQueueCluster):

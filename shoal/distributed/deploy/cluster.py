@@ -171,9 +171,20 @@ class Cluster:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def _view_info(self, snapshot: dict | None = None) -> dict:
+        from shoal.distributed import views
+
+        return views.cluster_info(self, snapshot=snapshot)
+
     def __repr__(self) -> str:
-        addr = self._scheduler_address or "not started"
-        return f"<{type(self).__name__} {addr!r} workers={len(self.workers)}>"
+        from shoal.distributed import views
+
+        return views.info_text(self._view_info())
+
+    def _repr_html_(self) -> str:
+        from shoal.distributed import views
+
+        return views.info_html(self._view_info())
 
 
 class _SimpleAdaptive:
