@@ -786,7 +786,14 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         self.close()
 
     def __repr__(self) -> str:
-        return f"<Client {self.scheduler_address!r} {self.status}>"
+        from shoal.distributed import views
+
+        return views.info_text(views.client_info(self))
+
+    def _repr_html_(self) -> str:
+        from shoal.distributed import views
+
+        return views.info_html(views.client_info(self))
 
 
 def _pack_lists(keys: Any, values: dict) -> Any:
