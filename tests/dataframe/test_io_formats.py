@@ -206,3 +206,14 @@ def test_orc_roundtrip(pdf, tmp_path):
     tm.assert_frame_equal(c(idx), frame.set_index("a")[["x"]])
     with pytest.raises(KeyError):
         read_orc(str(tmp_path / "o"), columns=["nope"])
+
+
+def test_json_later_partition_with_other_dtypes_raises(tmp_path):
+    (tmp_path / "1.json").write_text("".join(f'{{"a": {i}, "b": "x"}}\n' for i in range(5)))
+    (tmp_path / "2.json").write_text('{"a": null, "b": "y"}\n{"a": 2.5, "b": "z"}\n')
+    d = ddf.read_json(str(tmp_path / "*.json"))
+    with pytest.raises(ValueError, match="meta="):
+        c(d)
+    fixed = ddf.read_json(str(tmp_path / "*.json"), meta=pd.DataFrame({"a": pd.Series([], dtype="float64"),
+                                                                         "b": pd.Series([], dtype="str")}))
+    assert c(fixed).a.tolist()[-1] == 2.5

@@ -32,9 +32,10 @@ def _read_json_part(source: tuple, fs: Any, kwargs: dict, meta: pd.DataFrame | N
     data = read_block(fs, path, offset, length, compression)
     kwargs = dict(kwargs)
     enc = kwargs.pop("encoding", None) or "utf-8"
+    reader = kwargs.pop("engine", None) or pd.read_json
     if data.strip():
         try:
-            df = pd.read_json(io.StringIO(data.decode(enc)), **kwargs)
+            df = reader(io.StringIO(data.decode(enc)), **kwargs)
         except ValueError as e:
             raise ValueError(f"read_json: could not parse {path!r}"
                              f"{'' if offset == 0 else f' (block at byte {offset})'}: {e}") from e
@@ -49,9 +50,43 @@ def _read_json_part(source: tuple, fs: Any, kwargs: dict, meta: pd.DataFrame | N
         df = df.reindex(columns=list(meta.columns)) if missing else df[list(meta.columns)]
     if meta is not None and len(df) == 0:
         df = meta.iloc[:0].copy()
+    elif meta is not None:
+        df = _match_dtypes(df, meta, path)
     if path_column:
         df[path_column] = pd.Categorical([path_value] * len(df), categories=categories)
     return df
+
+
+def _match_dtypes(df: pd.DataFrame, meta: pd.DataFrame, path: str) -> pd.DataFrame:
+    """Cast to the meta's dtypes where nothing is lost; a real difference raises, naming the fix."""
+    casts, bad = {}, []
+    for c in meta.columns:
+        want, got = meta[c].dtype, df[c].dtype
+        if want == got:
+            continue
+        col = df[c]
+        stringy = lambda d: d == object or isinstance(d, pd.StringDtype)  # noqa: E731
+        if col.isna().all() or (want.kind == "f" and got.kind in "iuf") or (stringy(want) and stringy(got)) \
+                or (want.kind in "iu" and got.kind in "iu" and isinstance(want, type(got))):
+            casts[c] = want
+        else:
+            bad.append(f"{c!r}: found {got}, expected {want}")
+    if bad:
+        raise ValueError(f"read_json: columns of {path!r} parsed to other dtypes than the first partition's: "
+                         f"{'; '.join(bad)}. Pass meta= with the dtypes every partition can hold (e.g. float64 for "
+                         f"integers with missing values)")
+    return df.astype(casts) if casts else df
+
+
+def reader_for_meta(head: bytes, kw: dict, path: str) -> pd.DataFrame:
+    """Parse the start of a JSON-lines file (for the meta)."""
+    kw = dict(kw)
+    enc = kw.pop("encoding", None) or "utf-8"
+    reader = kw.pop("engine", None) or pd.read_json
+    try:
+        return reader(io.StringIO(head.decode(enc)), **kw)
+    except ValueError as e:
+        raise ValueError(f"read_json: could not parse the start of {path!r}: {e}") from e
 
 
 def read_json(url_path: Any, orient: str = "records", lines: bool | None = None, storage_options: dict | None = None,
@@ -65,7 +100,9 @@ def read_json(url_path: Any, orient: str = "records", lines: bool | None = None,
     ``blocksize=`` (bytes or ``'64MB'``) then splits each uncompressed file
     into blocks of whole lines, otherwise each file is one partition.
     ``meta=`` gives the columns and dtypes; without it the first partition
-    is read once to find them.  ``include_path_column=True`` (or a name)
+    is read once to find them (its first ``sample`` bytes for JSON lines).
+    ``engine=`` is the parsing function (default ``pandas.read_json``).
+    ``include_path_column=True`` (or a name)
     adds a categorical column with each row's file.  Malformed JSON raises
     ValueError naming the file; a missing file raises FileNotFoundError.
     """
@@ -73,8 +110,9 @@ def read_json(url_path: Any, orient: str = "records", lines: bool | None = None,
         lines = orient == "records"
     if orient != "records" and lines:
         raise ValueError("read_json: lines=True works with orient='records' only")
-    if engine is not None:
-        raise NotImplementedError("read_json(engine=...) is not supported; shoal parses with pandas.read_json")
+    if engine is not None and not callable(engine):
+        raise TypeError("read_json(engine=...) takes a function with pandas.read_json's signature (default "
+                        "pandas.read_json)")
     if errors != "strict":
         raise NotImplementedError("read_json(errors=...) other than 'strict' is not supported")
     bs = parse_blocksize(blocksize, 64 * 2**20)
@@ -94,10 +132,18 @@ def read_json(url_path: Any, orient: str = "records", lines: bool | None = None,
         else:
             for off in range(0, size, bs):
                 sources.append((p, off, min(bs, size - off), None))
-    kw = dict(kwargs, orient=orient, lines=lines, encoding=encoding)
+    kw = dict(kwargs, orient=orient, lines=lines, encoding=encoding, engine=engine)
     categories = list(dict.fromkeys(conv(p) for p in paths))
     if meta is None:
-        first = _read_json_part(sources[0], fs, kw, None)
+        p0, _, _, comp0 = sources[0]
+        if lines and comp0 is None and sample:
+            # the first ``sample`` bytes, to a line end, are enough to find the columns and dtypes
+            with fs.open(p0, "rb") as f:
+                head = f.read(sample)
+                head += f.readline()
+            first = reader_for_meta(head, kw, p0)
+        else:
+            first = _read_json_part(sources[0], fs, kw, None)
         meta = first.iloc[:0]
     else:
         meta = make_meta(meta)
