@@ -230,6 +230,10 @@ def _reconcile(df: pd.DataFrame, spec: CSVSpec, want: list, path: str) -> pd.Dat
         hint = ""
         if any(w.kind in "iu" and g.kind == "f" for _, g, w in bad):
             hint = "\nOr pass assume_missing=True to read every integer column without a dtype as float64."
+        dates = [c for c, _, w in bad if w.kind == "M"]
+        if dates:
+            hint += (f"\nColumns {dates} failed to parse as dates here: drop them from parse_dates= and convert "
+                     f"them afterwards with ddf.to_datetime(..., errors='coerce') if that is what you want.")
         raise DtypeMismatchError(
             f"read_csv: columns of {path!r} parsed to other dtypes than the sample of the first file "
             f"(whose types every partition must share):\n{rows}\n"
