@@ -360,9 +360,8 @@ class _Extreme:
         return ("extreme", self.func.__name__, self.opname)
 
     def chunk(self, x: np.ndarray, axes: tuple) -> Any:
-        if builtins.any(x.shape[d] == 0 for d in axes) and x.size == 0 and \
-                builtins.all(x.shape[d] != 0 for d in range(x.ndim) if d not in axes):
-            return None
+        if builtins.any(x.shape[d] == 0 for d in axes):
+            return None  # nothing along the reduced axes here: no partial
         return self.func(x, axis=axes, keepdims=True)
 
     def combine(self, parts: list, axes: tuple) -> Any:
@@ -459,8 +458,7 @@ class _Moment:
             return (n, s)
         with np.errstate(invalid="ignore", divide="ignore"):
             m = s / n
-            if self.nan:
-                m = np.where(np.asarray(n) == 0, 0, m)  # all-nan slice: no contribution
+            m = np.where(np.asarray(n) == 0, 0, m)  # empty or all-nan: no contribution
             d = (np.where(np.isnan(x), m, x) if self.nan else x) - m
             m2 = np.sum(d * np.conj(d) if np.iscomplexobj(d) else d * d, axis=axes, keepdims=True)
         return (n, m, m2.real if np.iscomplexobj(m2) else m2)
@@ -473,10 +471,11 @@ class _Moment:
         ns = [p[0] for p in parts]
         n = functools.reduce(np.add, ns)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = functools.reduce(np.add, [np.where(ni == 0, 0, ni * p[1]) if self.nan else ni * p[1]
+            # an empty block (count 0) contributes nothing, not 0 * nan
+            mean = functools.reduce(np.add, [np.where(np.asarray(ni) == 0, 0, ni * p[1])
                                              for ni, p in zip(ns, parts)]) / n
             m2 = functools.reduce(np.add, [
-                p[2] + (np.where(ni == 0, 0, ni * _abs2(p[1] - mean)) if self.nan else ni * _abs2(p[1] - mean))
+                np.where(np.asarray(ni) == 0, 0, p[2] + ni * _abs2(p[1] - mean))
                 for ni, p in zip(ns, parts)])
         return (n, mean, m2)
 
@@ -589,7 +588,9 @@ class _Arg:
             return np.where(np.isnan(x), fill, x)
         return x
 
-    def chunk(self, x: np.ndarray, axes: tuple, offsets: tuple, shape: tuple) -> tuple:
+    def chunk(self, x: np.ndarray, axes: tuple, offsets: tuple, shape: tuple) -> Any:
+        if builtins.any(x.shape[d] == 0 for d in axes):
+            return None  # an empty block along the reduced axes: no candidate
         part = self._chunk(x, axes, offsets, shape)
         if self.nan and x.dtype.kind in "fc":
             allnan = np.all(np.isnan(x), axis=axes if axes else None, keepdims=True)
@@ -612,7 +613,10 @@ class _Arg:
         glob = np.ravel_multi_index(tuple(i + o for i, o in zip(idx, offsets)), shape)
         return (val, np.asarray(glob).reshape((1,) * x.ndim))
 
-    def combine(self, parts: list, axes: tuple) -> tuple:
+    def combine(self, parts: list, axes: tuple) -> Any:
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return None
         if len(parts[0]) == 3:
             return self._combine_nan(parts)
         val, idx = parts[0]
@@ -642,7 +646,9 @@ class _Arg:
             alln = alln & vn
         return (val, idx, alln)
 
-    def aggregate(self, p: tuple, axes: tuple, keepdims: bool) -> np.ndarray:
+    def aggregate(self, p: Any, axes: tuple, keepdims: bool) -> np.ndarray:
+        if p is None:
+            raise ValueError(f"attempt to get arg{self.kind} of an empty sequence")
         if len(p) == 3 and np.any(p[2]):
             raise ValueError("All-NaN slice encountered")
         idx = np.asarray(p[1]).astype(np.intp)

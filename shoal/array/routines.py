@@ -122,6 +122,14 @@ def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: Any = None) ->
         raise ValueError(f"cannot reshape array of size {x.size} into shape {shape}")
     if shape == x.shape:
         return x
+    if any(0 in c and len(c) > 1 for c in x.chunks):
+        # zero-length blocks carry nothing: drop them so blocks line up with rows
+        x = x.rechunk(tuple(tuple(b for b in c if b) or (0,) for c in x.chunks))
+    if math.prod(shape) == 0:
+        # no elements: nothing to move, just the new shape
+        from shoal.array.creation import zeros
+
+        return zeros(shape, dtype=x.dtype, chunks=tuple(max(s, 1) for s in shape))
     if x.npartitions == 1:
         name = new_name("reshape", x.name, shape)
         layer = {(name, *([0] * len(shape))): Task(np.reshape, Ref((x.name, *([0] * x.ndim))), shape)}
