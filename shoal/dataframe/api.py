@@ -244,6 +244,9 @@ def _explode(part: Any, args: tuple, kwargs: dict) -> Any:
 class FrameMethods:
     """Methods DataFrame, Series and Index share (``_Frame`` overrides any of these it defines)."""
 
+    # pandas defers arithmetic to objects of higher priority, so `pandas_obj + collection` comes here
+    __pandas_priority__ = 5000
+
     # -- structure ------------------------------------------------------------------
     @property
     def shape(self) -> tuple:

@@ -327,6 +327,15 @@ class _Frame(FrameMethods):
 
     def _binop(self, other: Any, op: Callable, reflect: bool = False) -> Any:
         func = M.rbinop if reflect else M.binop
+        if isinstance(other, (pd.Series, pd.DataFrame)) and not (self.ndim == 2 and other.ndim == 1):
+            # rows pair up by label: give the pandas object partitions that line up with ours
+            from shoal.dataframe.io.convert import from_pandas
+
+            if not self.known_divisions:
+                raise ValueError("arithmetic with a pandas object pairs rows by label, which needs known "
+                                 "divisions here; set_index first, or wrap it: ddf.from_pandas(obj, npartitions=1) "
+                                 "and repartition both to the same partitions")
+            other = from_pandas(other, npartitions=1)
         if isinstance(other, _Frame) and self.ndim == 2 and other.ndim == 1:
             # pandas aligns a Series with a DataFrame's columns, not its rows: send it whole to every partition
             other = _whole(other)

@@ -395,6 +395,13 @@ class Series(SeriesMethods, _Frame):
         return self._elementwise("to_frame", name=name)
 
     def map(self, arg: Any, na_action: Any = None, meta: Any = no_default) -> "Series":
+        """Map values through a function, dict or Series (a shoal Series is sent whole to every partition)."""
+        if isinstance(arg, _Frame):
+            from shoal.dataframe.core import _whole
+
+            arg = _whole(arg)
+            if meta is no_default:
+                meta = (self._meta.name, arg._meta.dtype)
         return map_partitions_(M.call_method, self, "map", arg, na_action=na_action, meta=meta, token="map")
 
     def apply(self, func: Callable, convert_dtype: Any = no_default, meta: Any = no_default, args: tuple = (),

@@ -292,3 +292,19 @@ def test_resample_refuses_right_closed_bins():
     pdf = pd.DataFrame({"x": range(10)}, index=pd.date_range("2000", periods=10, freq="10D"))
     with pytest.raises(NotImplementedError):
         ddf.from_pandas(pdf, npartitions=2).resample("ME")
+
+
+def test_arithmetic_with_pandas_objects_pairs_rows_by_label():
+    s = pd.Series(range(6))
+    d = ddf.from_pandas(s, 3)
+    pd.testing.assert_series_equal((d + s).compute(), s + s)
+    pd.testing.assert_series_equal((s + d).compute(), s + s)
+    frame = pd.DataFrame({"a": range(6), "b": np.arange(6.0)})
+    f = ddf.from_pandas(frame, 2)
+    pd.testing.assert_frame_equal((f + frame).compute(), frame + frame)
+    pd.testing.assert_frame_equal((f - frame.sum()).compute(), frame - frame.sum())
+    with pytest.raises(ValueError):
+        d.clear_divisions() + s
+    m = pd.Series({0: "a", 1: "b", 2: "c"})
+    pd.testing.assert_series_equal(d.map(ddf.from_pandas(m, 2)).compute(), s.map(m))
+    pd.testing.assert_series_equal(np.cos(d).compute(), np.cos(s))
