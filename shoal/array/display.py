@@ -45,14 +45,15 @@ def _grid_svg(x: Any, size: int = 120) -> str:
 
 def array_html(x: Any) -> str:
     """The ``_repr_html_`` of an Array."""
-    chunk_bytes = 1
+    chunk_bytes: Any = 1
     for c in x.chunksize:
         chunk_bytes *= c
     chunk_bytes *= x.dtype.itemsize
     rows = [
         ("Bytes", _bytes(x.nbytes), _bytes(chunk_bytes)),
         ("Shape", x.shape, x.chunksize),
-        ("Dask graph", f"{x.npartitions} chunks in {len(x.dask.layers)} graph layers", ""),
+        ("Blocks", f"{x.npartitions} blocks ({' x '.join(str(n) for n in x.numblocks) or '1'})", ""),
+        ("Task graph", f"{len(x.dask.layers)} layers", ""),
         ("Data type", f"{x.dtype} numpy.ndarray", ""),
     ]
     body = "".join(
