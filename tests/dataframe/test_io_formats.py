@@ -217,3 +217,16 @@ def test_json_later_partition_with_other_dtypes_raises(tmp_path):
     fixed = ddf.read_json(str(tmp_path / "*.json"), meta=pd.DataFrame({"a": pd.Series([], dtype="float64"),
                                                                          "b": pd.Series([], dtype="str")}))
     assert c(fixed).a.tolist()[-1] == 2.5
+
+
+def test_parquet_append_and_name_function(pdf, tmp_path):
+    frame = pdf[["a", "x"]]
+    d = ddf.from_pandas(frame, npartitions=2)
+    out = str(tmp_path / "app")
+    d.to_parquet(out, name_function=lambda i: f"chunk-{i:02d}.parquet")
+    assert sorted(os.listdir(out)) == ["chunk-00.parquet", "chunk-01.parquet"]
+    d.to_parquet(out, append=True, name_function=lambda i: f"chunk-{i:02d}.parquet")
+    assert len(os.listdir(out)) == 4
+    assert len(c(ddf.read_parquet(out))) == 2 * len(frame)
+    with pytest.raises(ValueError, match="columns"):
+        ddf.from_pandas(pdf[["a"]], npartitions=1).to_parquet(out, append=True)

@@ -230,7 +230,7 @@ def _hive_match(hive: dict, filters: list) -> bool:
     return True
 
 
-def _write_part(df: pd.DataFrame, path: str, i: int, write_index: bool, partition_on: list,
+def _write_part(df: pd.DataFrame, path: str, fname: str, write_index: bool, partition_on: list,
                 kwargs: dict) -> list:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -238,7 +238,7 @@ def _write_part(df: pd.DataFrame, path: str, i: int, write_index: bool, partitio
     if write_index and isinstance(df.index, pd.RangeIndex):
         df = df.set_axis(pd.Index(df.index.to_numpy(), name=df.index.name))  # store as a column in every file
     if not partition_on:
-        target = os.path.join(path, f"part.{i}.parquet")
+        target = os.path.join(path, fname)
         pq.write_table(pa.Table.from_pandas(df, preserve_index=write_index), target, **kwargs)
         return [target]
     out = []
@@ -246,7 +246,7 @@ def _write_part(df: pd.DataFrame, path: str, i: int, write_index: bool, partitio
         keys = keys if isinstance(keys, tuple) else (keys,)
         sub = os.path.join(path, *[f"{k}={v}" for k, v in zip(partition_on, keys)])
         os.makedirs(sub, exist_ok=True)
-        target = os.path.join(sub, f"part.{i}.parquet")
+        target = os.path.join(sub, fname)
         table = pa.Table.from_pandas(piece.drop(columns=partition_on), preserve_index=write_index)
         pq.write_table(table, target, **kwargs)
         out.append(target)
@@ -254,14 +254,18 @@ def _write_part(df: pd.DataFrame, path: str, i: int, write_index: bool, partitio
 
 
 def to_parquet(df: Any, path: Any, engine: str = "auto", compression: Any = "snappy", write_index: bool = True,
-               partition_on: Any = None, overwrite: bool = False, compute: bool = True,
-               compute_kwargs: dict | None = None, **kwargs: Any) -> Any:
+               partition_on: Any = None, overwrite: bool = False, append: bool = False,
+               name_function: Any = None, compute: bool = True, compute_kwargs: dict | None = None,
+               **kwargs: Any) -> Any:
     """Write ``path/part.<i>.parquet`` for every partition (pyarrow), index included by default.
 
     ``write_index=False`` drops the index.  ``partition_on=['col']`` writes
     hive-style subdirectories ``col=value/`` (the column is stored in the
     directory name, and ``read_parquet`` restores it as a categorical).
-    ``overwrite=True`` empties ``path`` first.  Returns the files written
+    ``overwrite=True`` empties ``path`` first; ``append=True`` adds files
+    numbered after the ones there (the columns must match; else ValueError).
+    ``name_function(i)`` names partition ``i``'s file (default
+    ``part.<i>.parquet``).  Returns the files written
     (or the lazy writes with ``compute=False``).
     """
     import shutil
@@ -281,7 +285,31 @@ def to_parquet(df: Any, path: Any, engine: str = "auto", compression: Any = "sna
         raise KeyError(f"to_parquet: partition_on columns {missing} are not in the frame")
     scheduler = kwargs.pop("scheduler", None)
     pq_kwargs = dict(kwargs, compression=compression)
-    writes = [delayed(_write_part, pure=False)(p, path, i, write_index, partition_on, pq_kwargs)
+    if overwrite and append:
+        raise ValueError("to_parquet: overwrite=True and append=True contradict each other")
+    start = 0
+    if append:
+        existing, _ = _files(path) if any(f.endswith(".parquet") for _, _, fs in os.walk(path) for f in fs) \
+            else ([], None)
+        if existing:
+            import pyarrow.parquet as pq
+
+            old = [n for n in pq.ParquetFile(existing[0]).schema_arrow.names
+                   if not n.startswith("__index_level_")]
+            new = [c for c in df.columns if c not in partition_on]
+            if write_index and df.index.name is not None:
+                new = new + [df.index.name]
+            if sorted(old) != sorted(new):
+                raise ValueError(f"to_parquet(append=True): the data has columns {new}, the files in {path!r} "
+                                 f"have {old}")
+            start = len(existing)
+    if name_function is None:
+        names = [f"part.{start + i}.parquet" for i in range(df.npartitions)]
+    else:
+        names = [str(name_function(start + i)) for i in range(df.npartitions)]
+        if len(set(names)) != len(names):
+            raise ValueError("to_parquet: name_function gave two partitions the same file name")
+    writes = [delayed(_write_part, pure=False)(p, path, names[i], write_index, partition_on, pq_kwargs)
               for i, p in enumerate(df.to_delayed())]
     if not compute:
         return writes
