@@ -60,7 +60,7 @@ def read_parquet_part(source: tuple, columns: list | None, spec: tuple) -> pd.Da
     import pyarrow.dataset as ds
 
     path, rg, hive = source
-    all_columns, index_cols, hive_cats, file_filters = spec
+    all_columns, index_cols, hive_cats, file_filters, as_category = spec
     fmt = ds.ParquetFileFormat()
     frag = fmt.make_fragment(path, _local_fs(), row_groups=[rg] if rg is not None else None)
     cols = all_columns if columns is None else [c for c in all_columns if c in set(columns)]
@@ -75,6 +75,8 @@ def read_parquet_part(source: tuple, columns: list | None, spec: tuple) -> pd.Da
     for c in cols:
         if c in hive_cats:
             df[c] = pd.Categorical([hive[c]] * len(df), categories=hive_cats[c])
+        elif c in as_category and not isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype("category")
     return df[cols]
 
 
@@ -132,8 +134,9 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
     (default: the index pandas stored; ``index=False``: none, the stored
     index comes back as a column).  ``calculate_divisions=True`` sets known
     divisions from the index's min/max statistics when row groups are
-    sorted.  A missing path raises FileNotFoundError; an unknown column
-    KeyError.
+    sorted.  ``categories=[...]`` reads those columns as categoricals;
+    ``split_row_groups=False`` makes one partition per file.  A missing
+    path raises FileNotFoundError; an unknown column KeyError.
     """
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
@@ -142,6 +145,12 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
 
     if engine not in ("auto", "pyarrow"):
         raise NotImplementedError(f"read_parquet(engine={engine!r}): shoal reads parquet with pyarrow only")
+    split_row_groups = kwargs.pop("split_row_groups", "infer")
+    if kwargs.pop("storage_options", None):
+        raise NotImplementedError("read_parquet reads local files only; storage_options= is not supported")
+    if kwargs:
+        raise NotImplementedError(f"read_parquet: keywords {sorted(kwargs)} are not supported; read with pyarrow "
+                                  f"directly and use ddf.from_pandas / from_delayed")
     paths, root = _files(path)
     schema = pq.ParquetFile(paths[0]).schema_arrow
     pmeta = schema.pandas_metadata or {}
@@ -177,8 +186,10 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
         if meta.index.nlevels == 1 and str(meta.index.name).startswith("__index_level_"):
             meta.index.name = None
     meta = meta[columns if columns is not None else all_columns]
+    as_category = [] if categories is None else ([categories] if isinstance(categories, str) else list(categories))
+    as_category = [c for c in as_category if c in meta.columns]
     for c in meta.columns:
-        if isinstance(meta[c].dtype, pd.CategoricalDtype) and c not in hive_cats:
+        if (isinstance(meta[c].dtype, pd.CategoricalDtype) or c in as_category) and c not in hive_cats:
             meta[c] = pd.Categorical([], categories=[UNKNOWN_CATEGORIES])
     # filters on hive columns select files; the rest go to the row groups
     hive_filters = [f for f in (filters or []) if isinstance(f, tuple) and f[0] in hive_cats]
@@ -196,6 +207,9 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
         if hive_filters and not _hive_match(hive, hive_filters):
             continue
         frag = fmt.make_fragment(p, _local_fs())
+        if split_row_groups is False and expr is None:
+            sources.append((p, None, hive))
+            continue
         pieces = frag.split_by_row_group(expr, schema=frag.physical_schema) if expr is not None \
             else frag.split_by_row_group()
         for piece in pieces:
@@ -206,7 +220,7 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
     divisions = [None] * (len(sources) + 1)
     if calculate_divisions and len(index_cols) == 1:
         divisions = _divisions(paths, sources, index_cols[0]) or divisions
-    spec = (list(meta.columns), index_cols, hive_cats, file_filters)
+    spec = (list(meta.columns), index_cols, hive_cats, file_filters, as_category)
     name = "read-parquet-" + tokenize(paths, [os.path.getmtime(p) if os.path.exists(p) else None for p in paths],
                                       sources, spec)
     cols = None if columns is None else list(columns)
