@@ -188,6 +188,8 @@ class DataFrame(DataFrameMethods, _Frame):
         return self._assign_now(names, values)
 
     def _assign_now(self, names: list, values: list) -> "DataFrame":
+        values = [self._array_as_series(v, n) if hasattr(v, "chunks") and getattr(v, "ndim", 0) == 1 else v
+                  for n, v in zip(names, values)]
         for v in values:
             if isinstance(v, DataFrame):
                 raise TypeError("assign takes Series, scalars or callables, not a DataFrame; assign its columns one by one")
@@ -196,6 +198,16 @@ class DataFrame(DataFrameMethods, _Frame):
                                 "partitions; wrap it first, e.g. ddf.from_array(values) / ddf.from_dask_array(x, "
                                 "index=df.index), or pass a pandas Series with the same index")
         return map_partitions_(M.assign, self, names, *values, token="assign")
+
+    def _array_as_series(self, x: Any, name: Any) -> "Series":
+        """A 1-d shoal Array as a Series on this frame's partitions (partition lengths are computed now)."""
+        from shoal.dataframe.convert_array import _lengths, from_dask_array
+
+        lengths = _lengths(self, True)
+        if not any(c != c for c in x.chunks[0]) and sum(x.chunks[0]) != sum(lengths):
+            raise ValueError(f"cannot assign an array of length {sum(x.chunks[0])} to a frame of {sum(lengths)} rows")
+        x = x.rechunk((tuple(lengths),))
+        return from_dask_array(x, columns=name, index=self.index)
 
     def rename(self, index: Any = None, columns: Any = None, sorted_index: bool = False, **kwargs: Any) -> "DataFrame":
         """Relabel columns (per partition) and/or the index (a function or dict).
