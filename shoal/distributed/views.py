@@ -109,9 +109,10 @@ def job_rows(cluster: Any) -> list:
         states = dict(getattr(cluster, "_states", {}))
     running = sum(1 for j in jobs if states.get(j) == "running")
     pending = len(jobs) - running
-    kind = type(cluster).__name__
+    # the batch system is the one the job script is written for (SLURMScript -> SLURM)
+    kind = type(cluster.writer).__name__
     rows = [
-        ("Job kind", kind[:-7] if kind.endswith("Cluster") and len(kind) > 7 else kind),
+        ("Job kind", kind[:-6] if kind.endswith("Script") and len(kind) > 6 else kind),
         ("Jobs running", running),
         ("Jobs pending", pending),
         ("Workers per job", spec.processes),
@@ -199,7 +200,8 @@ def _workers_html(workers: dict) -> str:
     head = ("<tr><th>Name</th><th>Address</th><th>Threads</th><th>Memory limit</th>"
             "<th>Stored</th><th>Processing</th></tr>")
     rows = []
-    for addr, w in list(workers.items())[:MAX_WORKER_ROWS]:
+    ordered = sorted(workers.items(), key=lambda kv: (str(kv[1].get("name")), kv[0]))
+    for addr, w in ordered[:MAX_WORKER_ROWS]:
         limit = int(w.get("memory_limit") or 0)
         rows.append("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in (
             w.get("name"), addr, w.get("nthreads"), format_bytes(limit) if limit > 0 else "no limit",
