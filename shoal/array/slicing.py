@@ -177,6 +177,9 @@ def getitem(x: Array, index: Any) -> Array:
         from shoal.array.lazy_index import lazy_getitem
 
         return lazy_getitem(x, (from_array(m, chunks=x.chunks[:m.ndim]),) + idx[1:])
+    n_arr = sum(1 for i in idx if isinstance(i, np.ndarray) and i.ndim >= 1)
+    if n_arr > 1 and all(i is not None for i in idx):
+        return _pointwise(x, idx)
     plans = []  # per output dim: (pieces, lengths, source dim or None, fancy)
     fixed = {}  # source dim -> (block, local int) for int indices
     dim = 0
@@ -281,6 +284,21 @@ def getitem(x: Array, index: Any) -> Array:
     return out
 
 
+def _pointwise(x: Array, idx: tuple) -> Array:
+    """Several index arrays: numpy broadcasts them together (as ``vindex``), and puts the
+    broadcast dimensions where the first one stood when they are all adjacent, else first."""
+    key = tuple(np.flatnonzero(i) if isinstance(i, np.ndarray) and i.dtype == bool else i for i in idx)
+    out = vindex(x, key)
+    adv = [k for k, i in enumerate(key) if not isinstance(i, slice)]
+    nb = np.broadcast_shapes(*[np.shape(key[k]) for k in adv])
+    if adv == list(range(adv[0], adv[0] + len(adv))) and adv[0] > 0 and len(nb):
+        from shoal.array.routines import moveaxis
+
+        nd = len(nb)
+        out = moveaxis(out, list(range(nd)), list(range(adv[0], adv[0] + nd)))
+    return out
+
+
 def _hashable(idx: tuple) -> tuple:
     out = []
     for i in idx:
@@ -301,21 +319,67 @@ def _vgather(blocks: list, locals_: list, positions: list, size: int) -> np.ndar
     return out
 
 
+def _vindex_lazy_block(block: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    n = block.shape[0]
+    idx = np.asarray(idx)
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise IndexError(f"vindex: index out of bounds for axis 0 with size {n}")
+    return block[idx]
+
+
 def vindex(x: Array, key: Any) -> Array:
     """Point-wise indexing: ``x.vindex[[0, 2], [1, 3]]`` picks x[0, 1] and x[2, 3].
 
-    The integer arrays broadcast together (numpy's rule for several index
-    arrays); unindexed trailing dimensions are kept whole.
+    The index arrays (ints count as 0-d arrays) broadcast together, numpy's
+    rule for several index arrays, and their dimensions come first in the
+    result; dimensions indexed by a slice follow, in order (the slices are
+    applied first).  With no index array at all only whole-axis slices are
+    accepted (``x.vindex[:]`` is ``x``).  A shoal Array index is accepted for
+    a 1-d array held in one block.
     """
     if not isinstance(key, tuple):
         key = (key,)
+    if any(k is None for k in key):
+        raise IndexError("vindex does not support None (np.newaxis) entries; index, then add axes")
+    if any(isinstance(k, Array) for k in key):
+        if len(key) == 1 and x.ndim == 1 and x.numblocks == (1,) and key[0].dtype.kind in "iu":
+            from shoal.array.blockwise import map_blocks
+
+            k = key[0]
+            ind = tuple(range(k.ndim))
+            from shoal.array.blockwise import blockwise
+
+            return blockwise(_vindex_lazy_block, ind, x, (k.ndim,), k, ind, dtype=x.dtype,
+                             concatenate=True, token="vindex-lazy")
+        raise IndexError("vindex does not support indexing with shoal Arrays except a 1-d array held "
+                         "in one block; compute the index first (x.vindex[idx.compute()])")
     if len(key) > x.ndim:
         raise IndexError(f"vindex got {len(key)} indices for a {x.ndim}-d array")
+    key = key + (slice(None),) * (x.ndim - len(key))
+    arr_dims = [d for d, k in enumerate(key) if not isinstance(k, slice)]
+    if not arr_dims:
+        for d, k in enumerate(key):
+            if k.indices(int(x.shape[d])) != (0, int(x.shape[d]), 1):
+                raise IndexError("vindex needs at least one index array; a slice alone must cover the "
+                                 "whole axis (use x[...] for other slices)")
+        return x
+    # slices first, then the index arrays on the leading dimensions
+    sliced = tuple(slice(None) if d in arr_dims else k for d, k in enumerate(key))
+    if any(k != slice(None) for k in sliced):
+        x = x[sliced]
+    order = arr_dims + [d for d in range(x.ndim) if d not in arr_dims]
+    if order != list(range(x.ndim)):
+        from shoal.array.routines import transpose
+
+        x = transpose(x, order)
+    key = tuple(key[d] for d in arr_dims)
     arrays = []
     for d, k in enumerate(key):
         k = np.asarray(k)
+        if k.size == 0 and k.dtype.kind == "f":
+            k = k.astype(np.intp)
         if k.dtype == bool or k.dtype.kind not in "iu":
-            raise _unsupported(key, "vindex takes integer arrays (or ints) only")
+            raise IndexError(f"vindex takes integer arrays (or ints) only, not {k.dtype} indices")
         n = x.shape[d]
         if k.size and (k.max() >= n or k.min() < -n):
             raise IndexError(f"vindex: index out of bounds for axis {d} with size {n}")
@@ -330,7 +394,8 @@ def vindex(x: Array, key: Any) -> Array:
     npts = pts[0].size
     bounds = [np.asarray(chunk_bounds(x.chunks[d])) for d in range(nd)]
     blk = [np.searchsorted(bounds[d], pts[d], side="right") - 1 for d in range(nd)]
-    per = max(max(x.chunks[0]) if x.chunks[0] else 1, 1)
+    # points per output block: about as many as one input block holds along the indexed axes
+    per = max(int(np.prod([max(max(x.chunks[d]) if x.chunks[d] else 1, 1) for d in range(nd)])), 1)
     trailing = x.chunks[nd:]
     name = new_name("vindex", x.name, [p.tobytes() for p in pts])
     layer: dict = {}

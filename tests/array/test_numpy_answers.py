@@ -141,3 +141,30 @@ def test_meshgrid_tuple_unequal_chunks():
 def test_flat_chunk_tuple_for_1d():
     assert da.from_array(np.arange(7), chunks=(3, 4)).chunks == ((3, 4),)
     assert da.ones(7, chunks=(3, 4)).chunks == ((3, 4),)
+
+
+def test_several_index_arrays_broadcast_like_numpy():
+    x = np.random.default_rng(4).random((4, 5, 6, 3))
+    d = da.from_array(x, chunks=2)
+    for key in [([0, 1], [1, 2]), (slice(None), [0, 2], [1, 3]), ([0, 1], slice(1, 4), [1, 2]),
+                (1, [0, 2], [1, 3]), (slice(None), [[0], [2]], [1, 3], slice(None, None, -1)),
+                ([True, False, True, False], [1, 4])]:
+        np.testing.assert_array_equal(c(d[key]), x[key])
+
+
+def test_vindex_forms():
+    x = np.arange(56).reshape(7, 8)
+    d = da.from_array(x, chunks=(3, 4))
+    np.testing.assert_array_equal(c(d.vindex[[1, 2, 5, 5], [3, 1, -2, 1]]), x[[1, 2, 5, 5], [3, 1, -2, 1]])
+    np.testing.assert_array_equal(c(d.vindex[[[0, 1], [6, 0]], [[0, 1], [0, 7]]]),
+                                  x[[[0, 1], [6, 0]], [[0, 1], [0, 7]]])
+    np.testing.assert_array_equal(c(d.vindex[[0, 1], ::-1]), x[[0, 1], ::-1])
+    np.testing.assert_array_equal(c(d.vindex[:, [1, 3]]), x[:, [1, 3]].T)   # index dims come first
+    assert d.vindex[:] is d
+    for bad in (lambda: d.vindex[None], lambda: d.vindex[[1, 2], [1, 2, 3]], lambda: d.vindex[[True] * 7],
+                lambda: d.vindex[1:], lambda: d.vindex[[0], [8]]):
+        with pytest.raises(IndexError):
+            bad()
+    small = da.from_array(np.array([0.2, 0.4, 0.6]), chunks=-1)
+    idx = np.array([[0, 2], [1, 1]])
+    np.testing.assert_array_equal(c(small.vindex[da.from_array(idx, chunks=1)]), np.array([0.2, 0.4, 0.6])[idx])
