@@ -185,19 +185,44 @@ def _like(a: Any, dtype: Any, chunks: Any, shape: Any) -> tuple:
     return shape, dtype, chunks
 
 
+def _fill_block_like(block: np.ndarray, value: Any, fill_dtype: np.dtype) -> np.ndarray:
+    return np.full(np.shape(block), value, dtype=fill_dtype)
+
+
+def _filled_like(a: Any, value: Any, dtype: Any, chunks: Any, shape: Any) -> Array | None:
+    """Blocks shaped like ``a``'s when its lengths are unknown (nan): known only block by block."""
+    if isinstance(a, Array) and chunks is None and shape is None and \
+            any(isinstance(s, float) and s != s for s in a.shape):
+        from shoal.array.blockwise import map_blocks
+
+        dt = np.dtype(a.dtype if dtype is None else dtype)
+        return map_blocks(_fill_block_like, a, value=value, fill_dtype=dt, dtype=dt)
+    return None
+
+
 def zeros_like(a: Any, dtype: Any = None, chunks: Any = None, shape: Any = None, **kw: Any) -> Array:
-    return zeros(*_like(a, dtype, chunks, shape))
+    """Zeros with ``a``'s shape, chunks and dtype (each may be overridden)."""
+    lazy = _filled_like(a, 0, dtype, chunks, shape)
+    return lazy if lazy is not None else zeros(*_like(a, dtype, chunks, shape))
 
 
 def ones_like(a: Any, dtype: Any = None, chunks: Any = None, shape: Any = None, **kw: Any) -> Array:
-    return ones(*_like(a, dtype, chunks, shape))
+    """Ones with ``a``'s shape, chunks and dtype (each may be overridden)."""
+    lazy = _filled_like(a, 1, dtype, chunks, shape)
+    return lazy if lazy is not None else ones(*_like(a, dtype, chunks, shape))
 
 
 def empty_like(a: Any, dtype: Any = None, chunks: Any = None, shape: Any = None, **kw: Any) -> Array:
-    return empty(*_like(a, dtype, chunks, shape))
+    """An uninitialised array with ``a``'s shape, chunks and dtype (shoal fills it with zeros)."""
+    lazy = _filled_like(a, 0, dtype, chunks, shape)
+    return lazy if lazy is not None else empty(*_like(a, dtype, chunks, shape))
 
 
 def full_like(a: Any, fill_value: Any, dtype: Any = None, chunks: Any = None, shape: Any = None, **kw: Any) -> Array:
+    """``fill_value`` everywhere, with ``a``'s shape, chunks and dtype (each may be overridden)."""
+    lazy = _filled_like(a, fill_value, dtype, chunks, shape)
+    if lazy is not None:
+        return lazy
     s, d, c = _like(a, dtype, chunks, shape)
     return full(s, fill_value, dtype=d, chunks=c)
 

@@ -168,3 +168,12 @@ def test_vindex_forms():
     small = da.from_array(np.array([0.2, 0.4, 0.6]), chunks=-1)
     idx = np.array([[0, 2], [1, 1]])
     np.testing.assert_array_equal(c(small.vindex[da.from_array(idx, chunks=1)]), np.array([0.2, 0.4, 0.6])[idx])
+
+
+def test_like_functions_on_unknown_chunks():
+    x = da.arange(10, chunks=3)
+    y = x[x > 4]
+    for f, v in ((da.zeros_like, 0), (da.ones_like, 1), (lambda a: da.full_like(a, 7, dtype=float), 7.0)):
+        r = f(y)
+        assert np.isnan(r.shape[0])
+        np.testing.assert_array_equal(c(r), np.full(5, v))
