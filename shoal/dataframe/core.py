@@ -101,15 +101,18 @@ class Scalar(base.Collection):
 
     @property
     def key(self) -> Hashable:
+        """The graph key holding this value."""
         return self._key
 
     @property
     def dtype(self) -> Any:
+        """The dtype (from the meta; no compute)."""
         return getattr(self._meta, "dtype", np.dtype(type(self._meta)) if np.isscalar(self._meta) else object)
 
     # compute, persist, visualize, dask and graph come from Collection
 
     def to_delayed(self) -> Any:
+        """One ``Delayed`` per partition."""
         from shoal.delayed import Delayed
 
         return Delayed(self._key, {}, (self,))
@@ -221,13 +224,16 @@ class _Frame(FrameMethods):
     # -- structure -------------------------------------------------------------
     @property
     def npartitions(self) -> int:
+        """Number of partitions."""
         return len(self.divisions) - 1
 
     @property
     def known_divisions(self) -> bool:
+        """Whether the index boundaries of the partitions are known."""
         return len(self.divisions) > 0 and self.divisions[0] is not None
 
     def clear_divisions(self) -> "_Frame":
+        """The same collection with divisions forgotten (all ``None``); nothing is computed."""
         return new_collection(self.dask, self._name, self._meta, [None] * (self.npartitions + 1))
 
     @property
@@ -238,17 +244,21 @@ class _Frame(FrameMethods):
 
     @property
     def partitions(self) -> _Partitions:
+        """Select partitions by position: ``df.partitions[0]``, ``df.partitions[1:3]``."""
         return _Partitions(self)
 
     def get_partition(self, i: int) -> "_Frame":
+        """Partition ``i`` as a one-partition collection."""
         return self.partitions[i]
 
     @property
     def index(self) -> "Index":
+        """The index as a lazy ``Index`` collection (one piece per partition)."""
         return self.map_partitions(M.getattr_, "index", meta=self._meta.index, token="index")
 
     @property
     def ndim(self) -> int:
+        """Number of dimensions (1 for Series/Index, 2 for DataFrame)."""
         return self._meta.ndim
 
     # -- running ---------------------------------------------------------------
@@ -256,12 +266,15 @@ class _Frame(FrameMethods):
     # ``dask``, and DataFrame.__getattr__ maps unknown names to columns, which
     # an inherited ``graph`` property would shadow.
     def compute(self, **kwargs: Any) -> Any:
+        """Run the graph and return the pandas result (``scheduler=`` picks where it runs)."""
         return base.compute(self, **kwargs)[0]
 
     def persist(self, **kwargs: Any) -> "_Frame":
+        """Compute the partitions now and keep them (in memory, or on the cluster); returns a collection over them."""
         return base.persist(self, **kwargs)[0]
 
     def visualize(self, filename: str | None = "mydask", **kwargs: Any) -> Any:
+        """Draw the task graph (graphviz) to ``filename``."""
         return base.visualize(self, filename=filename, **kwargs)
 
     def to_delayed(self, optimize_graph: bool = True) -> list:
@@ -400,11 +413,13 @@ class _Frame(FrameMethods):
         return map_partitions(M.call_method, self, method, *args, token=method, **kwargs)
 
     def isna(self):
+        """Boolean mask of nulls, per partition."""
         return self._elementwise("isna")
 
     isnull = isna
 
     def notna(self):
+        """Boolean mask of non-nulls, per partition."""
         return self._elementwise("notna")
 
     notnull = notna
@@ -424,6 +439,7 @@ class _Frame(FrameMethods):
         return self._elementwise("fillna", value, limit=limit, axis=axis)
 
     def dropna(self, **kwargs: Any):
+        """Drop rows with nulls (``how``, ``thresh``, ``subset`` as pandas), per partition."""
         return self._elementwise("dropna", **kwargs)
 
     def where(self, cond: Any, other: Any = np.nan):
@@ -437,9 +453,11 @@ class _Frame(FrameMethods):
         return map_partitions(M.call_method, self, "mask", cond, other, token="mask")
 
     def abs(self):
+        """Absolute values, per partition (lazy)."""
         return self._elementwise("abs")
 
     def round(self, decimals: int = 0):
+        """Round to ``decimals``, per partition."""
         return self._elementwise("round", decimals)
 
     def clip(self, lower: Any = None, upper: Any = None, axis: Any = None):
@@ -447,6 +465,7 @@ class _Frame(FrameMethods):
         return self._elementwise("clip", lower, upper, axis=axis)
 
     def between(self, left: Any, right: Any, inclusive: str = "both"):
+        """Whether each value lies between ``left`` and ``right`` (``inclusive`` as pandas), per partition."""
         return self._elementwise("between", left, right, inclusive=inclusive)
 
     def isin(self, values: Any):
@@ -479,17 +498,20 @@ class _Frame(FrameMethods):
                               divisions=[None] * (self.npartitions + 1))
 
     def map_overlap(self, func: Callable, before: int, after: int, *args: Any, meta: Any = no_default, **kwargs: Any):
+        """``func`` on each partition plus ``before``/``after`` rows (or a time span) of its neighbours."""
         from shoal.dataframe.rolling import map_overlap
 
         return map_overlap(func, self, before, after, *args, meta=meta, **kwargs)
 
     def rolling(self, window: Any, min_periods: int | None = None, center: bool = False, **kwargs: Any):
+        """Rolling windows; rows from neighbouring partitions are borrowed so windows cross partition edges."""
         from shoal.dataframe.rolling import Rolling
 
         return Rolling(self, window, min_periods=min_periods, center=center, **kwargs)
 
     @property
     def loc(self):
+        """Label-based selection; known divisions let it skip partitions."""
         from shoal.dataframe.indexing import LocIndexer
 
         return LocIndexer(self)
@@ -613,6 +635,7 @@ class _Frame(FrameMethods):
         return describe(self, percentiles=percentiles, include=include, exclude=exclude)
 
     def drop_duplicates(self, subset: Any = None, keep: str = "first", split_every: Any = None, ignore_index: bool = False):
+        """Rows with duplicates removed (a tree of per-partition ``drop_duplicates``); ``keep`` as pandas."""
         from shoal.dataframe import reductions as R
 
         return R.drop_duplicates(self, subset=subset, keep=keep, split_every=split_every)
@@ -625,6 +648,7 @@ def _make_op(opname: str, reflect: bool = False) -> Callable:
         return self._binop(other, op, reflect=reflect)
 
     method.__name__ = f"__{'r' if reflect else ''}{opname}__"
+    method.__doc__ = f"``{opname}`` element-wise, partition by partition (partitions aligned first)."
     return method
 
 
@@ -637,6 +661,8 @@ def _make_named_op(opname: str) -> Callable:
         return map_partitions(M.call_method, self, opname, other, fill_value=fill_value, token=opname, **kwargs)
 
     method.__name__ = opname
+    method.__doc__ = (f"``{opname}`` element-wise with ``fill_value`` and pandas' other keywords, "
+                      "partition by partition (partitions aligned first).")
     return method
 
 

@@ -76,15 +76,18 @@ class DataFrame(DataFrameMethods, _Frame):
     # -- structure -----------------------------------------------------------------
     @property
     def columns(self) -> pd.Index:
+        """The column labels (from the meta; no compute)."""
         return self._meta.columns
 
     @columns.setter
     def columns(self, value: Any) -> None:
+        """Rename the columns (per partition) to ``value``."""
         renamed = self.rename(columns=dict(zip(self._meta.columns, value)))
         self.dask, self._name, self._meta = renamed.dask, renamed._name, renamed._meta
 
     @property
     def dtypes(self) -> pd.Series:
+        """The column dtypes (from the meta; no compute)."""
         return self._meta.dtypes
 
     @property
@@ -225,6 +228,7 @@ class DataFrame(DataFrameMethods, _Frame):
         return out.clear_divisions()
 
     def drop(self, labels: Any = None, axis: int = 0, columns: Any = None, errors: str = "raise") -> "DataFrame":
+        """Drop columns (``columns=`` or ``axis=1``), per partition; rows cannot be dropped by label lazily."""
         if columns is None:
             if axis not in (1, "columns"):
                 raise NotImplementedError("drop only removes columns: use df.drop(columns=[...])")
@@ -232,18 +236,22 @@ class DataFrame(DataFrameMethods, _Frame):
         return self._elementwise("drop", columns=columns, errors=errors)
 
     def query(self, expr: str, **kwargs: Any) -> "DataFrame":
+        """``pandas.DataFrame.query`` per partition."""
         return self._elementwise("query", expr, **kwargs)
 
     def eval(self, expr: str, **kwargs: Any) -> Any:
+        """``pandas.DataFrame.eval`` per partition (no ``inplace``)."""
         if "inplace" in kwargs:
             raise NotImplementedError("eval(inplace=True) is not supported; assign the result")
         return self._elementwise("eval", expr, **kwargs)
 
     def select_dtypes(self, include: Any = None, exclude: Any = None) -> "DataFrame":
+        """The columns whose dtypes match ``include``/``exclude`` (from the meta)."""
         cols = list(self._meta.select_dtypes(include=include, exclude=exclude).columns)
         return self[cols]
 
     def nunique(self, dropna: bool = True) -> Any:
+        """Number of distinct values (lazy; a tree of per-partition distinct sets)."""
         from shoal.dataframe.reductions import frame_nunique
 
         return frame_nunique(self, dropna=dropna)
@@ -267,6 +275,7 @@ class DataFrame(DataFrameMethods, _Frame):
 
     # -- relational ------------------------------------------------------------------
     def groupby(self, by: Any = None, sort: bool = True, dropna: bool = True, **kwargs: Any) -> Any:
+        """Group rows by keys (columns, Series, index levels); aggregations run as tree reductions or shuffles."""
         from shoal.dataframe.groupby import DataFrameGroupBy
 
         return DataFrameGroupBy(self, by, sort=sort, dropna=dropna, **kwargs)
@@ -275,6 +284,7 @@ class DataFrame(DataFrameMethods, _Frame):
               left_index: bool = False, right_index: bool = False, suffixes: tuple = ("_x", "_y"),
               npartitions: int | None = None, broadcast: bool | None = None, shuffle_method: str | None = None,
               **kwargs: Any) -> "DataFrame":
+        """Database-style join (broadcast, aligned or hash-shuffled, whichever is cheapest); ``how`` as pandas."""
         from shoal.dataframe.multi import merge
         from shoal.dataframe.shuffle import using_method
 
@@ -285,6 +295,7 @@ class DataFrame(DataFrameMethods, _Frame):
 
     def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str = "", rsuffix: str = "",
              npartitions: int | None = None, shuffle_method: str | None = None) -> "DataFrame":
+        """Join on the index (or ``on`` column of this frame against ``other``'s index); see ``merge``."""
         from shoal.dataframe.multi import merge
         from shoal.dataframe.shuffle import using_method
 
@@ -299,6 +310,7 @@ class DataFrame(DataFrameMethods, _Frame):
 
     def set_index(self, other: Any, drop: bool = True, sorted: bool = False, npartitions: int | None = None,
                   divisions: Any = None, shuffle_method: str | None = None) -> "DataFrame":
+        """Make a column the index, sorted across partitions (boundaries from sampled quantiles, computed now; known divisions)."""
         from shoal.dataframe.shuffle import using_method
         from shoal.dataframe.sorting import set_index
 
@@ -307,6 +319,7 @@ class DataFrame(DataFrameMethods, _Frame):
 
     def sort_values(self, by: Any, ascending: bool = True, npartitions: int | None = None,
                     shuffle_method: str | None = None, **kwargs: Any) -> "DataFrame":
+        """Sort by column(s) across partitions (boundaries from sampled quantiles, computed now)."""
         from shoal.dataframe.shuffle import using_method
         from shoal.dataframe.sorting import sort_values
 
@@ -314,11 +327,13 @@ class DataFrame(DataFrameMethods, _Frame):
             return sort_values(self, by, ascending=ascending, npartitions=npartitions, **kwargs)
 
     def to_csv(self, path: str, **kwargs: Any) -> list:
+        """Write one CSV file per partition (``'out-*.csv'``) or one file; runs now."""
         from shoal.dataframe.io.csv import to_csv
 
         return to_csv(self, path, **kwargs)
 
     def to_parquet(self, path: str, **kwargs: Any) -> Any:
+        """Write a Parquet dataset, one file per partition; runs now."""
         from shoal.dataframe.io.parquet import to_parquet
 
         return to_parquet(self, path, **kwargs)
@@ -342,6 +357,7 @@ class DataFrame(DataFrameMethods, _Frame):
         return to_sql(self, name, uri, **kwargs)
 
     def value_counts(self, *args: Any, **kwargs: Any) -> Any:
+        """Counts of each distinct value (lazy; combined across partitions)."""
         raise NotImplementedError("DataFrame.value_counts is not supported; use df[col].value_counts()")
 
     def nlargest(self, n: int = 5, columns: Any = None, split_every: Any = None) -> "DataFrame":
@@ -354,6 +370,7 @@ class DataFrame(DataFrameMethods, _Frame):
                                aggregate_kwargs={"n": n, "columns": columns})
 
     def items(self):
+        """``(column, Series)`` pairs, lazily."""
         for c in self._meta.columns:
             yield c, self[c]
 
@@ -368,15 +385,18 @@ class Series(SeriesMethods, _Frame):
 
     @property
     def name(self) -> Any:
+        """The Series name (from the meta)."""
         return self._meta.name
 
     @name.setter
     def name(self, value: Any) -> None:
+        """The Series name (from the meta)."""
         new = self.rename(value)
         self.dask, self._name, self._meta = new.dask, new._name, new._meta
 
     @property
     def dtype(self) -> Any:
+        """The dtype (from the meta; no compute)."""
         return self._meta.dtype
 
     def __getitem__(self, key: Any) -> Any:
@@ -402,6 +422,7 @@ class Series(SeriesMethods, _Frame):
         return out.clear_divisions()
 
     def to_frame(self, name: Any = no_default) -> DataFrame:
+        """A one-column DataFrame, per partition."""
         if name is no_default:
             return self._elementwise("to_frame")
         return self._elementwise("to_frame", name=name)
@@ -425,12 +446,14 @@ class Series(SeriesMethods, _Frame):
 
     def value_counts(self, sort: bool = True, ascending: bool = False, dropna: bool = True,
                      normalize: bool = False, split_every: Any = None) -> "Series":
+        """Counts of each distinct value (lazy; combined across partitions)."""
         from shoal.dataframe.reductions import value_counts
 
         return value_counts(self, sort=sort, ascending=ascending, dropna=dropna, normalize=normalize,
                             split_every=split_every)
 
     def unique(self, split_every: Any = None) -> "Series":
+        """The distinct values (lazy; a tree of per-partition ``unique``)."""
         from shoal.dataframe.reductions import unique
 
         return unique(self, split_every=split_every)
@@ -442,6 +465,7 @@ class Series(SeriesMethods, _Frame):
         return mode(self, dropna=dropna, split_every=split_every)
 
     def nunique(self, dropna: bool = True, split_every: Any = None) -> Any:
+        """Number of distinct values (lazy; a tree of per-partition distinct sets)."""
         from shoal.dataframe.reductions import nunique
 
         return nunique(self, dropna=dropna, split_every=split_every)
@@ -452,18 +476,21 @@ class Series(SeriesMethods, _Frame):
         return self._reduction(M.size, _sum, meta=0, token="size")
 
     def groupby(self, by: Any = None, sort: bool = True, dropna: bool = True, **kwargs: Any) -> Any:
+        """Group rows by keys (columns, Series, index levels); aggregations run as tree reductions or shuffles."""
         from shoal.dataframe.groupby import SeriesGroupBy
 
         return SeriesGroupBy(self, by, sort=sort, dropna=dropna, **kwargs)
 
     @property
     def str(self):
+        """pandas' ``.str`` accessor, applied per partition."""
         from shoal.dataframe.accessors import Accessor
 
         return Accessor(self, "str")
 
     @property
     def dt(self):
+        """pandas' ``.dt`` accessor, applied per partition."""
         from shoal.dataframe.accessors import Accessor
 
         return Accessor(self, "dt")
@@ -483,6 +510,7 @@ class Series(SeriesMethods, _Frame):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def to_csv(self, path: str, **kwargs: Any) -> list:
+        """Write one CSV file per partition (``'out-*.csv'``) or one file; runs now."""
         return self.to_frame().to_csv(path, **kwargs)
 
     def to_json(self, url_path: Any, **kwargs: Any) -> Any:
@@ -504,10 +532,12 @@ class Series(SeriesMethods, _Frame):
         return to_sql(self, name, uri, **kwargs)
 
     def nlargest(self, n: int = 5, split_every: Any = None) -> "Series":
+        """The ``n`` largest values (each partition's n largest, then again)."""
         return self._reduction(M.call_method, _nlargest_agg, meta=self._meta, token="nlargest", split_every=split_every,
                                chunk_kwargs={"_method": "nlargest", "n": n}, aggregate_kwargs={"n": n})
 
     def nsmallest(self, n: int = 5, split_every: Any = None) -> "Series":
+        """The ``n`` smallest values (each partition's n smallest, then again)."""
         return self._reduction(M.call_method, _nsmallest_agg, meta=self._meta, token="nsmallest",
                                split_every=split_every, chunk_kwargs={"_method": "nsmallest", "n": n},
                                aggregate_kwargs={"n": n})
@@ -526,10 +556,12 @@ class Index(Series):
 
     @property
     def name(self) -> Any:
+        """The Series name (from the meta)."""
         return self._meta.name
 
     @name.setter
     def name(self, value: Any) -> None:
+        """The Series name (from the meta)."""
         new = self._elementwise("rename", value)
         self.dask, self._name, self._meta = new.dask, new._name, new._meta
 

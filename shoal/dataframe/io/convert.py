@@ -67,6 +67,7 @@ def from_pandas(data: Any, npartitions: int | None = None, chunksize: int | None
 
 def from_dict(data: dict, npartitions: int = 1, orient: str = "columns", dtype: Any = None,
               columns: Any = None) -> Any:
+    """A collection from a dict of columns (``pandas.DataFrame.from_dict``), in ``npartitions`` pieces."""
     return from_pandas(pd.DataFrame.from_dict(data, orient=orient, dtype=dtype, columns=columns),
                        npartitions=npartitions)
 
