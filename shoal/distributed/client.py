@@ -333,6 +333,13 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         """
         if not callable(func):
             raise TypeError(f"submit needs a function first, got {func!r}: client.submit(func, *args)")
+        if kwargs.pop("actor", False) or kwargs.pop("actors", False):
+            from shoal.distributed.actors import create_actor
+
+            if key is None:
+                key = f"{funcname(func)}-actor-{uuid.uuid4().hex}"
+            return self._submit_many(partial(create_actor, func), [key], [args], kwargs, priority, retries,
+                                     resources, workers)[0]
         pure = _choose_pure(func, pure)
         if key is None:
             name = funcname(func)

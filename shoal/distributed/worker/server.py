@@ -109,6 +109,8 @@ class WorkerServer:
         self._peer_waiting: dict = {}
         self._bg: list = []
         self.plugins: dict = {}    # name -> worker plugin (see plugins.py)
+        self.actors: dict = {}     # key -> actor instance (see shoal/distributed/actors.py)
+        self._actor_pool: Any = None
         self.log_records: collections.deque = collections.deque(maxlen=1000)
         self._log_handler: Any = None
         # recent transfers and spills for the dashboard's task stream: sent with
@@ -200,6 +202,9 @@ class WorkerServer:
             from shoal.distributed.worker import plugins
 
             await plugins.teardown_all(self)
+        self.actors.clear()
+        if self._actor_pool is not None:
+            self._actor_pool.shutdown(wait=False)
         if self.scomm is not None and not self.scomm.closed:
             self.scomm.send({"op": "worker-status", "status": "closing"})
             self.scomm._flush()
@@ -266,6 +271,8 @@ class WorkerServer:
                     del self.data[ins[1]]
                 except KeyError:
                     pass
+                if self.actors:
+                    self.actors.pop(ins[1], None)  # an actor lives as long as its task's value
             elif kind == "fetch":
                 self.loop.create_task(self._fetch(ins[1], ins[2]))
 
@@ -417,6 +424,8 @@ class WorkerServer:
                     self.data[k] = deserialize(v)
                 self._do(self.state.scattered(list(msg["data"])))
                 comm.send({"op": "data", "rid": msg["rid"], "data": {}, "missing": []})
+            elif op == "actor":
+                self.loop.create_task(self._actor_request(comm, msg))
             elif op == "data":
                 fut = self._peer_waiting.pop(msg["rid"], None)
                 if fut is not None and not fut.done():
@@ -425,6 +434,17 @@ class WorkerServer:
                 logger.warning("closing %s: unknown peer message %r", comm.peer, op)
                 comm.abort()
                 return
+
+    async def _actor_request(self, comm: Comm, msg: dict) -> None:
+        from shoal.distributed.actors import run_on_worker
+
+        if self._actor_pool is None:
+            import concurrent.futures
+
+            # one thread for every actor here: an actor's methods never run at the same time
+            self._actor_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="shoal-actor")
+        ok, result = await self.loop.run_in_executor(self._actor_pool, run_on_worker, self, msg)
+        comm.send({"op": "actor-result", "rid": msg["rid"], "ok": ok, "result": result})
 
     async def _peer(self, address: str) -> Comm:
         """One connection per peer: concurrent fetches wait for the same connect."""
