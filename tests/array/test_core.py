@@ -36,7 +36,7 @@ def test_metadata_and_repr():
     r = repr(x)
     assert "shape=(10, 7)" in r and "int32" in r and "chunksize=(4, 3)" in r
     h = x._repr_html_()
-    assert "<table>" in h and "280 B" in h and "9 chunks" in h
+    assert "<table>" in h and "280 B" in h and "9 blocks" in h
     assert len(x) == 10
 
 
