@@ -158,7 +158,8 @@ class DataFrame(DataFrameMethods, _Frame):
             new = map_partitions_(_set_index_values, self, value, token="set-index-values",
                                   divisions=[None] * (self.npartitions + 1))
             self.dask, self._name, self._meta, self.divisions = new.dask, new._name, new._meta, new.divisions
-        elif meta is not None and not name.startswith("_") and name in meta.columns and name not in type(self).__dict__:
+        elif (meta is not None and not name.startswith("_") and name in meta.columns
+              and name not in self.__dict__ and name not in ("dask", "divisions") and not hasattr(type(self), name)):
             self[name] = value
         else:
             object.__setattr__(self, name, value)

@@ -224,7 +224,7 @@ def set_index(df: Any, other: Any, drop: bool = True, sorted: bool = False, npar
             bounds = [dtype.categories.get_loc(b) for b in bounds]
         mn, mx = divisions[0], divisions[-1]
     else:
-        n = int(npartitions or df.npartitions)
+        n = df.npartitions if npartitions in (None, "auto") else int(npartitions)
         bounds, mn, mx = key_boundaries(df[other], n)
         if mn is None:  # no non-null keys: one partition
             parted = df.repartition(npartitions=1)
@@ -282,7 +282,7 @@ def sort_values(df: Any, by: Any = None, ascending: Any = True, npartitions: int
         if k is not None and k not in df._meta.columns:
             raise KeyError(f"sort_values: {k!r} is not a column; the columns are {list(df._meta.columns)}")
     first = keys[0]
-    n = int(npartitions or df.npartitions)
+    n = df.npartitions if npartitions in (None, "auto") else int(npartitions)
     col = df if series else df[first]
     bounds, _, _ = key_boundaries(col, n)
     parted = _range_partition(df, first, bounds, ascending=first_asc, na_last=na_position == "last")
