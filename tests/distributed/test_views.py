@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from shoal.distributed import views
+from tests.deploy.conftest import sshd_loopback  # noqa: F401  (a session fixture: real sshd)
 
 
 class ViewParser(HTMLParser):
@@ -196,6 +197,31 @@ def test_job_queue_cluster_view_with_a_worker_started_by_its_job_script(tmp_path
     assert parse(cluster._repr_html_()).tables[0]["Jobs running"] == "0"
 
 
+def test_ssh_cluster_view(sshd_loopback):
+    """SSHCluster inherits the Cluster view; its dashboard link is the remote scheduler's."""
+    import sys
+    import uuid
+
+    from shoal.distributed.comm.security import Security
+    from shoal.distributed.deploy.ssh import SSHCluster
+
+    cluster = SSHCluster(["127.0.0.1", "127.0.0.1", "127.0.0.1"],
+                         connect_options={"config_file": sshd_loopback.config},
+                         worker_options={"nthreads": 2, "memory_limit": "1GB"},
+                         scheduler_options={"dashboard_address": ":0"}, remote_python=sys.executable,
+                         security=Security(token=uuid.uuid4().hex), close_when_clients_leave=False)
+    try:
+        p = parse(cluster._repr_html_())
+        t = p.tables[0]
+        assert (t["Workers"], t["Total threads"], t["Total memory"]) == ("2", "4", "2.00 GB")
+        assert t["Scheduler"] == cluster.scheduler_address and t["Name"] == "ssh"
+        assert p.links == [cluster.dashboard_link] and "token=" in p.links[0]
+        assert repr(cluster) == f"<SSHCluster: {cluster.scheduler_address!r} workers=2, threads=4, memory=2.00 GB>"
+    finally:
+        cluster.close()
+    assert repr(cluster).endswith("closed>")
+
+
 # ---- what a notebook shows ----------------------------------------------------------
 @pytest.fixture
 def browser():
@@ -224,7 +250,9 @@ def test_notebook_page_renders_client_array_and_dataframe(browser, tmp_path):
 
     x = da.ones((1000, 2000), chunks=(250, 500))
     df = dd.from_pandas(pd.DataFrame({"id": range(12), "name": list("abcdefghijkl")}), npartitions=3)
-    with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1GB", dashboard_address=":0") as cluster:
+    # worker threads suffice here: the view of worker processes is checked above
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, memory_limit="1GB",
+                      dashboard_address=":0") as cluster:
         with Client(cluster, set_as_default=False) as client:
             cells = [client._repr_html_(), x._repr_html_(), df._repr_html_()]
     page_html = ("<!doctype html><html><body>" + "".join(

@@ -252,6 +252,12 @@ class SSHCluster(Cluster):
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def dashboard_link(self) -> str | None:
+        """The remote scheduler's dashboard URL (with its token), as it told our monitor."""
+        monitor = self._monitor
+        return monitor.dashboard_link if monitor is not None and not self._closed else None
+
     def close(self) -> None:
         """Stop every worker session and the scheduler's; the guards kill what runs remotely."""
         with self._lock:
