@@ -435,7 +435,11 @@ class _Frame(FrameMethods):
                 return self.bfill(axis=axis, limit=limit)
             raise ValueError(f"fillna(method={method!r}): use 'ffill' or 'bfill'")
         if isinstance(value, _Frame):
-            return map_partitions(M.call_method, self, "fillna", value, limit=limit, axis=axis, token="fillna")
+            if not (self.known_divisions and value.known_divisions) and value.divisions != self.divisions:
+                # fillna pairs values by label: without divisions to line them up, send the filler whole
+                value = _whole(value)
+            return map_partitions(M.call_method, self, "fillna", value, limit=limit, axis=axis, token="fillna",
+                                  meta=self._meta)
         return self._elementwise("fillna", value, limit=limit, axis=axis)
 
     def dropna(self, **kwargs: Any):
