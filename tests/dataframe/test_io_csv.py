@@ -291,3 +291,11 @@ def test_storage_options_and_fsspec_urls():
         tm.assert_frame_equal(got, pd.DataFrame({"a": range(50), "b": [i * 2 for i in range(50)]}))
     finally:
         fs.rm("/shoal-test", recursive=True)
+
+
+def test_carriage_return_inside_a_value_with_newline_terminator(text_file):
+    path = text_file("a,b\n" + "0,my\n1,data\n" * 40 + "2,foo\rbar\n")
+    got = c(ddf.read_csv(path, lineterminator="\n", blocksize=100))
+    exp = pd.read_csv(path, lineterminator="\n")
+    tm.assert_frame_equal(got.reset_index(drop=True), exp)
+    assert got.b.iloc[-1] == "foo\rbar"

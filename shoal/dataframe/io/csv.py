@@ -482,7 +482,7 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
         for col in sample_df.columns:
             vals = sample_df[col]
             if (vals.dtype == object or isinstance(vals.dtype, pd.StringDtype)) and \
-                    vals.astype("string").str.contains("[\r\n]", regex=True).fillna(False).any():
+                    vals.astype("string").str.contains("\n", regex=False).fillna(False).any():
                 raise ValueError(f"{name}: column {col!r} of {paths[0]!r} has quoted values that span lines, so the "
                                  f"file cannot be cut into blocks at line ends; pass blocksize=None (one partition "
                                  f"per file)")
