@@ -264,8 +264,8 @@ class _Partial:
     def __init__(self, func: Callable, extra: tuple, kwargs: dict):
         self.func, self.extra, self.kwargs = func, extra, kwargs
 
-    def __call__(self, *blocks: Any) -> Any:
-        return self.func(*blocks, *self.extra, **self.kwargs)
+    def __call__(self, *blocks: Any, **more: Any) -> Any:
+        return self.func(*blocks, *self.extra, **self.kwargs, **more)
 
     def __reduce__(self):
         return (_Partial, (self.func, self.extra, self.kwargs))
@@ -315,7 +315,8 @@ def elemwise(op: Callable, *args: Any, dtype: Any = None, name: str | None = Non
 
 def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str | None = None,
                dtype: Any = None, chunks: Any = None, drop_axis: Any = (), new_axis: Any = None,
-               meta: Any = None, block_info: bool = False, **kwargs: Any) -> Array:
+               meta: Any = None, block_info: bool = False, enforce_ndim: bool = False,
+               **kwargs: Any) -> Array:
     """Apply ``func`` to every block (blocks of several arrays are lined up and broadcast).
 
     ``chunks=`` gives the output's chunks (or block shape) when ``func``
@@ -327,8 +328,13 @@ def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str |
 
     arrays = [asanyarray_like(a) for a in args]
     arrs = [a for a in arrays if isinstance(a, Array)]
+    if enforce_ndim:
+        nd_out = None
+        if chunks is not None and isinstance(chunks, tuple):
+            nd_out = len(chunks)
+        func = _EnforceNdim(func, nd_out)
     if not arrs:
-        raise TypeError("map_blocks needs at least one shoal Array argument")
+        return _map_blocks_no_arrays(func, arrays, name, token, dtype, chunks, kwargs)
     ndim = max(a.ndim for a in arrs)
     if isinstance(drop_axis, int):
         drop_axis = (drop_axis,)
@@ -376,17 +382,6 @@ def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str |
         name = f"{token or funcname(func)}-{tokenize(func, [a.name if isinstance(a, Array) else a for a in arrays], kwargs, dtype, chunks, drop_axis, new_axis)}"
     out = blockwise(func if not kwargs else _Partial(func, (), kwargs), out_ind, *pairs, name=name,
                     dtype=dtype, new_axes=new_axes, concatenate=True)
-    if wants_id or wants_info:
-        layer = out._graph.layers[name]
-        for key, task in list(layer.items()):
-            coord = key[1:]
-            kw = dict(task.kwargs)
-            if wants_id:
-                kw["block_id"] = coord
-            if wants_info:
-                kw["block_info"] = _block_info(arrs, out, coord, out_ind, ndim)
-            layer[key] = Task(_call_kw, task.func, task.args, kw) if task.func is not _concat_apply else \
-                Task(_concat_apply, *task.args[:3], {**task.args[3], **kw})
     if chunks is not None:
         if isinstance(chunks, tuple) and chunks and not isinstance(chunks[0], tuple) and len(chunks) == out.ndim:
             # a block shape: every block of this shape, counts as in the output grid
@@ -397,12 +392,77 @@ def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str |
             if len(chunks) != out.ndim:
                 raise ValueError(f"chunks={chunks!r} has {len(chunks)} dimensions but the output has {out.ndim}")
         out = Array(out._graph, out.name, c, out.dtype)
+    if isinstance(func, _EnforceNdim) and func.ndim is None:
+        func.ndim = out.ndim
+    if wants_id or wants_info:
+        layer = out._graph.layers[name]
+        for key, task in list(layer.items()):
+            coord = key[1:]
+            kw = dict(task.kwargs)
+            if wants_id:
+                kw["block_id"] = coord
+            if wants_info:
+                kw["block_info"] = _block_info(arrays, out, coord, out_ind, ndim)
+            layer[key] = Task(_call_kw, task.func, task.args, kw) if task.func is not _concat_apply else \
+                Task(_concat_apply, *task.args[:3], {**task.args[3], **kw})
     return out
 
 
-def _block_info(arrs: list, out: Array, coord: tuple, out_ind: list, ndim: int) -> dict:
+class _EnforceNdim:
+    """Checks that ``func`` returns blocks of the declared number of dimensions."""
+
+    def __init__(self, func: Callable, ndim: int | None):
+        self.func, self.ndim = func, ndim
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        out = self.func(*args, **kwargs)
+        if self.ndim is not None and np.ndim(out) != self.ndim:
+            raise ValueError(f"Dimension mismatch: the function returned a {np.ndim(out)}-d block, "
+                             f"the array declares {self.ndim} dimensions")
+        return out
+
+    def __reduce__(self):
+        return (_EnforceNdim, (self.func, self.ndim))
+
+    @property
+    def __signature__(self) -> Any:
+        import inspect
+
+        return inspect.signature(self.func)
+
+
+def _map_blocks_no_arrays(func: Callable, args: list, name: Any, token: Any, dtype: Any, chunks: Any,
+                          kwargs: dict) -> Array:
+    """``map_blocks`` with no Array argument: ``chunks=`` lays out the blocks, each one call."""
+    import inspect
+
+    if chunks is None:
+        raise TypeError("map_blocks without a shoal Array argument needs chunks= to lay out the output")
+    chunks = tuple(tuple(c) if isinstance(c, (tuple, list)) else (int(c),) for c in chunks)
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        params = {}
+    name = name or f"{token or funcname(func)}-{tokenize(func, args, kwargs, chunks)}"
+    dtype = np.dtype(dtype if dtype is not None else float)
+    layer: dict = {}
+    out = Array(LayeredGraph({name: {}}), name, chunks, dtype)
+    for coord in itertools.product(*map(range, out.numblocks)):
+        kw = dict(kwargs)
+        if "block_id" in params:
+            kw["block_id"] = coord
+        if "block_info" in params:
+            kw["block_info"] = _block_info(args, out, coord, [], 0)
+        layer[(name, *coord)] = Task(_call_kw, func, tuple(args), kw)
+    return Array(LayeredGraph({name: layer}), name, chunks, dtype)
+
+
+def _block_info(args: list, out: Array, coord: tuple, out_ind: list, ndim: int) -> dict:
+    """Where block ``coord`` sits, per Array argument (keyed by its position) and for the output."""
     info: dict = {}
-    for n, a in enumerate(arrs):
+    for n, a in enumerate(args):
+        if not isinstance(a, Array):
+            continue
         loc = [coord[out_ind.index(d)] if d in out_ind else 0 for d in range(ndim - a.ndim, ndim)]
         loc = [l if nb > 1 else 0 for l, nb in zip(loc, a.numblocks)]
         bounds = [chunk_bounds(c) for c in a.chunks]
@@ -411,5 +471,6 @@ def _block_info(arrs: list, out: Array, coord: tuple, out_ind: list, ndim: int) 
     bounds = [chunk_bounds(c) for c in out.chunks]
     info[None] = {"shape": out.shape, "num-chunks": out.numblocks, "chunk-location": coord,
                   "array-location": [(b[i], b[i + 1]) for b, i in zip(bounds, coord)],
+                  "chunk-shape": tuple(c[i] for c, i in zip(out.chunks, coord)),
                   "dtype": out.dtype}
     return info

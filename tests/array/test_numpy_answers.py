@@ -177,3 +177,29 @@ def test_like_functions_on_unknown_chunks():
         r = f(y)
         assert np.isnan(r.shape[0])
         np.testing.assert_array_equal(c(r), np.full(5, v))
+
+
+def test_map_blocks_block_info_no_arrays_and_enforce_ndim():
+    x = da.arange(50, chunks=10)
+
+    def add3(a, b, c, block_info=None):
+        assert block_info[0]["shape"] == block_info[2]["shape"] == (50,)   # keyed by argument position
+        assert block_info[None]["chunk-shape"] == (10,)
+        return a + b + c
+
+    np.testing.assert_array_equal(c(da.map_blocks(add3, x, 100, x + 1, dtype=x.dtype)), np.arange(50) * 2 + 101)
+
+    def ramp(dtype, block_info=None):
+        (lo, hi), = block_info[None]["array-location"]
+        return np.arange(lo, hi, dtype=dtype)
+
+    r = da.map_blocks(ramp, np.float32, chunks=((5, 3),), dtype=np.float32)
+    np.testing.assert_array_equal(c(r), np.arange(8, dtype=np.float32))
+
+    def ids(block, block_id=None, k=0):
+        return np.ones_like(block) * sum(block_id) + k
+
+    np.testing.assert_array_equal(c(da.from_array(np.arange(6), chunks=2).map_blocks(ids, k=1)), [1, 1, 2, 2, 3, 3])
+    bad = da.ones(3, chunks=1).map_blocks(lambda b: np.array(5), chunks=((1, 1, 1),), enforce_ndim=True)
+    with pytest.raises(ValueError, match="Dimension mismatch"):
+        c(bad)
