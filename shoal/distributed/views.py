@@ -169,21 +169,30 @@ def _memory_text(s: dict) -> str:
 
 
 def info_text(info: dict) -> str:
-    """One-line ``repr``: ``<Client: 'tcp://...' processes=2 threads=4, memory=8.00 GB>``."""
+    """One-line ``repr`` in Dask's shape.
+
+    A client: ``<Client: 'tcp://...' processes=2 threads=4, memory=8.00 GB>``;
+    a cluster: ``LocalCluster('tcp://...', workers=2, threads=4, memory=8.00 GB)``.
+    """
     kind = info.get("kind", "Client")
     addr = info.get("address")
-    head = f"<{kind}: {addr!r}" if addr else f"<{kind}:"
     status = info.get("status")
     if status != "running":
-        return f"{head} {status}>"
-    if info.get("workers") is None:
-        return f"{head} workers unknown ({info.get('error') or 'no answer'})>"
-    s = summary(info["workers"])
-    text = f"{head} workers={s['workers']}, threads={s['threads']}, memory={_memory_text(s)}"
-    for label, value in info.get("rows", []):
-        if label in ("Jobs running", "Jobs pending"):
-            text += f", {label.split()[1]}_jobs={value}"
-    return text + ">"
+        parts = [status or "unknown"]
+    elif info.get("workers") is None:
+        parts = [f"workers unknown ({info.get('error') or 'no answer'})"]
+    else:
+        s = summary(info["workers"])
+        if kind == "Client":
+            parts = [f"processes={s['workers']} threads={s['threads']}", f"memory={_memory_text(s)}"]
+        else:
+            parts = [f"workers={s['workers']}", f"threads={s['threads']}", f"memory={_memory_text(s)}"]
+        for label, value in info.get("rows", []):
+            if label in ("Jobs running", "Jobs pending"):
+                parts.append(f"{label.split()[1]}_jobs={value}")
+    if kind == "Client":
+        return f"<Client: {addr!r} {', '.join(parts)}>"
+    return f"{kind}({', '.join([repr(addr or 'not started'), *parts])})"
 
 
 def _esc(v: Any) -> str:

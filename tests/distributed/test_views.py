@@ -83,7 +83,9 @@ def test_html_and_text_of_an_info_dict():
     assert t["Scheduler"] == "tcp://10.0.0.1:8786" and t["Status"] == "running"
     assert p.links == ["http://10.0.0.1:8787/status?token=abc"]
     assert p.worker_rows == 1 + 3            # header and one row per worker
-    assert views.info_text(_info()) == "<Client: 'tcp://10.0.0.1:8786' workers=3, threads=12, memory=6.00 GB>"
+    assert views.info_text(_info()) == "<Client: 'tcp://10.0.0.1:8786' processes=3 threads=12, memory=6.00 GB>"
+    assert views.info_text(_info(kind="LocalCluster")) == \
+        "LocalCluster('tcp://10.0.0.1:8786', workers=3, threads=12, memory=6.00 GB)"
 
 
 def test_values_are_escaped():
@@ -109,6 +111,7 @@ def test_memory_without_limits_and_long_worker_lists():
 def test_closed_and_unreachable_views():
     closed = _info(status="closed", workers=None)
     assert views.info_text(closed) == "<Client: 'tcp://10.0.0.1:8786' closed>"
+    assert views.info_text(dict(closed, kind="SSHCluster")) == "SSHCluster('tcp://10.0.0.1:8786', closed)"
     t = parse(views.info_html(closed)).tables[0]
     assert t["Status"] == "closed" and "Workers" not in t and t["Dashboard"] == "-"
     lost = _info(workers=None, error="TimeoutError: no answer in 5s")
@@ -134,7 +137,8 @@ def test_local_cluster_and_client_views():
                 assert t["Scheduler"] == cluster.scheduler_address and t["Status"] == "running"
                 assert p.links[0] == link
                 assert p.worker_rows == 1 + 2
-                assert repr(obj).endswith(f"{cluster.scheduler_address!r} workers=2, threads=2, memory=2.00 GB>")
+            assert repr(client) == f"<Client: {cluster.scheduler_address!r} processes=2 threads=2, memory=2.00 GB>"
+            assert repr(cluster) == f"LocalCluster({cluster.scheduler_address!r}, workers=2, threads=2, memory=2.00 GB)"
             # the client's page also summarises its cluster (from the same snapshot)
             inner = parse(client._repr_html_()).tables[1]
             assert inner["Name"] == "local" and inner["Workers"] == "2"
@@ -145,7 +149,7 @@ def test_local_cluster_and_client_views():
             client.close()
     finally:
         cluster.close()
-    assert repr(cluster) == f"<LocalCluster: {cluster.scheduler_address!r} closed>"
+    assert repr(cluster) == f"LocalCluster({cluster.scheduler_address!r}, closed)"
     t = parse(cluster._repr_html_()).tables[0]
     assert t["Status"] == "closed" and "Workers" not in t
 
@@ -181,7 +185,7 @@ def test_job_queue_cluster_view_with_a_worker_started_by_its_job_script(tmp_path
         assert "#SBATCH -p debug" in p.pre and cluster.scheduler_address in p.pre
         assert cluster.security.token not in text                # the token never shows
         assert p.worker_rows == 1 + 2
-        assert repr(cluster).endswith("workers=2, threads=2, memory=2.00 GB, running_jobs=1, pending_jobs=1>")
+        assert repr(cluster).endswith("workers=2, threads=2, memory=2.00 GB, running_jobs=1, pending_jobs=1)")
         cluster.workers.clear()                                  # nothing to cancel in SLURM
     finally:
         if proc is not None:
@@ -193,7 +197,7 @@ def test_job_queue_cluster_view_with_a_worker_started_by_its_job_script(tmp_path
                 proc.wait(5)
         cluster.workers.clear()
         cluster.close()
-    assert repr(cluster).endswith("closed>")
+    assert repr(cluster).endswith(", closed)")
     assert parse(cluster._repr_html_()).tables[0]["Jobs running"] == "0"
 
 
@@ -216,10 +220,10 @@ def test_ssh_cluster_view(sshd_loopback):
         assert (t["Workers"], t["Total threads"], t["Total memory"]) == ("2", "4", "2.00 GB")
         assert t["Scheduler"] == cluster.scheduler_address and t["Name"] == "ssh"
         assert p.links == [cluster.dashboard_link] and "token=" in p.links[0]
-        assert repr(cluster) == f"<SSHCluster: {cluster.scheduler_address!r} workers=2, threads=4, memory=2.00 GB>"
+        assert repr(cluster) == f"SSHCluster({cluster.scheduler_address!r}, workers=2, threads=4, memory=2.00 GB)"
     finally:
         cluster.close()
-    assert repr(cluster).endswith("closed>")
+    assert repr(cluster) == f"SSHCluster({cluster.scheduler_address!r}, closed)"
 
 
 # ---- what a notebook shows ----------------------------------------------------------
