@@ -191,6 +191,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--libs", default="dask,shoal", help="which libraries to run (default both)")
     ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -202,7 +203,7 @@ def main() -> None:
     for case in args.cases.split(","):
         runs: dict = {"dask": [], "shoal": []}
         for _ in range(args.repeat):
-            for lib in ("dask", "shoal"):  # alternate, so both see the same machine
+            for lib in args.libs.split(","):  # alternate, so both see the same machine
                 r = measure(lib, case, scale, args.timeout)
                 runs[lib].append(r)
                 print(f"{case:15s} {lib:6s} {r}", flush=True)
@@ -212,11 +213,20 @@ def main() -> None:
             row[lib] = statistics.median(r["seconds"] for r in ok) if ok else None
             row[f"peak_mb_{lib}"] = max(r["peak_mb"] for r in runs[lib]) if runs[lib] else None
             row[f"rows_{lib}"] = ok[-1]["rows"] if ok else None
-            if not ok:
+            if not ok and runs[lib]:
                 row[f"error_{lib}"] = runs[lib][-1].get("error")
         if row["rows_dask"] is not None and row["rows_shoal"] is not None and row["rows_dask"] != row["rows_shoal"]:
             row["mismatch"] = True
         rows.append(row)
+    # rows of cases not run this time stay as they were (cases can be run separately)
+    path = os.path.join(HERE, "results", "shuffle.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            old = json.load(f)
+        if old.get("scale") == scale:
+            done = {r["workload"] for r in rows}
+            rows = [r for r in old.get("rows", []) if r["workload"] not in done] + rows
+            rows.sort(key=lambda r: CASES.index(r["workload"]) if r["workload"] in CASES else len(CASES))
     out = _common.write_results("shuffle", {"rows": rows, "scale": scale, "repeat": args.repeat})
     print("wrote", out)
 
