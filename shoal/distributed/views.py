@@ -192,7 +192,7 @@ def info_text(info: dict) -> str:
                 parts.append(f"{label.split()[1]}_jobs={value}")
     if kind == "Client":
         return f"<Client: {addr!r} {', '.join(parts)}>"
-    return f"{kind}({', '.join([repr(addr or 'not started'), *parts])})"
+    return f"{kind}({', '.join([repr(addr), *parts] if addr else parts)})"
 
 
 def _esc(v: Any) -> str:

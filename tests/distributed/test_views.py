@@ -119,6 +119,18 @@ def test_closed_and_unreachable_views():
     assert parse(views.info_html(lost)).tables[0]["Workers"] == "unknown (TimeoutError: no answer in 5s)"
 
 
+def test_a_cluster_that_never_started_still_renders():
+    from shoal.distributed.deploy.cluster import Cluster
+
+    c = Cluster(name="bare")
+    try:
+        assert repr(c) == "Cluster(not started)"
+        t = parse(c._repr_html_()).tables[0]
+        assert (t["Name"], t["Scheduler"], t["Status"]) == ("bare", "not started", "not started")
+    finally:
+        c.close()
+
+
 # ---- real clusters ---------------------------------------------------------------
 def test_local_cluster_and_client_views():
     from shoal.distributed import Client, LocalCluster
