@@ -142,7 +142,8 @@ def _parse_arrow(data: bytes, spec: CSVSpec, want: list, first: bool) -> pd.Data
     po = pc.ParseOptions(delimiter=spec.sep)
     types = {c: spec.arrow_types[c] for c in want}
     co = pc.ConvertOptions(column_types=types, include_columns=want, null_values=_NULLS,
-                           strings_can_be_null=True, quoted_strings_can_be_null=False)
+                           strings_can_be_null=True, quoted_strings_can_be_null=True,
+                           true_values=["True", "TRUE", "true"], false_values=["False", "FALSE", "false"])
     try:
         table = pc.read_csv(pa.py_buffer(data), read_options=ro, parse_options=po, convert_options=co)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowKeyError, UnicodeDecodeError):
