@@ -57,7 +57,7 @@ def concatenate_blocks(nested: Any, ndim: int) -> np.ndarray:
             for i, sub in enumerate(node):
                 stack.append((idx + (i,), sub))
     if len(flat) == 1:
-        out = np.asarray(flat[0][1])
+        out = np.asanyarray(flat[0][1])
         # a broadcast view (zeros, ones) must not reach the user read-only
         return out if out.flags.writeable else out.copy()
     sizes: list = [dict() for _ in range(ndim)]
@@ -67,7 +67,12 @@ def concatenate_blocks(nested: Any, ndim: int) -> np.ndarray:
             sizes[d][idx[d]] = blk.shape[d] if blk.ndim == ndim else 1
     bounds = [chunk_bounds([s[i] for i in range(len(s))]) for s in sizes]
     dtype = np.result_type(*[np.asarray(b).dtype for _, b in flat])
-    out = np.empty(tuple(b[-1] for b in bounds), dtype=dtype)
+    shape = tuple(b[-1] for b in bounds)
+    # masked blocks (from a numpy masked array) keep their masks in the result
+    masked = any(isinstance(b, np.ma.MaskedArray) for _, b in flat)
+    out = np.ma.masked_all(shape, dtype=dtype) if masked else np.empty(shape, dtype=dtype)
+    if masked:
+        out.mask = np.ma.getmaskarray(out) & False
     for idx, blk in flat:
         out[tuple(slice(bounds[d][i], bounds[d][i + 1]) for d, i in enumerate(idx))] = blk
     return out
@@ -224,8 +229,9 @@ class Array(Collection):
         x = np.asarray(self.compute())
         if dtype is not None and x.dtype != dtype:
             x = x.astype(dtype)
-        elif copy:
-            # a single-block result may be the very buffer held in the graph
+        elif self.npartitions == 1:
+            # a single-block result may be the very buffer held in the graph: numpy's
+            # caller may write to what it gets, so it gets its own copy
             x = x.copy()
         return x
 

@@ -279,12 +279,15 @@ def broadcast_to(x: Any, shape: Sequence[int], chunks: Any = None) -> Array:
 
     nd = len(shape) - x.ndim
     if chunks is None:
+        if shape == x.shape:
+            return x
         chunks = tuple((s,) for s in shape[:nd]) + tuple(
             c if x.shape[d] == shape[nd + d] else (shape[nd + d],) for d, c in enumerate(x.chunks))
     chunks = normalize_chunks(chunks, shape, dtype=x.dtype)
     for d in range(x.ndim):
-        if x.shape[d] != 1 and x.shape[d] == shape[nd + d] and chunks[nd + d] != x.chunks[d]:
-            x = x.rechunk({d: chunks[nd + d]})
+        if x.shape[d] == shape[nd + d] and chunks[nd + d] != x.chunks[d] and not (x.shape[d] == 1):
+            raise ValueError(f"broadcast_to keeps the chunks of the dimensions it does not broadcast: "
+                             f"axis {nd + d} has chunks {x.chunks[d]}, not {chunks[nd + d]}; rechunk first")
     name = new_name("broadcast-to", x.name, shape, chunks)
     layer = {}
     for idx in itertools.product(*[range(len(c)) for c in chunks]):
@@ -294,10 +297,10 @@ def broadcast_to(x: Any, shape: Sequence[int], chunks: Any = None) -> Array:
     return Array(LayeredGraph.from_collections(name, layer, [x]), name, chunks, x.dtype)
 
 
-def broadcast_arrays(*args: Any) -> list:
+def broadcast_arrays(*args: Any) -> tuple:
     arrs = [_as(a) for a in args]
     shape = np.broadcast_shapes(*[a.shape for a in arrs])
-    return [broadcast_to(a, shape) for a in arrs]
+    return tuple(broadcast_to(a, shape) for a in arrs)
 
 
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Array:

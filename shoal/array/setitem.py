@@ -179,7 +179,7 @@ def _value_for(value: Any, target: tuple, dtype: np.dtype) -> Any:
 
 
 def _set_block(block: np.ndarray, index: tuple, piece: Any, dtype: np.dtype) -> np.ndarray:
-    out = np.array(block, dtype=dtype, copy=True)  # blocks may be shared or read-only views
+    out = np.array(block, dtype=dtype, copy=True, subok=True)  # blocks may be shared or read-only views
     out[index] = piece
     return out
 

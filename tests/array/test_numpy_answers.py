@@ -203,3 +203,20 @@ def test_map_blocks_block_info_no_arrays_and_enforce_ndim():
     bad = da.ones(3, chunks=1).map_blocks(lambda b: np.array(5), chunks=((1, 1, 1),), enforce_ndim=True)
     with pytest.raises(ValueError, match="Dimension mismatch"):
         c(bad)
+
+
+def test_masked_blocks_keep_their_masks():
+    m = np.ma.masked_array([1, 2, 3, 4], mask=[0, 1, 0, 0])
+    d = da.from_array(m, chunks=2)
+    got = c(d + 1)
+    assert isinstance(got, np.ma.MaskedArray)
+    np.testing.assert_array_equal(np.ma.getmaskarray(got), [False, True, False, False])
+    d[0] = 9
+    assert c(d)[0] == 9 and np.ma.getmaskarray(c(d))[1]
+
+
+def test_numpy_conversion_never_hands_out_a_graph_buffer():
+    x = da.asarray(np.arange(10), chunks=10)
+    n = np.asarray(x)
+    n[0] = 42
+    assert c(x[0]) == 0
