@@ -197,6 +197,8 @@ class DataFrame(DataFrameMethods, _Frame):
         for v in values:
             if isinstance(v, DataFrame):
                 raise TypeError("assign takes Series, scalars or callables, not a DataFrame; assign its columns one by one")
+            if hasattr(v, "chunks") and getattr(v, "ndim", 1) != 1:
+                raise ValueError(f"only a 1-d array can be assigned as a column, not a {v.ndim}-d one")
             if isinstance(v, (list, tuple, np.ndarray)) or (hasattr(v, "chunks") and hasattr(v, "ndim")):
                 raise TypeError(f"cannot assign a {type(v).__name__}: it has no index to line its rows up with the "
                                 "partitions; wrap it first, e.g. ddf.from_array(values) / ddf.from_dask_array(x, "
