@@ -380,9 +380,12 @@ def concatenate(seq: Sequence[Any], axis: int = 0, allow_unknown_chunksizes: boo
             elif a.shape[d] != seq[0].shape[d]:
                 raise ValueError(f"shapes {[s.shape for s in seq]} differ along axis {d}; only axis "
                                  f"{axis} (the concatenation axis) may differ")
-    if len(seq) == 1:
-        return seq[0]
     dtype = np.result_type(*[a.dtype for a in seq])
+    # arrays of length 0 along the axis add nothing (but still count for the dtype)
+    kept = [a for a in seq if not (a.shape[axis] == 0)] or seq[:1]
+    if len(kept) == 1 and kept[0].dtype == dtype:
+        return kept[0]
+    seq = kept
     # line up chunks along the other axes
     from shoal.array.chunks import common_blockdim
     from shoal.array.rechunk import rechunk

@@ -140,7 +140,7 @@ def _mask_leading(x: Array, mask: Array, start: int) -> Array:
     layer = {}
     for idx in itertools.product(*map(range, res.numblocks)):
         layer[(name, idx[0], *idx[k:])] = Ref((res.name, *idx))
-    chunks = ((math.nan,) * x.numblocks[0], *x.chunks[k:])
+    chunks = ((np.nan,) * x.numblocks[0], *x.chunks[k:])
     return Array(LayeredGraph.from_collections(name, layer, [res]), name, chunks, x.dtype)
 
 
@@ -175,7 +175,7 @@ def _mask_axis(x: Array, mask: Array, axis: int) -> Array:
     xi = tuple(range(x.ndim))
     res = blockwise(_AxisMask(axis), xi, x, xi, mask, (axis,), dtype=x.dtype,
                     name=new_name("mask-axis", x.name, mask.name, axis))
-    chunks = tuple((math.nan,) * len(c) if d == axis else c for d, c in enumerate(x.chunks))
+    chunks = tuple((np.nan,) * len(c) if d == axis else c for d, c in enumerate(x.chunks))
     return Array(res.dask, res.name, chunks, x.dtype)
 
 

@@ -104,7 +104,7 @@ def _groups(old: tuple, new: tuple) -> list:
     return groups
 
 
-def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: Any = None) -> Array:
+def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: Any = None, _retry: bool = False) -> Array:
     """Reshape block by block (see the module docstring for when that is possible)."""
     x = _as(x)
     if isinstance(shape, (int, np.integer)):
@@ -169,6 +169,9 @@ def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: Any = None) ->
         for d in nd[1:]:
             new_chunks[d] = (shape[d],)
         group_map.append((od, nd))
+    if need and not _retry:
+        # merge the inner dimensions of each group into single blocks, as Dask does
+        return reshape(x.rechunk(need), shape, merge_chunks=merge_chunks, limit=limit, _retry=True)
     if need:
         hint = ", ".join(f"{d}: {v}" for d, v in sorted(need.items()))
         raise ValueError(
