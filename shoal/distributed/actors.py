@@ -115,18 +115,9 @@ class Actor:
 
 async def _ask(client: Any, address: str, msg: dict) -> tuple:
     """Send one actor request to the worker holding it; ``(ok, serialised result)``."""
-    comm = await client._peer(address)
-    rid = next(client._rid)
-    fut = asyncio.get_running_loop().create_future()
-    comm.info["waiting"][rid] = fut
-    comm.send({**msg, "rid": rid})
-    try:
-        done, _ = await asyncio.wait([fut, comm.closed_future], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        comm.info["waiting"].pop(rid, None)
-    if fut not in done:
+    reply = await client.transfers.ask_worker(address, msg)
+    if reply is None:
         return False, serialize(ConnectionError(f"the worker {address} holding the actor went away"))
-    reply = fut.result()
     return reply["ok"], reply["result"]
 
 

@@ -39,8 +39,8 @@ from shoal.distributed.futures import CancelledError, Future, _collect, _flatten
 from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
 from shoal.distributed.graphs import GraphSubmission, _finalize, _refs
 from shoal.utils import funcname
-from shoal.distributed.refs import FutureRefs
-from shoal.distributed.transfer import DataTransfer
+from shoal.distributed.refs import DONE, KeyTable
+from shoal.distributed.transfer import Transfers
 from shoal.distributed.utils import io_loop
 
 logger = logging.getLogger("shoal.distributed.client")
@@ -112,7 +112,7 @@ def _choose_pure(func: Any, pure: bool | None) -> bool:
     return pure
 
 
-class Client(FutureRefs, GraphSubmission, DataTransfer):
+class Client(GraphSubmission):
     """Connect to a scheduler (or start a LocalCluster) and run work on it.
 
     >>> client = Client()                                 # a LocalCluster on this machine
@@ -154,20 +154,14 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
                 security = self.cluster.security
         self.scheduler_address: str = address
         self.security = _security_for(address, security)
-        self._cond = threading.Condition()
-        self._keys: dict = {}
-        self._refs: dict = {}
-        # re-entrant: a Future dropped by the garbage collector while this thread
-        # holds the lock (any allocation may run a collection) takes it again
-        self._ref_lock = threading.RLock()
-        self._outbox: list = []          # ("m", msg) or ("r", key), sent in this order
+        self.refs = KeyTable(self._post_releases)   # futures' keys: states and reference counts
+        self._outbox: list = []          # ("m", msg) or ("r", key), sent in this order (under refs.lock)
         self._out_pending = False
         self._callback_pool: Any = None
         self._rid = itertools.count(1)
         self._replies: dict = {}
         self._sent_fids: set = set()
-        self._peers: dict = {}
-        self._peers_connecting: dict = {}  # address -> task connecting to that worker
+        self.transfers = Transfers(self.security, self._arequest, self._rid)  # worker connections
         self._literals: dict = {}       # key -> Future of a large literal kept while its object lives
         self._literal_objs: dict = {}   # (during one submission) key -> the literal object
         self._comm: Comm | None = None
@@ -212,12 +206,12 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
             logger.warning("client lost its connection to the scheduler %s", self.scheduler_address)
             self.status = "closed"
         changed = []
-        with self._cond:
-            for k, st in list(self._keys.items()):
+        with self.refs.cond:
+            for k, st in list(self.refs.states.items()):
                 if st.status == "pending":
                     st.status = "lost"
                     changed.append((k, st))
-            self._cond.notify_all()
+            self.refs.cond.notify_all()
         self._run_callbacks(changed)
         for f in self._replies.values():
             if not f.done():
@@ -226,7 +220,7 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
 
     def _handle(self, comm: Comm, msgs: list) -> None:
         changed = []
-        keys = self._keys
+        keys = self.refs.states
         for msg in msgs:
             op = msg["op"]
             if op == "key-in-memory":
@@ -248,17 +242,14 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
                 if f is not None and not f.done():
                     f.set_result(msg["result"])
             elif op == "worker-gone":
-                peer = self._peers.pop(msg["address"], None)
-                if peer is not None:
-                    peer.abort()  # a gather waiting on it retries elsewhere
+                self.transfers.forget(msg["address"])  # a gather waiting on it retries elsewhere
             elif op == "restarted":
                 for k, st in list(keys.items()):
                     if st.status not in ("cancelled",):
                         st.status = "cancelled"
                         changed.append((k, st))
         if changed:
-            with self._cond:
-                self._cond.notify_all()
+            self.refs.notify()
             self._run_callbacks(changed)
 
     def _run_callbacks(self, changed: list) -> None:
@@ -285,7 +276,7 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
     def _post(self, items: list) -> None:
         """Queue messages and key releases; one loop callback sends them in order, so a
         key dropped after a graph that needs it is released after that graph arrives."""
-        with self._ref_lock:
+        with self.refs.lock:
             self._outbox.extend(items)
             if self._out_pending:
                 return
@@ -293,7 +284,7 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         self._loop.call(self._flush_out)
 
     def _flush_out(self) -> None:
-        with self._ref_lock:
+        with self.refs.lock:
             box, self._outbox = self._outbox, []
             self._out_pending = False
         comm = self._comm
@@ -310,6 +301,38 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
             comm.send(item)
         if keys:
             comm.send({"op": "release-keys", "keys": keys})
+
+    def _post_releases(self, keys: list) -> None:
+        """Keys no Future refers to any more (called under ``refs.lock``): tell the scheduler."""
+        if self.status == "running":
+            self._post([("r", k) for k in keys])
+
+    def _futures(self, keys: list) -> list:
+        """One new Future per key (references counted in one go)."""
+        return [Future(k, self, st, True) for k, st in zip(keys, self.refs.acquire(keys))]
+
+    def _add_callback(self, fut: Future, fn: Any) -> None:
+        def add():
+            st = fut._state
+            if st.callbacks is None:
+                st.callbacks = []
+            st.callbacks.append((fn, fut))
+            if st.status in DONE:
+                self._run_callbacks([(fut.key, st)])
+        self._loop.call(add)
+
+    async def _arequest(self, msg: dict) -> Any:
+        """``_request`` from the IO loop."""
+        rid = next(self._rid)
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        self._replies[rid] = fut
+        msg["rid"] = rid
+        if self._comm is None or self._comm.closed:
+            raise RuntimeError(f"this Client is {self.status}; start a new Client to keep working")
+        self._comm.send(msg)
+        import asyncio
+
+        return await asyncio.wrap_future(fut)
 
     def _request(self, msg: dict, timeout: float | None = 60.0) -> Any:
         rid = next(self._rid)
@@ -414,21 +437,22 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
     def _gather_keys(self, keys: list, errors: str = "raise", timeout: float | None = None) -> list:
         """Wait for ``keys`` and fetch their values; ``TimeoutError`` after ``timeout`` seconds in all."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        self._wait_keys(keys, timeout)
+        self.refs.wait(keys, timeout)
+        states = self.refs.states
         for k in keys:
-            st = self._keys.get(k)
+            st = states.get(k)
             if st is not None and st.status == "error" and errors == "raise":
                 f = Future(k, self, st)
                 raise f._exc()
             if st is not None and st.status in ("cancelled", "lost") and errors == "raise":
                 raise CancelledError(f"future {k!r} was {st.status}")
-        want = [k for k in keys if self._keys.get(k) is None or self._keys[k].status == "finished"]
+        want = [k for k in keys if states.get(k) is None or states[k].status == "finished"]
         want = list(dict.fromkeys(want))
         if deadline is None:
-            values = self._loop.run(self._fetch(want))
+            values = self._loop.run(self.transfers.fetch(want))
         else:
             try:
-                values = self._loop.run(self._fetch(want, max(0.0, deadline - time.monotonic())))
+                values = self._loop.run(self.transfers.fetch(want, max(0.0, deadline - time.monotonic())))
             except TimeoutError as e:
                 raise TimeoutError(f"timeout={timeout}s passed: {e}") from None
         out = []
@@ -436,7 +460,7 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
             if k in values:
                 out.append(values[k])
             else:
-                st = self._keys.get(k)
+                st = states.get(k)
                 out.append(Future(k, self, st)._exc() if st is not None and st.status == "error" else None)
         return out
 
@@ -496,7 +520,7 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
             for a in targets:
                 plan.setdefault(a, {})[k] = s
         futures = {k: Future(k, self) for k, _ in keyed}
-        self._loop.run(self._put(plan))
+        self._loop.run(self.transfers.put(plan))
         for a, d in plan.items():
             from shoal.distributed.protocol.serialize import nbytes_of
 
@@ -516,12 +540,12 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         fs = _flatten(futures)
         keys = [f.key for f in fs]
         changed = []
-        with self._cond:
+        with self.refs.cond:
             for f in fs:
                 if f._state.status != "cancelled":
                     f._state.status = "cancelled"
                     changed.append((f.key, f._state))
-            self._cond.notify_all()
+            self.refs.cond.notify_all()
         self._run_callbacks(changed)
         self._send({"op": "release-keys", "keys": keys})
 
@@ -613,7 +637,7 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         try:
             values = dict(zip(wanted, self._gather_keys(wanted)))
         finally:
-            self._release(wanted)
+            self.refs.release(wanted)
             del keep
         if shaped:
             return _pack_lists(keys, values)
@@ -774,8 +798,7 @@ class Client(FutureRefs, GraphSubmission, DataTransfer):
         async def _close():
             if self._comm is not None:
                 self._comm.close()
-            for c in self._peers.values():
-                c.close()
+            self.transfers.close()
 
         try:
             self._loop.run(_close(), timeout)

@@ -49,14 +49,14 @@ class Future:
         if _acquired:  # the client already counted this reference (bulk path)
             self._state = _state
             return
-        self._state = _state if _state is not None else client._key_state(key)
-        client._inc_ref(key)
+        self._state = _state if _state is not None else client.refs.state(key)
+        client.refs.inc(key)
 
     def __del__(self) -> None:
         if self._released:
             return
         try:
-            self.client._dec_ref(self.key)
+            self.client.refs.dec(self.key)
         except Exception:
             pass
 
@@ -84,7 +84,7 @@ class Future:
 
     def _wait(self, timeout: float | None) -> None:
         if not self.done():
-            self.client._wait_keys([self.key], timeout)
+            self.client.refs.wait([self.key], timeout)
 
     def result(self, timeout: float | None = None) -> Any:
         """The value; raises the task's error, or ``TimeoutError`` after ``timeout``
@@ -116,7 +116,7 @@ class Future:
         """Drop this future's hold on its value now (once; later calls do nothing)."""
         if not self._released:
             self._released = True
-            self.client._dec_ref(self.key)
+            self.client.refs.dec(self.key)
 
     def add_done_callback(self, fn: Any) -> None:
         """Call ``fn(future)`` when done, on the client's callback thread (``fn`` may block)."""
@@ -151,7 +151,7 @@ def wait(fs: Any, timeout: float | None = None, return_when: str = "ALL_COMPLETE
     if return_when not in ("ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"):
         raise ValueError(f"return_when={return_when!r}; use 'ALL_COMPLETED', 'FIRST_COMPLETED' or 'FIRST_EXCEPTION'")
     client = futures[0].client
-    client._wait_futures(futures, timeout, return_when)
+    client.refs.wait_futures(futures, timeout, return_when)
     done = {f for f in futures if f.done()}
     return DoneAndNotDone(done, set(futures) - done)
 

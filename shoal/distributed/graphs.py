@@ -105,7 +105,7 @@ class GraphSubmission:
             held = self._upload_large_literals(keys, specs, fids, dlist)
         finally:
             self._literal_objs.clear()
-        futures = self._futures(wanted) if make_futures else self._acquire(wanted)
+        futures = self._futures(wanted) if make_futures else self.refs.acquire(wanted)
         self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": fids, "deps": dlist,
                     "wanted": list(wanted), "funcs": funcs, "fnames": fnames, "priority": priority,
                     "retries": retries or 0, "resources": resources})
@@ -146,7 +146,7 @@ class GraphSubmission:
         for j, i in enumerate(big):
             plan.setdefault(addrs[j % len(addrs)], {})[keys[i]] = specs[i]
         new = [Future(keys[i], self) for i in big]
-        self._loop.run(self._put(plan))
+        self._loop.run(self.transfers.put(plan))
         for a, d in plan.items():
             self._send({"op": "scatter", "keys": list(d), "nbytes": [s.nbytes for s in d.values()],
                         "workers": [a], "rid": -1})

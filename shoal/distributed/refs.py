@@ -1,52 +1,61 @@
-"""The Client's bookkeeping of futures: per-key states, reference counts, waiting.
+"""A Client's table of keys: per-key states, reference counts, waiting.
 
 Every ``Future`` of a key shares one ``_KeyState`` (status, error, callbacks);
-the Client counts references per key under one lock.  When the last future
-of a key is dropped the key goes into a release batch that is sent to the
-scheduler once per IO-loop turn, however many futures were dropped, so
-freeing a million futures costs one message, not a million.  Waiting
-threads sleep on the Client's condition variable, which the IO loop
-notifies as key states change.
+the table counts references per key under one lock.  When the last future
+of a key is dropped the table hands the key to ``on_released`` (the Client
+queues it in a release batch sent once per IO-loop turn, so freeing a
+million futures costs one message, not a million).  Waiting threads sleep on
+the table's condition variable, which the Client's IO loop notifies as key
+states change.
 """
 from __future__ import annotations
 
+import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
-from shoal.distributed.futures import Future, _KeyState
+from shoal.distributed.futures import _KeyState
 
-_DONE = ("finished", "error", "cancelled", "lost")
+DONE = ("finished", "error", "cancelled", "lost")
 
 
-class FutureRefs:
-    """Mixin of ``Client``: uses its ``_keys``, ``_refs``, ``_ref_lock``, ``_cond``,
-    ``_post``, ``_loop``, ``_comm`` and ``status``."""
+class KeyTable:
+    """Key -> ``_KeyState`` and key -> reference count, owned by one Client.
 
-    _keys: dict
-    _refs: dict
-    status: str
+    ``lock`` is re-entrant: a Future dropped by the garbage collector while a
+    thread holds it (any allocation may run a collection) takes it again.
+    ``on_released(keys)`` runs under ``lock`` with the keys no Future refers
+    to any more, so the caller can order their release after messages it
+    queued under the same lock.
+    """
 
-    def _key_state(self, key: Any) -> _KeyState:
-        st = self._keys.get(key)
+    def __init__(self, on_released: Callable[[list], None]):
+        self.states: dict = {}
+        self.counts: dict = {}
+        self.lock = threading.RLock()
+        self.cond = threading.Condition()
+        self._on_released = on_released
+
+    def state(self, key: Any) -> _KeyState:
+        st = self.states.get(key)
         if st is None:
-            st = self._keys[key] = _KeyState()
+            st = self.states[key] = _KeyState()
         return st
 
-    def _inc_ref(self, key: Any) -> None:
-        with self._ref_lock:
-            refs = self._refs
-            refs[key] = refs.get(key, 0) + 1
+    def inc(self, key: Any) -> None:
+        with self.lock:
+            self.counts[key] = self.counts.get(key, 0) + 1
 
-    def _acquire(self, keys: list) -> list:
+    def acquire(self, keys: list) -> list:
         """Count one reference to each key (one lock for all); their states, in order.
 
         Called as keys are (re)submitted: a key whose earlier run was cancelled
         or lost is pending again, since the scheduler is about to run it anew."""
-        refs, states = self._refs, self._keys
+        counts, states = self.counts, self.states
         out = []
-        with self._ref_lock:
+        with self.lock:
             for k in keys:
-                refs[k] = refs.get(k, 0) + 1
+                counts[k] = counts.get(k, 0) + 1
                 st = states.get(k)
                 if st is None:
                     st = states[k] = _KeyState()
@@ -56,72 +65,54 @@ class FutureRefs:
                 out.append(st)
         return out
 
-    def _futures(self, keys: list) -> list:
-        return [Future(k, self, st, True) for k, st in zip(keys, self._acquire(keys))]
-
-    def _release(self, keys: list) -> None:
-        """Drop one reference to each key; tell the scheduler once about those now unused."""
-        refs = self._refs
-        with self._ref_lock:
+    def release(self, keys: list) -> None:
+        """Drop one reference to each key; report those now unused, all at once."""
+        counts = self.counts
+        with self.lock:
             gone = []
             for k in keys:
-                n = refs.get(k, 0) - 1
+                n = counts.get(k, 0) - 1
                 if n > 0:
-                    refs[k] = n
+                    counts[k] = n
                 else:
-                    refs.pop(k, None)
-                    self._keys.pop(k, None)
-                    gone.append(("r", k))
-            if not gone or self.status != "running":
-                return
-            self._post(gone)
+                    counts.pop(k, None)
+                    self.states.pop(k, None)
+                    gone.append(k)
+            if gone:
+                self._on_released(gone)
 
-    def _dec_ref(self, key: Any) -> None:
-        with self._ref_lock:
-            n = self._refs.get(key, 0) - 1
-            if n > 0:
-                self._refs[key] = n
-                return
-            self._refs.pop(key, None)
-            self._keys.pop(key, None)
-            if self.status != "running":
-                return
-            self._post([("r", key)])
+    def dec(self, key: Any) -> None:
+        self.release([key])
 
-    def _add_callback(self, fut: Future, fn: Any) -> None:
-        def add():
-            st = fut._state
-            if st.callbacks is None:
-                st.callbacks = []
-            st.callbacks.append((fn, fut))
-            if st.status in _DONE:
-                self._run_callbacks([(fut.key, st)])
-        self._loop.call(add)
+    def notify(self) -> None:
+        with self.cond:
+            self.cond.notify_all()
 
-    def _wait_keys(self, keys: list, timeout: float | None) -> None:
-        states = [self._key_state(k) for k in keys]
+    def wait(self, keys: list, timeout: float | None) -> None:
+        """Until every key is done; ``TimeoutError`` after ``timeout`` seconds."""
+        states = [self.state(k) for k in keys]
         deadline = None if timeout is None else time.monotonic() + timeout
         i = 0
         n = len(states)
-        with self._cond:
+        with self.cond:
             while i < n:
-                if states[i].status in _DONE:
+                if states[i].status in DONE:
                     i += 1
                     continue
                 if deadline is not None:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise TimeoutError(f"{n - i} of {n} futures not finished after {timeout}s")
-                    self._cond.wait(left)
+                    self.cond.wait(left)
                 else:
-                    self._cond.wait(1.0)
+                    self.cond.wait(1.0)
 
-    def _wait_futures(self, futures: list, timeout: float | None, return_when: str) -> None:
+    def wait_futures(self, futures: list, timeout: float | None, return_when: str) -> None:
         if return_when == "ALL_COMPLETED":
-            self._wait_keys([f.key for f in futures], timeout)
+            self.wait([f.key for f in futures], timeout)
             return
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
+        with self.cond:
             while True:
                 if return_when == "FIRST_COMPLETED" and any(f.done() for f in futures):
                     return
@@ -131,5 +122,4 @@ class FutureRefs:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return
-                self._cond.wait(left if left is not None else 1.0)
-
+                self.cond.wait(left if left is not None else 1.0)

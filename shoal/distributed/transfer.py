@@ -1,24 +1,31 @@
 """Moving data between a Client and workers directly (gather, scatter, uploads).
 
-Mixed into ``Client``.  ``gather`` asks the scheduler who holds the keys
-(one round trip), then fetches from every holder at once over authenticated
-connections to the workers, which are kept open for reuse; values never pass
-through the scheduler.
+``Transfers`` owns the Client's connections to workers.  ``fetch`` asks the
+scheduler who holds the keys (one round trip, through the ``ask``
+coroutine it is given), then fetches from every holder at once over
+authenticated connections, kept open for reuse (one per worker, shared by
+concurrent fetches); values never pass through the scheduler.
 """
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-from typing import Any
+from typing import Any, Callable
 
 from shoal.distributed.comm.tcp import Comm, connect
 from shoal.distributed.protocol.serialize import deserialize
 
 
-class DataTransfer:
-    """Worker-to-client data paths of ``Client``."""
+class Transfers:
+    """Worker connections and data paths of one Client."""
 
-    async def _fetch(self, keys: list, timeout: float | None = None) -> dict:
+    def __init__(self, security: Any, ask: Callable, rid: Any):
+        self.security = security
+        self._ask = ask          # async (msg) -> the scheduler's answer
+        self._rid = rid          # the Client's request counter (ids unique per connection)
+        self.peers: dict = {}
+        self.connecting: dict = {}   # address -> task connecting to that worker
+
+    async def fetch(self, keys: list, timeout: float | None = None) -> dict:
         """Values of ``keys`` from the workers holding them, within ``timeout`` seconds
         (None: as long as it takes; a value lost with its worker is recomputed meanwhile).
 
@@ -43,7 +50,7 @@ class DataTransfer:
     async def _fetch_into(self, keys: list, result: dict) -> None:
         left = list(keys)
         while left:
-            who = await self._arequest({"op": "who-has", "keys": left})
+            who = await self._ask({"op": "who-has", "keys": left})
             by_worker: dict = {}
             for k in left:
                 holders = who.get(k)
@@ -65,24 +72,14 @@ class DataTransfer:
             if left:
                 await asyncio.sleep(0.05)  # lost with a worker: being recomputed
 
-    async def _arequest(self, msg: dict) -> Any:
-        rid = next(self._rid)
-        fut: concurrent.futures.Future = concurrent.futures.Future()
-        self._replies[rid] = fut
-        msg["rid"] = rid
-        if self._comm is None or self._comm.closed:
-            raise RuntimeError(f"this Client is {self.status}; start a new Client to keep working")
-        self._comm.send(msg)
-        return await asyncio.wrap_future(fut)
-
-    async def _peer(self, address: str) -> Comm:
+    async def peer(self, address: str) -> Comm:
         """One connection per worker: concurrent fetches wait for the same connect."""
-        comm = self._peers.get(address)
+        comm = self.peers.get(address)
         if comm is not None and not comm.closed:
             return comm
-        pending = self._peers_connecting.get(address)
+        pending = self.connecting.get(address)
         if pending is None:
-            pending = self._peers_connecting[address] = asyncio.get_running_loop().create_task(
+            pending = self.connecting[address] = asyncio.get_running_loop().create_task(
                 self._connect_peer(address))
         return await asyncio.shield(pending)
 
@@ -91,40 +88,58 @@ class DataTransfer:
             comm = await connect(address, self.security, name="client->worker", timeout=5.0)
             comm.info["waiting"] = {}
             comm.start(self._peer_message)
-            self._peers[address] = comm
+            self.peers[address] = comm
             return comm
         finally:
-            self._peers_connecting.pop(address, None)
+            self.connecting.pop(address, None)
 
-    def _peer_message(self, comm: Comm, msgs: list) -> None:
+    @staticmethod
+    def _peer_message(comm: Comm, msgs: list) -> None:
         for msg in msgs:
             f = comm.info["waiting"].pop(msg.get("rid"), None)
             if f is not None and not f.done():
                 f.set_result(msg)
 
-    async def _get_from(self, address: str, keys: list) -> tuple:
-        """``({key: value}, {key: serialised error})`` from one worker."""
-        comm = await self._peer(address)
+    async def ask_worker(self, address: str, msg: dict) -> dict | None:
+        """Send ``msg`` to one worker and wait for its answer (None if the worker went away)."""
+        comm = await self.peer(address)
         rid = next(self._rid)
         fut = asyncio.get_running_loop().create_future()
         comm.info["waiting"][rid] = fut
-        comm.send({"op": "get-data", "rid": rid, "keys": keys})
+        comm.send({**msg, "rid": rid})
         try:
             done, _ = await asyncio.wait([fut, comm.closed_future], return_when=asyncio.FIRST_COMPLETED)
         finally:
             comm.info["waiting"].pop(rid, None)  # also when cancelled by a timeout
         if fut not in done:
-            self._peers.pop(address, None)
+            self.peers.pop(address, None)
+            return None
+        return fut.result()
+
+    async def _get_from(self, address: str, keys: list) -> tuple:
+        """``({key: value}, {key: serialised error})`` from one worker."""
+        msg = await self.ask_worker(address, {"op": "get-data", "keys": keys})
+        if msg is None:
             raise ConnectionError(f"worker {address} went away")
-        msg = fut.result()
         return {k: deserialize(v) for k, v in msg["data"].items()}, msg.get("errors") or {}
 
-    async def _put(self, plan: dict) -> None:
-        async def one(addr, d):
-            comm = await self._peer(addr)
+    async def put(self, plan: dict) -> None:
+        """Store values on workers: ``{address: {key: serialised value}}``."""
+        async def one(addr: str, d: dict) -> None:
+            comm = await self.peer(addr)
             rid = next(self._rid)
             fut = asyncio.get_running_loop().create_future()
             comm.info["waiting"][rid] = fut
             comm.send({"op": "put-data", "rid": rid, "data": d})
             await asyncio.wait_for(fut, 60)
         await asyncio.gather(*[one(a, d) for a, d in plan.items()])
+
+    def forget(self, address: str) -> None:
+        """A worker is gone: drop its connection, so a fetch waiting on it retries elsewhere."""
+        peer = self.peers.pop(address, None)
+        if peer is not None:
+            peer.abort()
+
+    def close(self) -> None:
+        for c in self.peers.values():
+            c.close()

@@ -218,6 +218,9 @@ class WorkerServer:
         self.data.clear()
         shutil.rmtree(self.local_directory, ignore_errors=True)
         logging.getLogger("shoal").removeHandler(self._log_handler)
+        global _current_worker
+        if _current_worker is self:
+            _current_worker = None  # get_worker()/get_client() must not find a closed worker
         self.finished.set()
 
     # ---- scheduler messages -------------------------------------------
