@@ -71,6 +71,8 @@ def tile(A: Any, reps: Any) -> Array:
 
     A = _as(A)
     reps = tuple(np.atleast_1d(reps).tolist())
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: negative repetitions {reps}")
     while A.ndim < len(reps):
         A = A[None]
     reps = (1,) * (A.ndim - len(reps)) + reps
@@ -119,7 +121,7 @@ def tril(m: Any, k: int = 0) -> Array:
 def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False) -> tuple:
     from shoal.array.routines import broadcast_to
 
-    arrs = [_as(x).reshape(-1) if _as(x).ndim != 1 else _as(x) for x in xi]
+    arrs = [_as(x).ravel() for x in xi]
     if indexing not in ("xy", "ij"):
         raise ValueError("indexing must be 'xy' or 'ij'")
     if indexing == "xy" and len(arrs) >= 2:

@@ -307,16 +307,36 @@ def tri(N: int, M: int | None = None, k: int = 0, dtype: Any = float, chunks: An
     return (rows[:, None] + k >= cols[None, :]).astype(dtype)
 
 
-def fromfunction(function: Any, shape: Sequence[int], chunks: Any = "auto", dtype: Any = float, **kwargs: Any) -> Array:
-    grids = indices(shape, chunks=chunks, dtype=dtype)
+class _FromFunction:
+    def __init__(self, function: Any, kwargs: dict):
+        self.function, self.kwargs = function, kwargs
+
+    def __call__(self, *grids: np.ndarray) -> np.ndarray:
+        return self.function(*grids, **self.kwargs)
+
+    def __reduce__(self):
+        return (_FromFunction, (self.function, self.kwargs))
+
+
+def fromfunction(function: Any, shape: Sequence[int], chunks: Any = "auto", dtype: Any = float,
+                 **kwargs: Any) -> Array:
+    """numpy.fromfunction: ``function`` called block by block on the index grids of ``shape``.
+
+    ``dtype`` is the dtype of the index grids (numpy's meaning); ``None``
+    gives integer grids.
+    """
+    grids = indices(shape, chunks=chunks, dtype=int if dtype is None else dtype)
     from shoal.array.blockwise import map_blocks
 
     comps = [grids[i] for i in range(len(shape))]
-    return map_blocks(lambda *g: function(*g, **kwargs), *comps, dtype=None)
+    return map_blocks(_FromFunction(function, kwargs), *comps, dtype=None)
 
 
 def indices(dimensions: Sequence[int], dtype: Any = int, chunks: Any = "auto") -> Array:
+    """numpy.indices: one grid per dimension, stacked along a new first axis."""
     dimensions = tuple(dimensions)
+    if not dimensions:
+        return from_array(np.indices((), dtype=dtype), chunks=-1)
     chunks = normalize_chunks(chunks, dimensions, dtype=dtype)
     grids = []
     for d, n in enumerate(dimensions):
@@ -329,6 +349,9 @@ def indices(dimensions: Sequence[int], dtype: Any = int, chunks: Any = "auto") -
 
 
 def diag(v: Any, k: int = 0) -> Array:
+    """numpy.diag: the diagonal of a 2-d array, or a 2-d array with ``v`` on its diagonal."""
+    if not isinstance(v, (Array, np.ndarray)) and not hasattr(v, "__array__"):
+        raise TypeError(f"diag: v must be a shoal or numpy array, not {type(v).__name__}")
     v = asarray(v)
     if v.ndim == 1:
         if k == 0 and v.numblocks[0] > 0:

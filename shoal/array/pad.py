@@ -78,7 +78,10 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Ar
                 parts.append(None)
                 continue
             shape = tuple(w if d == ax else s for d, s in enumerate(x.shape))
-            chunks = tuple((w,) if d == ax else c for d, c in enumerate(x.chunks))
+            # the pad's blocks no longer than the array's along the axis
+            step = max(max(x.chunks[ax]) if x.chunks[ax] else w, 1)
+            chunks = tuple(tuple(min(step, w - i) for i in range(0, w, step)) if d == ax else c
+                           for d, c in enumerate(x.chunks))
             if mode in ("constant", "empty"):
                 v = cvals[ax][side] if mode == "constant" else 0
                 parts.append(full(shape, v, dtype=x.dtype, chunks=chunks))
@@ -129,7 +132,7 @@ def _stat_pad(x: Array, ax: int, side: int, w: int, mode: str, length: Any) -> A
     else:
         func = {"maximum": reductions.max, "minimum": reductions.min, "mean": reductions.mean}[mode]
         v = func(region, axis=ax, keepdims=True)
-    if x.dtype.kind in "iub" and mode in ("mean", "median"):
+    if x.dtype.kind in "iu" and mode in ("mean", "median"):
         from shoal.array.routines import round as _round
 
         v = _round(v)  # numpy rounds the statistic before casting back

@@ -193,7 +193,9 @@ def reshape(x: Any, shape: Any, merge_chunks: bool = True, limit: Any = None, _r
 def ravel(x: Any) -> Array:
     """1-d view in C order; trailing dimensions are merged into single blocks first."""
     x = _as(x)
-    if x.ndim <= 1:
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    if x.ndim == 1:
         return x
     if any(len(c) > 1 for c in x.chunks[1:]):
         # whole trailing rows per block, about as many elements per block as before
