@@ -37,7 +37,7 @@ from shoal.distributed.comm.tcp import Comm, connect
 from shoal.distributed.exceptions import NotShoalPeer
 from shoal.distributed.futures import CancelledError, Future, _collect, _flatten, wait
 from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
-from shoal.distributed.graphs import GraphSubmission, _finalize, _refs
+from shoal.distributed.graphs import GraphSender, _finalize, _refs
 from shoal.utils import funcname
 from shoal.distributed.refs import DONE, KeyTable
 from shoal.distributed.transfer import Transfers
@@ -112,7 +112,7 @@ def _choose_pure(func: Any, pure: bool | None) -> bool:
     return pure
 
 
-class Client(GraphSubmission):
+class Client:
     """Connect to a scheduler (or start a LocalCluster) and run work on it.
 
     >>> client = Client()                                 # a LocalCluster on this machine
@@ -160,10 +160,8 @@ class Client(GraphSubmission):
         self._callback_pool: Any = None
         self._rid = itertools.count(1)
         self._replies: dict = {}
-        self._sent_fids: set = set()
         self.transfers = Transfers(self.security, self._arequest, self._rid)  # worker connections
-        self._literals: dict = {}       # key -> Future of a large literal kept while its object lives
-        self._literal_objs: dict = {}   # (during one submission) key -> the literal object
+        self.graphs = GraphSender(self)    # graphs -> update-graph messages
         self._comm: Comm | None = None
         self._info: dict = {}
         try:
@@ -374,17 +372,17 @@ class Client(GraphSubmission):
         cache: dict = {}
         funcs: dict = {}
         fnames: dict = {}
-        fid = self._fid(func, cache, funcs, fnames)
+        fid = self.graphs.fid(func, cache, funcs, fnames)
         specs, dlist = [], []
-        kw_has = bool(kwargs) and self._has_future(kwargs)
+        kw_has = bool(kwargs) and self.graphs.has_future(kwargs)
         kdeps: set = set()
-        kw = self._unfuture(kwargs, kdeps) if kw_has else kwargs
+        kw = self.graphs.unfuture(kwargs, kdeps) if kw_has else kwargs
         _collect.keys = found = set()  # Futures met while pickling (inside sets, objects...)
         try:
             for args in argss:
-                if self._has_future(args):
+                if self.graphs.has_future(args):
                     ds = set(kdeps)
-                    args = self._unfuture(args, ds)
+                    args = self.graphs.unfuture(args, ds)
                 else:
                     ds = kdeps
                 specs.append(serialize((args, kw)))
@@ -399,7 +397,7 @@ class Client(GraphSubmission):
                     "deps": dlist, "wanted": keys, "funcs": funcs, "fnames": fnames, "priority": priority,
                     "retries": retries or 0, "resources": resources,
                     "workers": [workers] if isinstance(workers, str) else workers})
-        self._sent_fids.update(funcs)
+        self.graphs.sent_fids.update(funcs)
         return futures
 
     def map(self, func: Any, *iterables: Iterable, key: Any = None, pure: bool | None = None,
@@ -577,7 +575,7 @@ class Client(GraphSubmission):
             deps[fkey] = frozenset(flatten_keys(okeys))
             outs.append(fkey)
         keep: list = []
-        futs = iter(self._submit_graph(graph, outs, deps, priority, retries, resources, keep, seed))
+        futs = iter(self.graphs.submit(graph, outs, deps, priority, retries, resources, keep, seed))
         result = [next(futs) if is_lazy(c) else c for c in colls]
         if sync:
             result = self.gather(result)
@@ -594,7 +592,7 @@ class Client(GraphSubmission):
         colls = [collections] if single else list(collections)
         lazy = [c for c in colls if is_lazy(c)]
         graph, deps, keys = collections_to_graph(lazy, optimize_graph)
-        futures = self._submit_graph(dict(graph), keys, deps, priority, retries, resources)
+        futures = self.graphs.submit(dict(graph), keys, deps, priority, retries, resources)
         fmap = {f.key: f for f in futures}
         if sync:
             wait(futures)
@@ -632,7 +630,7 @@ class Client(GraphSubmission):
             shaped = type(keys) is not list
         keep: list = []
         wanted = list(dict.fromkeys(flat))
-        self._submit_graph(graph, wanted, dependencies, kwargs.get("priority", 0), kwargs.get("retries", 0),
+        self.graphs.submit(graph, wanted, dependencies, kwargs.get("priority", 0), kwargs.get("retries", 0),
                            kwargs.get("resources"), keep, seed, make_futures=False)
         try:
             values = dict(zip(wanted, self._gather_keys(wanted)))

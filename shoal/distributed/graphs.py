@@ -1,6 +1,8 @@
 """How a Client turns a task graph into one ``update-graph`` message.
 
-Mixed into ``Client``.  Per task it costs one small pickle (the arguments,
+``GraphSender`` is the part of a ``Client`` that does this; it owns the
+ids of functions already shipped and the large literals kept on the
+cluster, and uses the Client only through its request API.  Per task it costs one small pickle (the arguments,
 with ``Ref``s to other keys) and a dictionary lookup for the function id:
 functions are cloudpickled once per submission and shipped once per worker.
 Keys are ordered depth-first from the outputs (inputs first, one branch at a
@@ -45,21 +47,27 @@ def _refs(keys: Any) -> Any:
     return Ref(keys)
 
 
-class GraphSubmission:
-    """Graph-to-message methods of ``Client`` (see the module docstring)."""
+class GraphSender:
+    """Turns graphs into ``update-graph`` messages for one Client (see the module docstring)."""
 
-    def _fid(self, func: Any, cache: dict, funcs: dict, fnames: dict) -> str:
+    def __init__(self, client: Any):
+        self.client = client
+        self.sent_fids: set = set()      # functions every worker can get from the scheduler
+        self.literals: dict = {}         # key -> (weakref to object, Future) of an uploaded large literal
+        self.literal_objs: dict = {}     # (during one submission) key -> the literal object
+
+    def fid(self, func: Any, cache: dict, funcs: dict, fnames: dict) -> str:
         hit = cache.get(id(func))
         if hit is not None:
             return hit[1]
         fid, data = dumps_function(func)
         cache[id(func)] = (func, fid)
-        if fid not in self._sent_fids:
+        if fid not in self.sent_fids:
             funcs[fid] = data
             fnames[fid] = funcname(func)
         return fid
 
-    def _submit_graph(self, graph: dict, wanted: list, dependencies: dict | None = None,
+    def submit(self, graph: dict, wanted: list, dependencies: dict | None = None,
                       priority: int = 0, retries: int = 0, resources: dict | None = None,
                       keep: list | None = None, seed: Any = None, make_futures: bool = True) -> list:
         """Send ``graph`` (dict of nodes) and return Futures for ``wanted`` keys.
@@ -104,12 +112,13 @@ class GraphSubmission:
         try:
             held = self._upload_large_literals(keys, specs, fids, dlist)
         finally:
-            self._literal_objs.clear()
-        futures = self._futures(wanted) if make_futures else self.refs.acquire(wanted)
-        self._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": fids, "deps": dlist,
+            self.literal_objs.clear()
+        client = self.client
+        futures = client._futures(wanted) if make_futures else client.refs.acquire(wanted)
+        client._send({"op": "update-graph", "keys": keys, "specs": specs, "fids": fids, "deps": dlist,
                     "wanted": list(wanted), "funcs": funcs, "fnames": fnames, "priority": priority,
                     "retries": retries or 0, "resources": resources})
-        self._sent_fids.update(funcs)
+        self.sent_fids.update(funcs)
         del held  # the scheduler keeps them while their dependents need them
         return futures
 
@@ -123,9 +132,9 @@ class GraphSubmission:
         held = []
         cached = set()
         for i in big:
-            entry = self._literals.get(keys[i])
+            entry = self.literals.get(keys[i])
             # the same object, not just the same key: a graph may reuse a key for new data
-            if entry is not None and entry[0]() is self._literal_objs.get(keys[i]) \
+            if entry is not None and entry[0]() is self.literal_objs.get(keys[i]) \
                     and entry[1].status == "finished":
                 held.append(entry[1])
                 cached.add(i)
@@ -137,7 +146,7 @@ class GraphSubmission:
             big = [i for i, (sp, fid) in enumerate(zip(specs, fids))
                    if fid is None and type(sp) is Serialized and sp.nbytes > LARGE_LITERAL]
         try:
-            addrs = sorted(self._request({"op": "workers"}))
+            addrs = sorted(self.client._request({"op": "workers"}))
         except Exception:
             addrs = []
         if not addrs:
@@ -145,18 +154,19 @@ class GraphSubmission:
         plan: dict = {}
         for j, i in enumerate(big):
             plan.setdefault(addrs[j % len(addrs)], {})[keys[i]] = specs[i]
-        new = [Future(keys[i], self) for i in big]
-        self._loop.run(self.transfers.put(plan))
+        client = self.client
+        new = [Future(keys[i], client) for i in big]
+        client._loop.run(client.transfers.put(plan))
         for a, d in plan.items():
-            self._send({"op": "scatter", "keys": list(d), "nbytes": [s.nbytes for s in d.values()],
+            client._send({"op": "scatter", "keys": list(d), "nbytes": [s.nbytes for s in d.values()],
                         "workers": [a], "rid": -1})
         for i, f in zip(big, new):
-            obj = self._literal_objs.get(keys[i])
+            obj = self.literal_objs.get(keys[i])
             if obj is not None:
                 try:  # keep it on the cluster exactly as long as the caller keeps the object
                     ref = weakref.ref(obj)
-                    weakref.finalize(obj, _forget_literal, self._literals, keys[i], ref)
-                    self._literals[keys[i]] = (ref, f)
+                    weakref.finalize(obj, _forget_literal, self.literals, keys[i], ref)
+                    self.literals[keys[i]] = (ref, f)
                 except TypeError:
                     pass  # not weak-referenceable: upload again next time
         self._drop_rows(set(big), keys, specs, fids, dlist)
@@ -173,12 +183,12 @@ class GraphSubmission:
             node = graph[k]
             t = type(node)
             if t is Task:
-                fid = self._fid(node.func, cache, funcs, fnames)
+                fid = self.fid(node.func, cache, funcs, fnames)
                 spec = serialize((node.args, node.kwargs) if seed is None else (node.args, node.kwargs, seed))
                 ds = deps[k] if deps is not None and k in deps else node.deps
             elif t is Ref:
                 if alias_fid is None:
-                    alias_fid = self._fid(_identity, cache, funcs, fnames)
+                    alias_fid = self.fid(_identity, cache, funcs, fnames)
                 fid = alias_fid
                 spec = serialize(((node,), {}))
                 ds = (node.key,)
@@ -190,7 +200,7 @@ class GraphSubmission:
                 if keep is not None:
                     keep.append(node)
                 if alias_fid is None:
-                    alias_fid = self._fid(_identity, cache, funcs, fnames)
+                    alias_fid = self.fid(_identity, cache, funcs, fnames)
                 fid = alias_fid
                 spec = serialize(((Ref(node.key),), {}))
                 ds = (node.key,)
@@ -199,7 +209,7 @@ class GraphSubmission:
                 spec = serialize(node)
                 ds = ()
                 if type(spec) is Serialized and spec.nbytes > LARGE_LITERAL:
-                    self._literal_objs[k] = node
+                    self.literal_objs[k] = node
             if found:
                 ds = set(ds) | found
                 found.clear()
@@ -208,15 +218,15 @@ class GraphSubmission:
             fids.append(fid)
             dlist.append(list(ds) if ds else None)
 
-    def _unfuture(self, obj: Any, deps: set) -> Any:
+    def unfuture(self, obj: Any, deps: set) -> Any:
         t = type(obj)
         if t is Future:
             deps.add(obj.key)
             return Ref(obj.key)
         if t is list or t is tuple:
-            return t(self._unfuture(o, deps) for o in obj)
+            return t(self.unfuture(o, deps) for o in obj)
         if t is dict:
-            return {k: self._unfuture(v, deps) for k, v in obj.items()}
+            return {k: self.unfuture(v, deps) for k, v in obj.items()}
         if is_lazy(obj):
             raise TypeError(
                 "submit/map got a lazy object as an argument; compute it first or pass a Future: "
@@ -225,12 +235,12 @@ class GraphSubmission:
         return obj
 
     @staticmethod
-    def _has_future(obj: Any) -> bool:
+    def has_future(obj: Any) -> bool:
         t = type(obj)
         if t is Future:
             return True
         if t is list or t is tuple:
-            return any(GraphSubmission._has_future(o) for o in obj)
+            return any(GraphSender.has_future(o) for o in obj)
         if t is dict:
-            return any(GraphSubmission._has_future(o) for o in obj.values())
+            return any(GraphSender.has_future(o) for o in obj.values())
         return False

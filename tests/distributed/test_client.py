@@ -301,10 +301,10 @@ def test_large_literal_sent_once_while_its_object_lives(c):
     # two tasks read it (a single reader would be fused with it into one task)
     assert shoal.compute(delayed(np.sum)(xd), delayed(np.min)(xd), scheduler="distributed") == (x.sum(), x.min())
     tasks = c.cluster.scheduler.state.tasks
-    assert key in tasks and key in c._literals
-    first = c._literals[key]
+    assert key in tasks and key in c.graphs.literals
+    first = c.graphs.literals[key]
     assert shoal.compute(delayed(np.max)(xd), delayed(len)(xd), scheduler="distributed") == (x.max(), len(x))
-    assert c._literals[key] is first  # reused, not uploaded again
+    assert c.graphs.literals[key] is first  # reused, not uploaded again
     del x, xd, first
     gc.collect()
     deadline = time.time() + 10
