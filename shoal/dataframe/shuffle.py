@@ -204,7 +204,10 @@ def _auto_method(frame: Any) -> str:
     if budget is None:  # workers on other machines: no disk they all share
         return "tasks"
     fraction = float(config.get("dataframe.shuffle.memory_fraction", 0.25))
-    return "disk" if _estimate_nbytes(frame) > fraction * budget else "tasks"
+    est = _estimate_nbytes(frame)
+    if est is None:  # no cheap estimate: keep the in-memory shuffle
+        return "tasks"
+    return "disk" if est > fraction * budget else "tasks"
 
 
 def _memory_budget() -> int | None:
@@ -228,11 +231,25 @@ def _memory_budget() -> int | None:
     return int(psutil.virtual_memory().available)
 
 
-def _estimate_nbytes(frame: Any) -> int:
-    """Bytes of the whole frame, extrapolated from its first partition (computed once per frame)."""
+def _estimate_nbytes(frame: Any) -> int | None:
+    """Bytes of the whole frame, extrapolated from its first partition (computed once per frame).
+
+    None when the first partition needs far more than its share of the graph
+    (an earlier shuffle or reduction upstream): computing it would run most
+    of the work twice.
+    """
+    from shoal.core.graph import cull
+
     name = frame._name
     if name in _estimates:
         return _estimates[name]
+    graph = frame.dask
+    try:
+        needed, _ = cull(graph, [(name, 0)])
+        if len(needed) > 2 * len(graph) / frame.npartitions + 8:
+            return None
+    except Exception:  # a graph that cannot be walked here: do not guess
+        return None
     first = frame.partitions[0].compute()
     per = int(np.sum(first.memory_usage(deep=True))) if hasattr(first, "memory_usage") else 0
     est = per * frame.npartitions
