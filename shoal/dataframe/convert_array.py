@@ -16,12 +16,13 @@ import pandas as pd
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
-from shoal.dataframe import methods as M
 
 __all__ = ["frame_to_array", "frame_to_bag", "frame_to_records", "from_dask_array"]
 
 
 def _values(part: Any) -> np.ndarray:
+    if part.ndim == 1 and isinstance(part.dtype, pd.api.extensions.ExtensionDtype):
+        return np.asarray(part, dtype=object)
     return np.asarray(part.to_numpy())
 
 
@@ -41,7 +42,7 @@ def _lengths(frame: Any, lengths: Any) -> tuple:
                                      divisions=[None] * (frame.npartitions + 1))
         return tuple(int(x) for x in compute(sizes)[0])
     if lengths is None or lengths is False:
-        return (math.nan,) * frame.npartitions
+        return (np.nan,) * frame.npartitions
     if not isinstance(lengths, (list, tuple)):
         raise ValueError(f"lengths must be True, None or one length per partition, got {lengths!r}")
     lengths = tuple(int(x) for x in lengths)
@@ -66,8 +67,14 @@ def _array_of(frame: Any, func: Any, args: tuple, dtype: Any, ncols: Any, length
 
 def frame_to_array(frame: Any, lengths: Any = None) -> Any:
     """The values of ``frame`` as an Array: 1-d for a Series or Index, 2-d for a DataFrame."""
-    sample = np.asarray(frame._meta_nonempty.to_numpy())
+    sample = _values(frame._meta_nonempty)
     ncols = None if frame._meta.ndim == 1 else len(frame._meta.columns)
+    if ncols is None and isinstance(frame._meta.dtype, pd.api.extensions.ExtensionDtype):
+        import warnings
+
+        warnings.warn(f"the values of dtype {frame._meta.dtype} become a numpy object array (shoal arrays hold "
+                      "numpy data); cast first, e.g. s.astype('float64').values, for a typed array",
+                      UserWarning, stacklevel=3)
     return _array_of(frame, _values, (), sample.dtype, ncols, lengths, "values")
 
 

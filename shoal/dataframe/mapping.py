@@ -105,8 +105,6 @@ def map_partitions(func: Callable, *args: Any, meta: Any = core.no_default, toke
 
 def _array_result(func: Callable, args: tuple, kwargs: dict, meta: Any, name: str, first: Any) -> Any:
     """A function returning numpy arrays per partition: a ``shoal.array`` Array (row chunks unknown)."""
-    import math
-
     from shoal.array.core import Array
 
     n = first.npartitions
@@ -117,7 +115,7 @@ def _array_result(func: Callable, args: tuple, kwargs: dict, meta: Any, name: st
         layer[key] = Task(func, *refs, **kwargs)
     parents = [a for a in args if isinstance(a, (core._Frame, core.Scalar))]
     graph = LayeredGraph.from_collections(name, layer, parents)
-    chunks = ((math.nan,) * n,) + tuple((s,) for s in meta.shape[1:])
+    chunks = ((core.np.nan,) * n,) + tuple((s,) for s in meta.shape[1:])
     return Array(graph, name, chunks, meta.dtype)
 
 
