@@ -151,6 +151,15 @@ def test_method_choice_and_errors():
         assert shuffle_method(df) == "disk"
     with shoal.config.set({"dataframe.shuffle.memory_fraction": 0.5}):
         assert shuffle_method(df) == "tasks"
+    # after an earlier shuffle the first partition needs the whole upstream graph: no estimate
+    # (that would run the upstream shuffle twice), so the in-memory default stays
+    wide = ddf.from_pandas(pd.DataFrame({"k": np.arange(400)}), npartitions=20)
+    upstream = shuffle(wide, "k", method="disk").map_partitions(lambda p: p)
+    from shoal.dataframe.shuffle import _estimate_nbytes
+
+    assert _estimate_nbytes(upstream) is None
+    with shoal.config.set({"dataframe.shuffle.memory_fraction": 1e-12}):
+        assert shuffle_method(upstream) == "tasks"
 
 
 def test_encoding_round_trips_or_falls_back_to_pickle():
