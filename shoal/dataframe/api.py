@@ -735,11 +735,12 @@ def _shifted_divisions(frame: Any, periods: int, freq: Any) -> list | None:
         off = pd.tseries.frequencies.to_offset(freq)
     except (TypeError, ValueError):
         return None
-    if not isinstance(off, pd.offsets.Tick):
+    fixed = isinstance(off, pd.offsets.Tick) or (isinstance(off, pd.offsets.Day)
+                                                  and getattr(index, "tz", None) is None)
+    if not fixed or not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
         return None
-    if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
-        return None
-    return [d + periods * pd.Timedelta(off) for d in frame.divisions]
+    step = pd.Timedelta(days=off.n) if isinstance(off, pd.offsets.Day) else pd.Timedelta(off)
+    return [d + periods * step for d in frame.divisions]
 
 
 def len_scalar(frame: Any) -> Any:

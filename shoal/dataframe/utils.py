@@ -87,7 +87,11 @@ def _fake_index(idx: pd.Index, n: int = 2) -> pd.Index:
     if isinstance(idx, pd.RangeIndex):
         return pd.RangeIndex(n, name=idx.name)
     if isinstance(idx, pd.DatetimeIndex):
-        return pd.date_range("2000-01-01", periods=n, name=idx.name, tz=idx.tz)
+        return pd.date_range("2000-01-01", periods=n, name=idx.name, tz=idx.tz, freq=idx.freq or "D")
+    if isinstance(idx, pd.PeriodIndex):
+        return pd.period_range("2000-01-01", periods=n, freq=idx.freq, name=idx.name)
+    if isinstance(idx, pd.TimedeltaIndex):
+        return pd.timedelta_range("1 day", periods=n, name=idx.name, freq=idx.freq or "D")
     if isinstance(idx, pd.MultiIndex):
         return pd.MultiIndex.from_arrays([_fake_values(l.dtype, n) for l in idx.levels], names=idx.names)
     return pd.Index(_fake_values(idx.dtype, n), name=idx.name)
