@@ -87,6 +87,10 @@ def lazy_getitem(x: Array, index: Any) -> Array:
     # everything except the lazy entry first, then the lazy entry along its dimension
     rest = tuple(slice(None) if n == k else i for n, i in enumerate(full))
     y = x[rest] if any(not (isinstance(i, slice) and i == slice(None)) for i in rest) else x
+    if arr.ndim == 0 and arr.dtype.kind in "iu":
+        # a lazy scalar index: take one element along the axis, then drop the axis
+        picked = _take_axis(y, arr.reshape((1,)), out_dim)
+        return picked[(slice(None),) * out_dim + (0,)]
     if arr.ndim != 1:
         raise NotImplementedError(
             f"indexing with a {arr.ndim}-d shoal integer array is not supported; "

@@ -662,6 +662,10 @@ def _arg(kind: str, nan: bool, a: Any, axis: Any, keepdims: bool, split_every: A
     if axis is not None and not isinstance(axis, (int, np.integer)):
         raise TypeError(f"arg{kind} takes one axis (an int) or None, got axis={axis!r}")
     _check_empty(a, axis, f"arg{kind}")
+    if builtins.any(isinstance(n, float) and n != n for n in a.shape):
+        raise ValueError(f"arg{kind} needs the positions of the blocks, but the array has unknown "
+                         "chunksize (nan block lengths, e.g. after a boolean mask): Arrays chunk sizes "
+                         "are unknown; call x.compute_chunk_sizes() first")
     r = _Arg(kind, nan)
     return tree_reduction(a, r.chunk, r.combine, r.aggregate, axis=axis, keepdims=keepdims, dtype=np.intp,
                      split_every=split_every, name=f"arg{kind}", chunk_with_info=True)
@@ -699,6 +703,18 @@ def _apply_carry(op: Callable, block: np.ndarray, carry: Any) -> np.ndarray:
     return block if carry is None else op(block, carry)
 
 
+def _scan_from(func: Callable, block: np.ndarray, prev_last: Any, axis: int, dtype: Any) -> np.ndarray:
+    """``func`` (cumsum, ...) over ``block`` continuing from the previous block's last values."""
+    if prev_last is None:  # the blocks before were all empty
+        return func(block, axis=axis, dtype=dtype)
+    joined = np.concatenate([np.asarray(prev_last, dtype=dtype), np.asarray(block, dtype=dtype)], axis=axis)
+    return np.delete(func(joined, axis=axis, dtype=dtype), 0, axis=axis)
+
+
+def _last_or_prev(x: np.ndarray, prev: Any, axis: int) -> Any:
+    return np.take(x, [-1], axis=axis) if x.shape[axis] else prev
+
+
 def _combine_carries(op: Callable, *parts: Any) -> Any:
     out = None
     for p in parts:
@@ -730,8 +746,10 @@ def _cumulative(func: Callable, op: Callable, x: Any, axis: Any, dtype: Any, nam
     layer: dict = {}
     n = x.numblocks[axis]
     for idx in itertools.product(*map(range, x.numblocks)):
-        layer[(scan, *idx)] = Task(func, Ref((x.name, *idx)), axis=axis, dtype=out_dtype)
-        layer[(lastk, *idx)] = Task(_last, Ref((scan, *idx)), axis)
+        if method == "blelloch" or idx[axis] == 0:
+            layer[(scan, *idx)] = Task(func, Ref((x.name, *idx)), axis=axis, dtype=out_dtype)
+        if method == "blelloch":
+            layer[(lastk, *idx)] = Task(_last, Ref((scan, *idx)), axis)
     others = [range(m) if d != axis else [None] for d, m in enumerate(x.numblocks)]
     for oidx in itertools.product(*others):
         def at(k: int) -> tuple:
@@ -740,9 +758,17 @@ def _cumulative(func: Callable, op: Callable, x: Any, axis: Any, dtype: Any, nam
             return tuple(i)
 
         if method == "sequential":
-            for k in range(1, n):
-                prev = (carryk, *at(k - 1)) if k > 1 else None
-                layer[(carryk, *at(k))] = Task(_carry, op, Ref(prev) if prev else None, Ref((lastk, *at(k - 1))))
+            # numpy's own order: each block's scan starts from the previous result's last
+            # value, so 0 * inf and rounding come out exactly as numpy's
+            for k in range(n):
+                if k == 0:
+                    layer[(tok, *at(0))] = Ref((scan, *at(0)))
+                else:
+                    layer[(tok, *at(k))] = Task(_scan_from, func, Ref((x.name, *at(k))),
+                                                Ref((lastk + "-seq", *at(k - 1))), axis, out_dtype)
+                prev = Ref((lastk + "-seq", *at(k - 1))) if k else None
+                layer[(lastk + "-seq", *at(k))] = Task(_last_or_prev, Ref((tok, *at(k))), prev, axis)
+            continue
         else:
             # aligned power-of-two ranges of block totals: range (lo, size) covers blocks lo..lo+size-1
             size = 1

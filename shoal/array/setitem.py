@@ -58,16 +58,16 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
     if isinstance(value, Array) and _unknown(value):
         raise ValueError("Arrays chunk sizes are unknown for the value assigned; call "
                          "value.compute_chunk_sizes() first")
-    if _unknown(x):
-        raise ValueError("Arrays chunk sizes are unknown: item assignment needs the block lengths; "
-                         "call x.compute_chunk_sizes() first")
     _check_scalar_fits(value, x.dtype)
     entries = key if isinstance(key, tuple) else (key,)
     # a boolean mask of x's own shape
     if len(entries) == 1 and isinstance(entries[0], (Array, np.ndarray)) and entries[0].dtype == bool \
             and entries[0].ndim == x.ndim and x.ndim >= 1 and (entries[0].ndim > 1 or isinstance(entries[0], Array)):
         mask = entries[0]
-        if tuple(mask.shape) != tuple(x.shape):
+        if _unknown(x) or _unknown(mask):
+            if x.ndim != mask.ndim:
+                raise IndexError("boolean mask and array of unknown lengths differ in dimensions")
+        elif tuple(mask.shape) != tuple(x.shape):
             raise IndexError(f"boolean index of shape {tuple(mask.shape)} does not match the array's "
                              f"shape {x.shape}")
         if np.ndim(value) != 0:
@@ -78,6 +78,9 @@ def setitem(x: Array, key: Any, value: Any) -> Array:
 
             mask = from_array(mask, chunks=x.chunks)
         return where(mask, value, x).astype(x.dtype)
+    if _unknown(x):
+        raise ValueError("Arrays chunk sizes are unknown: item assignment needs the block lengths; "
+                         "call x.compute_chunk_sizes() first")
     positions, target = _positions(x, entries)
     value = _value_for(value, target, x.dtype)
     return _assign(x, positions, target, value)

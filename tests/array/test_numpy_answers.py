@@ -220,3 +220,22 @@ def test_numpy_conversion_never_hands_out_a_graph_buffer():
     n = np.asarray(x)
     n[0] = 42
     assert c(x[0]) == 0
+
+
+def test_cumprod_sequential_follows_numpy_order():
+    a = np.arange(10 * 11 * 12, dtype=float).reshape(10, 11, 12)   # block products overflow, numpy's stay 0
+    d = da.from_array(a, chunks=(4, 5, 6))
+    for f in (da.cumsum, da.cumprod, da.nancumprod):
+        for axis in (None, 0, 2):
+            np.testing.assert_array_equal(c(f(d, axis=axis)), getattr(np, f.__name__)(a, axis=axis))
+
+
+def test_lazy_scalar_index_and_arg_reduction_of_unknown_lengths():
+    x = np.arange(30).reshape(5, 6)
+    d = da.from_array(x, chunks=2)
+    i = da.from_array(np.int64(3))
+    np.testing.assert_array_equal(c(d[i]), x[3])
+    np.testing.assert_array_equal(c(d[:, i]), x[:, 3])
+    y = da.arange(10, chunks=5)
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        da.argmax(y[y > 1])
