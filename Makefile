@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all setup system venv demo test bench clean
+.PHONY: all setup system venv demo test bench clean difftest
 
 all: test
 
@@ -27,6 +27,11 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# the long run of the differential/property tests against numpy and pandas
+difftest: setup
+	SHOAL_DIFF_EXAMPLES=$${SHOAL_DIFF_EXAMPLES:-2000} $(PY) -m pytest -q -p no:cacheprovider \
+		tests/array/test_properties.py tests/dataframe/test_differential.py
 
 bench: setup
 	$(PY) benchmarks/run_all.py
