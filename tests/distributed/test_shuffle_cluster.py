@@ -98,6 +98,11 @@ def test_disk_shuffle_on_a_cluster_every_row_once(tmpbase, monkeypatch):
         out = per_partition(c, s)
         check_exactly_once(out, expected(nparts, rows), 12)
         assert (out["rows"] == 0).sum() >= 6  # 6 keys into 12 partitions: some are empty
+        # the dashboard's snapshot carries each worker's running shuffle steps ('' when none)
+        deadline = time.monotonic() + 10
+        while not all("shuffle" in (w.get("metrics") or {}) for w in c.scheduler_info()["workers"].values()):
+            assert time.monotonic() < deadline, "workers' heartbeats carry no shuffle activity"
+            time.sleep(0.1)
     assert glob.glob(os.path.join(tmpbase, "shoal-shuffle-*")) == []
 
 

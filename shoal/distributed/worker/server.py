@@ -32,7 +32,7 @@ from shoal.core.context import clear_task, set_task
 from shoal.core.task import resolve
 from shoal.distributed.comm.tcp import Comm, connect, listen
 from shoal.distributed.protocol.serialize import deserialize, loads_function, serialize, unserialisable
-from shoal.distributed.shuffle import memory_check
+from shoal.distributed.shuffle import memory_check, shuffle_activity
 from shoal.distributed.worker.spill import SpillBuffer
 from shoal.distributed.worker.state import EXECUTING, WorkerState
 
@@ -561,7 +561,8 @@ class WorkerServer:
                     "rss": proc.memory_info().rss, "managed": self.data.fast_bytes,
                     "cpu": proc.cpu_percent(), "pid": os.getpid(),
                     "spilled": self.data.spilled_bytes, "executing": len(self.state.executing),
-                    "ready": len(self.state.ready), "stream": list(self._stream)[-50:]}})
+                    "ready": len(self.state.ready), "stream": list(self._stream)[-50:],
+                    "shuffle": shuffle_activity()}})
 
     async def _memory_monitor(self) -> None:
         if not self.memory_limit:
