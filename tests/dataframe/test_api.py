@@ -308,3 +308,17 @@ def test_arithmetic_with_pandas_objects_pairs_rows_by_label():
     m = pd.Series({0: "a", 1: "b", 2: "c"})
     pd.testing.assert_series_equal(d.map(ddf.from_pandas(m, 2)).compute(), s.map(m))
     pd.testing.assert_series_equal(np.cos(d).compute(), np.cos(s))
+
+
+def test_on_a_local_cluster(pdf):
+    from shoal.distributed import Client, LocalCluster
+
+    df = ddf.from_pandas(pdf, npartitions=5)
+    with LocalCluster(n_workers=1, threads_per_worker=2) as cluster, Client(cluster):
+        got = df.set_index("s", npartitions=3).compute()
+        pd.testing.assert_index_equal(got.index, pdf.set_index("s").sort_index().index)
+        pd.testing.assert_frame_equal(df[["x", "f"]].cumsum().compute(), pdf[["x", "f"]].cumsum())
+        pd.testing.assert_frame_equal(df[["x", "f"]].shift(-3).compute(), pdf[["x", "f"]].shift(-3))
+        by = ["x", "f"]
+        got = df.sort_values(by, ascending=[False, True]).compute()
+        pd.testing.assert_frame_equal(_values(got, by), _values(pdf.sort_values(by, ascending=[False, True]), by))
