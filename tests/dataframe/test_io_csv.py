@@ -318,3 +318,36 @@ def test_fast_parser_agrees_with_pandas_on_awkward_values(text_file, blocksize):
         except ddf.DtypeMismatchError:
             continue  # 'flag' holds 1 later on: a clear error is acceptable, a silent True is not
         tm.assert_frame_equal(got.reset_index(drop=True), exp)
+
+
+_TOKENS = ["1", "-2", "+3", " 4", "5 ", "1.5", "1e3", "inf", "-inf", "nan", "NA", "", '""', '"NA"', '"1"', "True",
+           "false", "TRUE", "1.0", "007", "2024-01-01", "2024-01-01 10:00:00", "abc", "é", "1,000", ".5", "#N/A",
+           "None", "null", "<NA>"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_TOKENS), min_size=3, max_size=3), min_size=1, max_size=8),
+       st.sampled_from([None, 12, 40]), st.booleans(), st.sampled_from(["auto", "pandas"]))
+def test_differential_against_pandas(tmp_path_factory, rows, blocksize, dates, engine):
+    """Any file pandas reads gives pandas' values, or a clear error (dtype mismatch, cut not possible)."""
+    path = tmp_path_factory.mktemp("diff") / "f.csv"
+    path.write_text("a,b,c\n" + "".join(",".join(r) + "\n" for r in rows))
+    kw = {"parse_dates": ["a"]} if dates else {}
+    try:
+        exp = pd.read_csv(path, **kw)
+    except Exception:
+        return
+    try:
+        d = ddf.read_csv(str(path), blocksize=blocksize, engine=engine, **kw)
+    except ValueError as e:
+        assert "blocksize" in str(e)
+        return
+    try:
+        got = c(d)
+    except ddf.DtypeMismatchError:
+        assert blocksize is not None  # one partition is its own sample: never a mismatch
+        return
+    if blocksize is None:
+        tm.assert_frame_equal(got, exp)  # one partition: the index too
+    else:
+        tm.assert_frame_equal(got.reset_index(drop=True), exp.reset_index(drop=True))

@@ -108,8 +108,13 @@ class CSVSpec:
         self.__dict__.update(d)
 
 
-def _arrow_types(meta: pd.DataFrame) -> dict | None:
-    """pyarrow types reproducing the meta's dtypes, or None when one has no exact equivalent."""
+def _arrow_types(meta: pd.DataFrame, text_columns: set) -> dict | None:
+    """pyarrow types reproducing the meta's dtypes, or None when one has no exact equivalent.
+
+    An ``object`` column is text only when the user asked for ``dtype=object``
+    (pandas infers text as ``str``; an inferred ``object`` column holds other
+    things, such as integers too large for int64).
+    """
     import pyarrow as pa
 
     out = {}
@@ -122,7 +127,7 @@ def _arrow_types(meta: pd.DataFrame) -> dict | None:
             out[c] = pa.bool_()
         elif isinstance(dt, np.dtype) and k == "M":
             out[c] = pa.timestamp(np.datetime_data(dt)[0])
-        elif isinstance(dt, pd.StringDtype) or dt == object:
+        elif isinstance(dt, pd.StringDtype) or (dt == object and c in text_columns):
             out[c] = pa.string()
         else:
             return None
@@ -172,9 +177,21 @@ def _parse_pandas(data: bytes, spec: CSVSpec, first: bool) -> pd.DataFrame:
 def _first_row_is_wide(data: bytes, kw: dict) -> bool:
     """Whether pandas would take the leading fields of the first data row as an index
     (that row has more fields than the header); asked of pandas' own tokenizer."""
-    kw = {k: v for k, v in kw.items() if k not in ("skipfooter", "dtype", "converters", "parse_dates")}
+    kw = {k: v for k, v in kw.items() if k not in ("skipfooter", "dtype", "converters", "parse_dates", "usecols")}
     if kw.get("engine") == "pyarrow":
         kw.pop("engine")
+    if kw.get("names") is None:
+        if kw.get("header", "infer") not in ("infer", 0):
+            return False  # a header below other rows: not checked
+        # the header line and the first data row as plain rows: a wider second row is a tokenizing error
+        kw = dict(kw, header=None, nrows=2)
+        try:
+            pd.read_csv(io.BytesIO(data), **kw)
+        except pd.errors.ParserError:
+            return True
+        except Exception:
+            return False  # the real parse reports it
+        return False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
@@ -537,7 +554,9 @@ def _read_text(reader: str, name: str, urlpath: Any, blocksize: Any, compression
         and not unknown_categories and not assume_missing and len(set(names)) == len(names)
         and all(isinstance(n, str) for n in names) and (not encoding or "\n".encode(encoding) == b"\n")
     )
-    arrow_types = _arrow_types(meta.drop(columns=[path_column]) if path_column else meta) if use_arrow else None
+    text_columns = {c for c, d in user_dtype.items() if d in (object, "object", str, "str", "string")}
+    arrow_types = _arrow_types(meta.drop(columns=[path_column]) if path_column else meta,
+                               text_columns) if use_arrow else None
     spec = CSVSpec(fs=fs, reader=reader, meta=meta, names=names, kwargs=pkw, arrow_types=arrow_types,
                    arrow_enc=encoding or "utf8",
                    sep=sep, unknown_categories=unknown_categories, path_column=path_column,
