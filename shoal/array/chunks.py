@@ -147,6 +147,9 @@ def normalize_chunks(chunks: Any, shape: Sequence[int] | None = None, dtype: Any
             spec.append(int(n) if not _isnan(n) else n)
         else:
             spec.append(c)
+    if any(isinstance(c, str) for c in spec) and np.dtype(dtype).hasobject:
+        raise NotImplementedError("chunks='auto' cannot size blocks of object dtype (the bytes per "
+                                  "element are unknown); give explicit chunks, e.g. chunks=1000")
     if any(isinstance(c, str) for c in spec):
         for c in spec:
             if isinstance(c, str) and c != "auto":

@@ -144,6 +144,11 @@ class Array(Collection):
         """Block lengths per dimension, e.g. ``((5000, 5000, 2000), (4000,))``; ``nan`` where unknown."""
         return self._chunks
 
+    @chunks.setter
+    def chunks(self, value: Any) -> None:
+        raise TypeError(f"an Array's chunks cannot be set in place; make a new array with "
+                        f"x = x.rechunk({value!r})")
+
     @property
     def dtype(self) -> np.dtype:
         return self._dtype
@@ -241,14 +246,20 @@ class Array(Collection):
                              "use x.any() or x.all()")
         return bool(self.compute())
 
+    def _scalar(self, kind: type) -> Any:
+        if self.size != 1:
+            raise TypeError(f"only arrays of one element can be converted to Python scalars "
+                            f"({kind.__name__}); this one has {self.size}")
+        return kind(np.asarray(self.compute()).reshape(()))
+
     def __int__(self) -> int:
-        return int(self.compute())
+        return self._scalar(int)
 
     def __float__(self) -> float:
-        return float(self.compute())
+        return self._scalar(float)
 
     def __complex__(self) -> complex:
-        return complex(self.compute())
+        return self._scalar(complex)
 
     def __index__(self) -> int:
         return operator.index(self.compute())

@@ -160,8 +160,48 @@ def _getitem(x: np.ndarray, index: tuple) -> np.ndarray:
     return np.take(x[tuple(basic)], arr, axis=axis)
 
 
+class _Field:
+    def __init__(self, field: Any):
+        self.field = field
+
+    def __call__(self, b: np.ndarray) -> np.ndarray:
+        return b[self.field]
+
+    def __reduce__(self):
+        return (_Field, (self.field,))
+
+    def __shoal_tokenize__(self) -> Any:
+        return ("field", self.field)
+
+
+def _fields(x: Array, index: Any) -> Array:
+    """``x['a']`` / ``x[['b', 'a']]`` on a structured dtype, block by block."""
+    from shoal.array.blockwise import map_blocks
+
+    field = list(index) if isinstance(index, list) else index
+    if x.dtype.names is None:
+        raise IndexError(f"field index {index!r} needs a structured dtype, not {x.dtype}")
+    sub = x.dtype[field]
+    if sub.shape:  # a subarray field adds trailing dimensions
+        out = map_blocks(_Field(field), x, dtype=sub.base,
+                         new_axis=list(range(x.ndim, x.ndim + len(sub.shape))),
+                         chunks=x.chunks + tuple((n,) for n in sub.shape))
+        return out
+    return map_blocks(_Field(field), x, dtype=sub)
+
+
 def getitem(x: Array, index: Any) -> Array:
     """``x[index]`` as a new Array (see the module docstring)."""
+    if isinstance(index, str) or (isinstance(index, list) and index and all(isinstance(i, str) for i in index)):
+        return _fields(x, index)
+    for i in (index if isinstance(index, tuple) else (index,)):
+        if isinstance(i, (float, np.floating)):
+            raise IndexError(f"only integers, slices, None, Ellipsis and integer or boolean arrays are "
+                             f"valid indices, not the float {i!r}")
+        if isinstance(i, slice) and any(isinstance(v, (float, np.floating)) for v in (i.start, i.stop, i.step)):
+            raise IndexError(f"slice indices must be integers or None, not {i!r}")
+        if isinstance(i, list) and any(isinstance(v, (float, np.floating)) for v in i):
+            raise IndexError(f"arrays used as indices must be of integer or boolean type, not {i!r}")
     if isinstance(index, Array) or (isinstance(index, tuple) and any(isinstance(i, Array) for i in index)):
         from shoal.array.lazy_index import lazy_getitem
 

@@ -239,3 +239,21 @@ def test_lazy_scalar_index_and_arg_reduction_of_unknown_lengths():
     y = da.arange(10, chunks=5)
     with pytest.raises(ValueError, match="compute_chunk_sizes"):
         da.argmax(y[y > 1])
+
+
+def test_fields_float_indices_scalars_and_immutable_chunks():
+    x = np.array([(1, 1.0), (2, 2.0)], dtype=[("a", "i4"), ("b", "f4")])
+    y = da.from_array(x, chunks=1)
+    np.testing.assert_array_equal(c(y["a"]), x["a"])
+    assert c(y[["b", "a"]]).tolist() == x[["b", "a"]].tolist()
+    d = da.ones(5, chunks=3)
+    for key in (1.5, slice(0, 1.5), [1, 1.5]):
+        with pytest.raises(IndexError):
+            d[key]
+    with pytest.raises(TypeError, match="rechunk"):
+        d.chunks = 2
+    assert int(da.from_array(np.array([7]), chunks=1)) == 7
+    with pytest.raises(TypeError):
+        int(da.arange(2, chunks=1))
+    with pytest.raises(NotImplementedError, match="object"):
+        da.from_array(np.array(["a", "abc"], dtype=object))
