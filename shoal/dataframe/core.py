@@ -638,11 +638,20 @@ class _Frame(FrameMethods):
 
         return describe(self, percentiles=percentiles, include=include, exclude=exclude)
 
-    def drop_duplicates(self, subset: Any = None, keep: str = "first", split_every: Any = None, ignore_index: bool = False):
-        """Rows with duplicates removed (a tree of per-partition ``drop_duplicates``); ``keep`` as pandas."""
+    def drop_duplicates(self, subset: Any = None, keep: str = "first", split_every: Any = None, ignore_index: bool = False,
+                        split_out: int | None = None, shuffle_method: Any = None):
+        """Rows with duplicates removed (a tree of per-partition ``drop_duplicates``); ``keep`` as pandas.
+
+        ``split_out`` spreads the result over that many partitions; ``ignore_index`` numbers the rows 0..n-1.
+        """
         from shoal.dataframe import reductions as R
 
-        return R.drop_duplicates(self, subset=subset, keep=keep, split_every=split_every)
+        out = _split_out(R.drop_duplicates(self, subset=subset, keep=keep, split_every=split_every), split_out)
+        if ignore_index:
+            from shoal.dataframe.multi import _renumber
+
+            out = _renumber(out)
+        return out
 
 
 def _make_op(opname: str, reflect: bool = False) -> Callable:
@@ -682,6 +691,13 @@ _Frame.div = _Frame.truediv  # type: ignore[attr-defined]
 _Frame.__neg__ = lambda self: self._elementwise("__neg__")  # type: ignore[attr-defined]
 _Frame.__invert__ = lambda self: self._elementwise("__invert__")  # type: ignore[attr-defined]
 _Frame.__abs__ = lambda self: self._elementwise("abs")  # type: ignore[attr-defined]
+
+
+def _split_out(result: Any, split_out: int | None) -> Any:
+    """A one-partition result spread over ``split_out`` partitions (the values are unchanged)."""
+    if split_out is None or split_out is True or int(split_out) <= 1 or not isinstance(result, _Frame):
+        return result
+    return result.repartition(npartitions=int(split_out)).clear_divisions()
 
 
 def _plain(d: Any) -> Any:

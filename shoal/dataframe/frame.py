@@ -253,8 +253,10 @@ class DataFrame(DataFrameMethods, _Frame):
         cols = list(self._meta.select_dtypes(include=include, exclude=exclude).columns)
         return self[cols]
 
-    def nunique(self, dropna: bool = True) -> Any:
-        """Number of distinct values (lazy; a tree of per-partition distinct sets)."""
+    def nunique(self, dropna: bool = True, axis: Any = 0) -> Any:
+        """Number of distinct values per column (lazy; a tree of per-partition distinct sets), or per row (``axis=1``)."""
+        if axis in (1, "columns"):
+            return self._elementwise("nunique", dropna=dropna, axis=1)
         from shoal.dataframe.reductions import frame_nunique
 
         return frame_nunique(self, dropna=dropna)
@@ -448,18 +450,21 @@ class Series(SeriesMethods, _Frame):
         return map_partitions_(M.call_method, self, "apply", func, args=args, meta=meta, token="apply", **kwargs)
 
     def value_counts(self, sort: bool = True, ascending: bool = False, dropna: bool = True,
-                     normalize: bool = False, split_every: Any = None) -> "Series":
-        """Counts of each distinct value (lazy; combined across partitions)."""
+                     normalize: bool = False, split_every: Any = None, split_out: int | None = None,
+                     shuffle_method: Any = None) -> "Series":
+        """Counts of each distinct value (lazy; combined across partitions; ``split_out`` partitions)."""
+        from shoal.dataframe.core import _split_out
         from shoal.dataframe.reductions import value_counts
 
-        return value_counts(self, sort=sort, ascending=ascending, dropna=dropna, normalize=normalize,
-                            split_every=split_every)
+        return _split_out(value_counts(self, sort=sort, ascending=ascending, dropna=dropna, normalize=normalize,
+                                       split_every=split_every), split_out)
 
-    def unique(self, split_every: Any = None) -> "Series":
-        """The distinct values (lazy; a tree of per-partition ``unique``)."""
+    def unique(self, split_every: Any = None, split_out: int | None = None, shuffle_method: Any = None) -> "Series":
+        """The distinct values (lazy; a tree of per-partition ``unique``; ``split_out`` partitions)."""
+        from shoal.dataframe.core import _split_out
         from shoal.dataframe.reductions import unique
 
-        return unique(self, split_every=split_every)
+        return _split_out(unique(self, split_every=split_every), split_out)
 
     def mode(self, dropna: bool = True, split_every: Any = None) -> "Series":
         """Most frequent value(s), sorted (lazy)."""
