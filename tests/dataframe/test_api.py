@@ -322,3 +322,15 @@ def test_on_a_local_cluster(pdf):
         by = ["x", "f"]
         got = df.sort_values(by, ascending=[False, True]).compute()
         pd.testing.assert_frame_equal(_values(got, by), _values(pdf.sort_values(by, ascending=[False, True]), by))
+
+
+def test_split_out_and_ignore_index(df, pdf):
+    vc = df.s.value_counts(split_out=3)
+    assert vc.npartitions == 3
+    pd.testing.assert_series_equal(vc.compute().sort_index(), pdf.s.value_counts().sort_index())
+    dd_ = df[["s"]].drop_duplicates(split_out=2, ignore_index=True)
+    assert dd_.npartitions == 2
+    got = dd_.compute()
+    assert list(got.index) == list(range(len(got)))
+    assert sorted(got.s) == sorted(pdf.s.unique())
+    pd.testing.assert_series_equal(df[["x", "f"]].nunique(axis=1).compute(), pdf[["x", "f"]].nunique(axis=1))
