@@ -15,11 +15,14 @@ from shoal.dataframe.utils import make_meta
 __all__ = ["from_pandas", "from_dict", "from_array", "from_delayed"]
 
 
-def _split_points(index: pd.Index, npartitions: int) -> list:
-    """Row positions that cut a sorted index into about ``npartitions`` pieces,
-    never splitting one index value across two pieces."""
+def _split_points(index: pd.Index, npartitions: int, chunksize: int | None = None) -> list:
+    """Row positions that cut a sorted index into about ``npartitions`` pieces (or pieces of
+    ``chunksize`` rows), never splitting one index value across two pieces."""
     n = len(index)
-    raw = np.linspace(0, n, npartitions + 1).round().astype(int)
+    if chunksize is not None:
+        raw = list(range(0, n, chunksize)) + [n]
+    else:
+        raw = np.linspace(0, n, npartitions + 1).round().astype(int)
     values = index.to_numpy()
     cuts = [0]
     for r in raw[1:-1]:
@@ -48,18 +51,21 @@ def from_pandas(data: Any, npartitions: int | None = None, chunksize: int | None
     if chunksize is not None:
         npartitions = max(1, int(np.ceil(n / chunksize)))
     npartitions = max(1, int(npartitions))
-    token = name or "from-pandas-" + tokenize(data, npartitions, sort)
+    token = name or "from-pandas-" + tokenize(data, npartitions, chunksize, sort)
     if sort:
         if not data.index.is_monotonic_increasing:
             data = data.sort_index()
         if n == 0:
             cuts = [0, 0]
         else:
-            cuts = _split_points(data.index, npartitions)
+            cuts = _split_points(data.index, npartitions, chunksize)
         idx = data.index
         divisions = [idx[c] for c in cuts[:-1]] + [idx[-1]] if n else [None, None]
     else:
-        cuts = list(np.linspace(0, n, npartitions + 1).round().astype(int))
+        if chunksize is not None:
+            cuts = list(range(0, n, chunksize)) + [n] if n else [0, 0]
+        else:
+            cuts = list(np.linspace(0, n, npartitions + 1).round().astype(int))
         divisions = [None] * len(cuts)
     layer = {(token, i): data.iloc[cuts[i]:cuts[i + 1]] for i in range(len(cuts) - 1)}
     return new_collection(LayeredGraph({token: layer}), token, make_meta(data), divisions)
