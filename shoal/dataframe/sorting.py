@@ -8,7 +8,9 @@ are needed, so any sortable dtype works (numbers, strings, datetimes,
 nullable integers; categoricals are ranked by their category order).  Rows
 are then range-partitioned by those boundaries and each partition sorted.
 After ``set_index`` the divisions are known (the actual minimum/maximum and
-the boundaries), so ``loc`` and index joins can skip partitions.
+the boundaries), so ``loc`` and index joins can skip partitions; for a
+categorical key they stay unknown, since category values do not compare in
+category order.
 ``sorted=True`` trusts that the column is already sorted across partitions
 and only reads each partition's min/max.
 """
