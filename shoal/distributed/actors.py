@@ -25,6 +25,15 @@ import cloudpickle
 from shoal.distributed.protocol.serialize import deserialize, serialize
 
 
+_get_client: Any = None   # shoal.distributed.client registers its get_client here
+
+
+def register_client_getter(fn: Any) -> None:
+    """How an Actor proxy finds its Client (the client module, a floor above, registers it)."""
+    global _get_client
+    _get_client = fn
+
+
 def create_actor(cls: type, *args: Any, **kwargs: Any) -> "Actor":
     """Task body of ``submit(cls, actor=True)``: build and keep the instance on this worker."""
     from shoal.core.context import current_task_key
@@ -78,9 +87,9 @@ class Actor:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from shoal.distributed.client import get_client
-
-            self._client = get_client()
+            if _get_client is None:
+                raise RuntimeError("actors need shoal.distributed imported (it provides their Client)")
+            self._client = _get_client()
         return self._client
 
     def _send(self, what: str, name: str, args: tuple = (), kwargs: dict | None = None) -> concurrent.futures.Future:
@@ -123,27 +132,3 @@ async def _ask(client: Any, address: str, msg: dict) -> tuple:
 
 def _rebuild_actor(cls: bytes, key: Any, address: str) -> Actor:
     return Actor(cloudpickle.loads(cls), key, address)
-
-
-def run_on_worker(worker: Any, msg: dict) -> tuple:
-    """Worker side: run one actor request (on the actor thread); ``(ok, serialised result)``."""
-    try:
-        obj = worker.actors.get(msg["key"])
-        if obj is None:
-            raise ValueError(f"no actor {msg['key']!r} on worker {worker.address}: it was released "
-                             "(keep the future of submit(..., actor=True) while using the actor)")
-        args, kwargs = deserialize(msg["args"])
-        name = msg["name"]
-        if msg["what"] == "call":
-            result = getattr(obj, name)(*args, **kwargs)
-        elif msg["what"] == "get":
-            result = getattr(obj, name)
-        else:
-            setattr(obj, name, args[0])
-            result = None
-        return True, serialize(result)
-    except Exception as e:
-        try:
-            return False, serialize(e)
-        except Exception:
-            return False, serialize(RuntimeError(f"{type(e).__name__}: {e}"))

@@ -31,7 +31,7 @@ from shoal.core.graph import flatten_keys
 from shoal.core.spec import prepare_get
 from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
-from shoal.distributed import client_ops
+from shoal.distributed import actors, client_ops
 from shoal.distributed.comm.security import Security, resolve_security
 from shoal.distributed.comm.tcp import Comm, connect
 from shoal.distributed.exceptions import NotShoalPeer
@@ -355,11 +355,9 @@ class Client:
         if not callable(func):
             raise TypeError(f"submit needs a function first, got {func!r}: client.submit(func, *args)")
         if kwargs.pop("actor", False) or kwargs.pop("actors", False):
-            from shoal.distributed.actors import create_actor
-
             if key is None:
                 key = f"{funcname(func)}-actor-{uuid.uuid4().hex}"
-            return self._submit_many(partial(create_actor, func), [key], [args], kwargs, priority, retries,
+            return self._submit_many(partial(actors.create_actor, func), [key], [args], kwargs, priority, retries,
                                      resources, workers)[0]
         pure = _choose_pure(func, pure)
         if key is None:
@@ -895,3 +893,4 @@ def _close_all() -> None:
 
 
 atexit.register(_close_all)
+actors.register_client_getter(get_client)

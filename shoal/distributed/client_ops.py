@@ -14,6 +14,8 @@ import time
 from collections.abc import MutableMapping
 from typing import Any, Iterator
 
+from shoal.distributed import portable
+from shoal.distributed.exceptions import remote_error
 from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
 
 _NO_DEFAULT = object()
@@ -230,22 +232,16 @@ class Datasets(MutableMapping):
         self._client = client
 
     def _call(self, action: str, **fields: Any) -> Any:
-        from shoal.distributed.coordination.base import _error
-
         ok, value = self._client._request({"op": "coord", "kind": "dataset", "action": action, **fields})
         if not ok:
-            raise _error(value)
+            raise remote_error(value)
         return value
 
     def publish(self, name: Any, value: Any, override: bool = False) -> None:
-        from shoal.distributed.coordination import portable
-
         data, keys = portable.dumps(value)
         self._call("publish", name=name, data=data, keys=keys, override=override)
 
     def get(self, name: Any, default: Any = _NO_DEFAULT) -> Any:  # type: ignore[override]
-        from shoal.distributed.coordination import portable
-
         try:
             data, keys = self._call("get", name=name)
         except KeyError:

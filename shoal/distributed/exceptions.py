@@ -23,6 +23,16 @@ __all__ = [
 ]
 
 
+def remote_error(value: tuple) -> BaseException:
+    """The exception for a ``(class name, message)`` answer of the scheduler."""
+    cls, text = value
+    exc = {"TimeoutError": TimeoutError, "ValueError": ValueError, "KeyError": KeyError,
+           "RuntimeError": RuntimeError}.get(cls, RuntimeError)
+    if exc is KeyError:
+        text = text.strip("'\"")  # str(KeyError) quoted the message once already
+    return exc(text)
+
+
 class InvalidTransition(RuntimeError):
     """A task state machine (scheduler or worker) was asked for a move its table does not allow."""
 

@@ -2,7 +2,7 @@
 
 ``Lock``, ``MultiLock``, ``Semaphore``, ``Queue``, ``Variable``, ``Event``,
 ``Pub``/``Sub``: each is a name whose state the scheduler keeps
-(``extension.py``), one module per primitive.
+(``shoal.distributed.scheduler.coordination``), one module per primitive.
 """
 from shoal.distributed.coordination.event import Event
 from shoal.distributed.coordination.lock import Lock, MultiLock

@@ -1,7 +1,7 @@
 """The client side of the coordination primitives: one request shape, naming, pickling.
 
 Every primitive is a name plus a kind; its state lives on the scheduler
-(``extension.py``), so every client and every task on any worker that uses
+(``shoal.distributed.scheduler.coordination``), so every client and every task on any worker that uses
 the same name shares it.  A primitive pickles as its name (and settings),
 so it can be passed to tasks; inside a task it talks through that worker's
 client (``get_client``).
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+
+from shoal.distributed.exceptions import remote_error
 
 #: seconds added to a request's own timeout while waiting for the scheduler's answer
 _REPLY_MARGIN = 10.0
@@ -43,7 +45,7 @@ class Primitive:
         wait = None if timeout is None else timeout + _REPLY_MARGIN
         ok, value = self.client._request(msg, timeout=wait)
         if not ok:
-            raise _error(value)
+            raise remote_error(value)
         return value
 
     def _tell(self, action: str, **fields: Any) -> None:
@@ -52,15 +54,6 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.name}>"
-
-
-def _error(value: Any) -> BaseException:
-    cls, text = value
-    exc = {"TimeoutError": TimeoutError, "ValueError": ValueError, "KeyError": KeyError,
-           "RuntimeError": RuntimeError}.get(cls, RuntimeError)
-    if exc is KeyError:
-        text = text.strip("'\"")  # str(KeyError) quoted the message once already
-    return exc(text)
 
 
 def to_timeout(timeout: Any) -> float | None:

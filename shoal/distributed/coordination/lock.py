@@ -4,7 +4,7 @@
 >>> with lock:
 ...     write_to_database()
 
-The state is the scheduler's (``leases.py``): a lock held by a client whose
+The state is the scheduler's (``Leases`` in ``scheduler/coordination.py``): a lock held by a client whose
 process dies is released when its connection closes.
 """
 from __future__ import annotations

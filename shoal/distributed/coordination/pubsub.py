@@ -11,8 +11,6 @@ client disconnects.  Messages are plain values (Futures are not kept alive).
 """
 from __future__ import annotations
 
-import asyncio
-import collections
 import pickle
 import uuid
 from typing import Any, Iterator
@@ -20,7 +18,6 @@ from typing import Any, Iterator
 import cloudpickle
 
 from shoal.distributed.coordination.base import Primitive, to_timeout
-from shoal.distributed.coordination.extension import wait_until
 
 
 class Pub(Primitive):
@@ -64,51 +61,3 @@ class Sub(Primitive):
 
     def __reduce__(self):
         return (Sub, (self.name,))
-
-
-class _Subscriber:
-    __slots__ = ("cid", "items", "cond")
-
-    def __init__(self, cid: str):
-        self.cid = cid
-        self.items: collections.deque = collections.deque()
-        self.cond = asyncio.Condition()
-
-
-class Topics:
-    def __init__(self, ext: Any):
-        self.topics: dict = {}     # name -> {sid: _Subscriber}
-
-    async def handle(self, action: str, cid: str, msg: dict) -> Any:
-        name = msg["name"]
-        subs = self.topics.get(name, {})
-        if action == "subscribe":
-            self.topics.setdefault(name, {})[msg["sid"]] = _Subscriber(cid)
-            return None
-        if action == "unsubscribe":
-            subs.pop(msg["sid"], None)
-            if not subs:
-                self.topics.pop(name, None)
-            return None
-        if action == "put":
-            for s in subs.values():
-                async with s.cond:
-                    s.items.append(msg["data"])
-                    s.cond.notify_all()
-            return None
-        if action == "get":
-            s = subs.get(msg["sid"])
-            if s is None:
-                raise RuntimeError(f"subscription to {name!r} has ended")
-            async with s.cond:
-                await wait_until(s.cond, lambda: bool(s.items), msg.get("timeout"), f"get from topic {name!r}")
-                return s.items.popleft()
-        raise ValueError(f"unknown pubsub action {action!r}")
-
-    def client_gone(self, cid: str) -> None:
-        for name in list(self.topics):
-            subs = self.topics[name]
-            for sid in [sid for sid, s in subs.items() if s.cid == cid]:
-                del subs[sid]
-            if not subs:
-                del self.topics[name]

@@ -10,13 +10,10 @@ the reader's client.
 """
 from __future__ import annotations
 
-import asyncio
-import collections
 from typing import Any
 
-from shoal.distributed.coordination import portable
+from shoal.distributed import portable
 from shoal.distributed.coordination.base import Primitive, to_timeout
-from shoal.distributed.coordination.extension import wait_until
 
 
 class Queue(Primitive):
@@ -52,65 +49,3 @@ class Queue(Primitive):
 
 def _rebuild(name: str, maxsize: int) -> Queue:
     return Queue(name, maxsize=maxsize)
-
-
-class _Q:
-    __slots__ = ("items", "cond", "users")
-
-    def __init__(self) -> None:
-        self.items: collections.deque = collections.deque()   # (data, keys, hold id)
-        self.cond = asyncio.Condition()
-        self.users = 0
-
-
-class QueueStates:
-    """Scheduler side: one deque per name; an empty queue nobody waits on is forgotten."""
-
-    def __init__(self, ext: Any):
-        self.ext = ext
-        self.queues: dict = {}
-
-    async def handle(self, action: str, cid: str, msg: dict) -> Any:
-        name = msg["name"]
-        q = self.queues.get(name)
-        if q is None:
-            q = self.queues[name] = _Q()
-        q.users += 1
-        try:
-            return await self._do(q, action, cid, msg)
-        finally:
-            q.users -= 1
-            if not q.items and not q.users and self.queues.get(name) is q:
-                del self.queues[name]
-
-    async def _do(self, q: _Q, action: str, cid: str, msg: dict) -> Any:
-        maxsize = int(msg.get("maxsize") or 0)
-        timeout = msg.get("timeout")
-        async with q.cond:
-            if action == "qsize":
-                return len(q.items)
-            if action == "put":
-                if maxsize:
-                    await wait_until(q.cond, lambda: len(q.items) < maxsize, timeout, f"put on full queue {msg['name']!r}")
-                q.items.append((msg["data"], msg["keys"], self.ext.hold(msg["keys"])))
-                q.cond.notify_all()
-                return None
-            if action == "get":
-                batch = msg.get("batch", False)
-                if batch is True:
-                    n = len(q.items)
-                else:
-                    n = 1 if batch is False else int(batch)
-                    await wait_until(q.cond, lambda: len(q.items) >= n, timeout, f"get from queue {msg['name']!r}")
-                out = []
-                for _ in range(n):
-                    data, keys, pid = q.items.popleft()
-                    self.ext.give(cid, keys)
-                    self.ext.drop(pid)
-                    out.append((data, keys))
-                q.cond.notify_all()
-                return out
-        raise ValueError(f"unknown queue action {action!r}")
-
-    def client_gone(self, cid: str) -> None:
-        pass  # items outlive the client that put them, as in a queue of messages

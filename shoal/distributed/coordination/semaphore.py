@@ -5,7 +5,7 @@
 ...     with sem:                  # at most two tasks talk to the database at once
 ...         return run_query(x)
 
-Leases live on the scheduler (``leases.py``); a client that disconnects
+Leases live on the scheduler (``scheduler/coordination.py``); a client that disconnects
 gives its leases back.
 """
 from __future__ import annotations

@@ -80,7 +80,7 @@ class SchedulerServer:
             "register-worker": self._register_worker,
             "register-client": self._register_client,
         }
-        from shoal.distributed.coordination.extension import CoordinationExtension
+        from shoal.distributed.scheduler.coordination import CoordinationExtension
         from shoal.distributed.scheduler.queries import ClientQueries
 
         self.coordination = CoordinationExtension(self)  # locks, queues, variables, datasets...

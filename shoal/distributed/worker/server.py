@@ -439,7 +439,7 @@ class WorkerServer:
                 return
 
     async def _actor_request(self, comm: Comm, msg: dict) -> None:
-        from shoal.distributed.actors import run_on_worker
+        from shoal.distributed.worker.actor_calls import run_on_worker
 
         if self._actor_pool is None:
             import concurrent.futures
