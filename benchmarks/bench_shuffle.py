@@ -224,6 +224,14 @@ def main() -> None:
         with open(path) as f:
             old = json.load(f)
         if old.get("scale") == scale:
+            libs = args.libs.split(",")
+            previous = {r["workload"]: r for r in old.get("rows", [])}
+            for r in rows:  # a library not run this time keeps its earlier figures
+                for key, value in previous.get(r["workload"], {}).items():
+                    if not any(key == lib or key.endswith("_" + lib) for lib in libs) and r.get(key) is None:
+                        r[key] = value
+                if r.get("rows_dask") is not None and r.get("rows_shoal") is not None:
+                    r["mismatch"] = r["rows_dask"] != r["rows_shoal"]
             done = {r["workload"] for r in rows}
             rows = [r for r in old.get("rows", []) if r["workload"] not in done] + rows
             rows.sort(key=lambda r: CASES.index(r["workload"]) if r["workload"] in CASES else len(CASES))
