@@ -79,7 +79,7 @@ def _fname(f: Any, custom: dict) -> str:
 
 
 def _normalise_funcs(arg: Any, named: dict, selection: Any, columns: list, is_series: bool,
-                     custom: dict) -> tuple[list, str]:
+                     custom: dict, all_columns: Any = None) -> tuple[list, str]:
     """(outputs, shape) for an aggregation request."""
     if named:
         outs = []
@@ -98,7 +98,7 @@ def _normalise_funcs(arg: Any, named: dict, selection: Any, columns: list, is_se
         any_list = any(isinstance(v, (list, tuple)) for v in arg.values())
         outs = []
         for col, funcs in arg.items():
-            if col not in columns:
+            if col not in (columns if all_columns is None else all_columns):
                 raise KeyError(f"Column(s) [{col!r}] do not exist")
             for f in funcs if isinstance(funcs, (list, tuple)) else [funcs]:
                 fn = _fname(f, custom)
@@ -121,7 +121,7 @@ class _GroupByBase:
                  group_keys: bool = True, observed: bool = True, level: Any = None, **kwargs: Any):
         as_index = kwargs.pop("as_index", True)
         if not as_index:
-            raise NotImplementedError("groupby(as_index=False) is not supported; call .reset_index() on the result")
+            raise TypeError("groupby(as_index=False) is not supported; call .reset_index() on the result")
         if kwargs:
             raise TypeError(f"groupby() got unexpected keyword arguments {sorted(kwargs)}")
         self.obj = obj
@@ -133,6 +133,11 @@ class _GroupByBase:
         self._specs, self._extra, self._is_list = resolve_keys(obj, by, level)
         self._selection = selection
         self._names = key_names(self._specs, obj._meta, [e._meta for e in self._extra])
+
+    @property
+    def by(self) -> list:
+        """The group keys as names (column labels, Series names, levels)."""
+        return list(self._names)
 
     # -- helpers ---------------------------------------------------------------------
     def _child(self, cls: type, selection: Any) -> Any:
@@ -231,7 +236,8 @@ class _GroupByBase:
                     and arg != "size":
                 columns = list(pm.columns)
                 col_index = pm.columns
-        outputs, shape = _normalise_funcs(arg, named, selection, columns, is_series, custom)
+        all_columns = list(self.obj._meta.columns) if self.obj.ndim == 2 and self._selection is None else None
+        outputs, shape = _normalise_funcs(arg, named, selection, columns, is_series, custom, all_columns)
         if any(f not in PARTIALS and f not in custom for _, _, f in outputs):
             return self._shuffle_agg("agg", (arg,), named, split_out, shuffle_method)
         series_name = outputs[0][0] if shape == "series" else None
@@ -364,7 +370,7 @@ class _GroupByBase:
         meta = getattr(pg, method)(*args, **kwargs).iloc[:0]
         shuffled = self._shuffled(shuffle_method, npartitions=split_out if split_out and split_out > 1 else None)
         name = meta.name if isinstance(meta, pd.Series) else None
-        res = shuffled.map_partitions(run_method, self._spec(), method, args, kwargs, name, True, meta=meta,
+        res = shuffled.map_partitions(run_method, self._spec(), method, args, kwargs, name, True, meta, meta=meta,
                                       token=f"groupby-{method}")
         if split_out and split_out > 1:
             return res
@@ -428,7 +434,7 @@ class _GroupByBase:
 
         call_args = (func,) + tuple(args) if func is not None else tuple(args)
         if meta is core.no_default:
-            if method != "shift":
+            if method in ("apply", "transform"):
                 warnings.warn(
                     "`meta` is not specified, inferred from partial data. Please provide `meta` if the result is "
                     "unexpected.\n  Before: .%s(func)\n  After:  .%s(func, meta={'x': 'f8', 'y': 'f8'}) for "
@@ -440,7 +446,7 @@ class _GroupByBase:
         name = meta.name if isinstance(meta, pd.Series) else None
         shuffled = self._shuffled(shuffle_method)
         return shuffled.map_partitions(run_method, self._spec(), method, call_args, kwargs, name,
-                                       isinstance(meta, pd.Series), meta=meta, token=f"groupby-{method}",
+                                       isinstance(meta, pd.Series), meta, meta=meta, token=f"groupby-{method}",
                                        divisions=[None] * (shuffled.npartitions + 1))
 
     def get_group(self, key: Any) -> Any:
@@ -486,14 +492,14 @@ class _GroupByBase:
 
     def ffill(self, limit: Any = None):
         """Forward-fill missing values within each group."""
-        if limit is not None:
-            raise NotImplementedError("groupby().ffill(limit=...) is not supported; use apply(lambda g: g.ffill(limit))")
+        if limit is not None:  # runs of missing values counted per group: whole groups needed
+            return self._rows("ffill", None, (), {"limit": limit}, core.no_default, None)
         return self._scan("ffill")
 
     def bfill(self, limit: Any = None):
         """Back-fill missing values within each group."""
-        if limit is not None:
-            raise NotImplementedError("groupby().bfill(limit=...) is not supported; use apply(lambda g: g.bfill(limit))")
+        if limit is not None:  # runs of missing values counted per group: whole groups needed
+            return self._rows("bfill", None, (), {"limit": limit}, core.no_default, None)
         return self._scan("bfill")
 
     def head(self, n: int = 5):
@@ -553,11 +559,16 @@ class DataFrameGroupBy(_GroupByBase):
             key = list(key)
             missing = [k for k in key if k not in self.obj._meta.columns]
             if missing:
-                raise KeyError(f"Columns not found: {missing}")
+                raise KeyError(f"Columns not found: {', '.join(repr(m) for m in missing)} "
+                               f"(the grouped frame has {list(self.obj._meta.columns)})")
             return self._child(DataFrameGroupBy, key)
         if key not in self.obj._meta.columns:
-            raise KeyError(f"column {key!r} is not in the grouped frame; it has {list(self.obj._meta.columns)}")
+            raise KeyError(f"Column not found: {key} (the grouped frame has {list(self.obj._meta.columns)})")
         return self._child(SeriesGroupBy, key)
+
+    def __dir__(self) -> list:
+        cols = [c for c in self.obj._meta.columns if isinstance(c, str) and c.isidentifier()]
+        return sorted(set(super().__dir__()) | set(cols))
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -387,7 +387,22 @@ def tree(args: list, plan: Plan, meta: Any, split_every: int, split_out: int | N
     graph = LayeredGraph.from_collections(name, layer, args)
     out = core.new_collection(graph, name, meta, [None, None])
     if split_out and split_out > 1:
-        from shoal.dataframe.shuffle import shuffle
-
-        out = shuffle(out, "__index__", npartitions=split_out)
+        out = split_by_index(out, split_out)
     return out
+
+
+def _index_part(x: Any, k: int, j: int) -> Any:
+    h = pd.util.hash_pandas_object(x.index, index=False).to_numpy() % k
+    return x[h == j]
+
+
+def split_by_index(one: Any, k: int) -> Any:
+    """A one-partition result spread over ``k`` partitions by the hash of its index."""
+    from shoal.core.graph import LayeredGraph
+    from shoal.core.task import Task
+    from shoal.core.tokenize import tokenize
+
+    name = f"split-out-{tokenize(one, k)}"
+    layer = {(name, j): Task(_index_part, Ref((one._name, 0)), k, j) for j in range(k)}
+    graph = LayeredGraph.from_collections(name, layer, [one])
+    return core.new_collection(graph, name, one._meta, [None] * (k + 1))

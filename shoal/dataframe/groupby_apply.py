@@ -60,7 +60,9 @@ def partition_groupby(df: pd.DataFrame, spec: dict) -> Any:
 
 
 def run_method(df: pd.DataFrame, spec: dict, method: str, args: tuple, kwargs: dict, name: Any = None,
-               rename: bool = False) -> Any:
+               rename: bool = False, meta: Any = None) -> Any:
+    if len(df) == 0 and meta is not None:
+        return meta
     g = partition_groupby(df, spec)
     out = getattr(g, method)(*args, **kwargs)
     if rename and isinstance(out, pd.Series):
@@ -134,11 +136,26 @@ def _scan_apply(df: Any, prior: Any, method: str, spec: dict, kwargs: dict, *ext
             else g.cumcount(ascending=(method == "head"))
         if prior is not None and len(df):
             pos = pos + _row_lookup(prior, keys, df.index).fillna(0).to_numpy()
-        keep = pos < n
-        return df[keep.to_numpy()]
+        keep = (pos < n).to_numpy()
+        sel = spec["selection"]
+        return (df[sel] if sel is not None and isinstance(df, pd.DataFrame) else df)[keep]
     local = getattr(g, method)(**kwargs)
     if prior is None or len(df) == 0:
         return local
+    return _same_dtype(_corrected(local, prior, keys, df, method), local)
+
+
+def _same_dtype(out: Any, local: Any) -> Any:
+    """Integer running sums stay integers (the lookup of earlier totals goes through float)."""
+    try:
+        if isinstance(out, pd.Series):
+            return out.astype(local.dtype) if out.dtype != local.dtype and not out.isna().any() else out
+        return out.astype({c: local[c].dtype for c in out.columns if not out[c].isna().any()})
+    except (TypeError, ValueError):
+        return out
+
+
+def _corrected(local: Any, prior: Any, keys: list, df: Any, method: str) -> Any:
     p = _row_lookup(prior, keys, df.index)
     if method == "cumcount":
         return (local + p.fillna(0).to_numpy()).astype(local.dtype)

@@ -50,6 +50,8 @@ def resolve_keys(obj: Any, by: Any, level: Any) -> tuple[list, list, bool]:
         return specs, extra, isinstance(level, (list, tuple))
     is_list = isinstance(by, (list, tuple))
     items = list(by) if is_list else [by]
+    if not items:
+        raise ValueError("No group keys passed!")
     cols = obj._meta.columns if isinstance(obj._meta, pd.DataFrame) else pd.Index([])
     for b in items:
         if isinstance(b, _Frame):
