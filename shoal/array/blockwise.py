@@ -375,9 +375,16 @@ def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str |
                 extra["block_info"] = None
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                dtype = np.asarray(func(*fake, **kwargs, **extra)).dtype
-        except Exception:
-            dtype = arrs[0].dtype
+                probe = func.func if isinstance(func, _EnforceNdim) else func
+                dtype = np.asarray(probe(*fake, **kwargs, **extra)).dtype
+        except Exception as e:
+            if wants_id or wants_info:  # the stand-in call cannot know a real block's place
+                dtype = arrs[0].dtype
+            else:
+                raise ValueError(
+                    f"map_blocks could not infer the output dtype: calling {funcname(func)} on a tiny "
+                    f"stand-in block raised {type(e).__name__}: {e}. Give the dtype, "
+                    "e.g. x.map_blocks(func, dtype=x.dtype)") from e
     if name is None:
         name = f"{token or funcname(func)}-{tokenize(func, [a.name if isinstance(a, Array) else a for a in arrays], kwargs, dtype, chunks, drop_axis, new_axis)}"
     out = blockwise(func if not kwargs else _Partial(func, (), kwargs), out_ind, *pairs, name=name,

@@ -58,8 +58,9 @@ def concatenate_blocks(nested: Any, ndim: int) -> np.ndarray:
                 stack.append((idx + (i,), sub))
     if len(flat) == 1:
         out = np.asanyarray(flat[0][1])
-        # a broadcast view (zeros, ones) must not reach the user read-only
-        return out if out.flags.writeable else out.copy()
+        # a view (of the array given to from_array, or a read-only broadcast of zeros)
+        # must not reach the user: writing to the result would change the source
+        return out if out.flags.writeable and out.base is None else out.copy()
     sizes: list = [dict() for _ in range(ndim)]
     for idx, blk in flat:
         blk = np.asarray(blk)

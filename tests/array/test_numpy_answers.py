@@ -257,3 +257,16 @@ def test_fields_float_indices_scalars_and_immutable_chunks():
         int(da.arange(2, chunks=1))
     with pytest.raises(NotImplementedError, match="object"):
         da.from_array(np.array(["a", "abc"], dtype=object))
+
+
+def test_map_blocks_uninferable_dtype_and_compute_copies_views():
+    def boom(b):
+        raise RuntimeError("no")
+
+    with pytest.raises(ValueError, match="dtype"):
+        da.ones(4, chunks=2).map_blocks(boom)
+    src = np.arange(10)
+    x = da.from_array(src, chunks=10)
+    out = x.compute()
+    out[0] = 42
+    assert src[0] == 0 and c(x[0]) == 0
