@@ -249,6 +249,8 @@ class _Frame(FrameMethods):
 
     def get_partition(self, i: int) -> "_Frame":
         """Partition ``i`` as a one-partition collection."""
+        if not isinstance(i, (int, np.integer)) or not 0 <= i < self.npartitions:
+            raise ValueError(f"get_partition({i!r}): partitions are numbered 0..{self.npartitions - 1}")
         return self.partitions[i]
 
     @property
@@ -349,6 +351,8 @@ class _Frame(FrameMethods):
                                  "divisions here; set_index first, or wrap it: ddf.from_pandas(obj, npartitions=1) "
                                  "and repartition both to the same partitions")
             other = from_pandas(other, npartitions=1)
+        if hasattr(other, "chunks") and hasattr(other, "__shoal_keys__") and getattr(other, "ndim", 0) >= 1:
+            return _binop_array(self, other, op, reflect)
         if isinstance(other, _Frame) and self.ndim == 2 and other.ndim == 1:
             # pandas aligns a Series with a DataFrame's columns, not its rows: send it whole to every partition
             other = _whole(other)
@@ -691,6 +695,24 @@ _Frame.div = _Frame.truediv  # type: ignore[attr-defined]
 _Frame.__neg__ = lambda self: self._elementwise("__neg__")  # type: ignore[attr-defined]
 _Frame.__invert__ = lambda self: self._elementwise("__invert__")  # type: ignore[attr-defined]
 _Frame.__abs__ = lambda self: self._elementwise("abs")  # type: ignore[attr-defined]
+
+
+def _binop_array(frame: "_Frame", arr: Any, op: Callable, reflect: bool) -> "_Frame":
+    """``frame op array`` where row block ``i`` of the array holds the rows of partition ``i``."""
+    if arr.ndim > 2 or len(arr.chunks[0]) != frame.npartitions:
+        raise ValueError(f"an array with {len(arr.chunks[0])} row blocks cannot meet {frame.npartitions} partitions "
+                         "row for row; rechunk it to the partitions (e.g. x.rechunk(lengths)) or compute it")
+    if arr.ndim == 2 and len(arr.chunks[1]) > 1:
+        arr = arr.rechunk({1: arr.shape[1]})
+    keys = arr.__shoal_keys__()
+    keys = [k if arr.ndim == 1 else k[0] for k in keys]
+    f = M.rbinop if reflect else M.binop
+    name = f"{op.__name__.strip('_')}-array-{tokenize(frame, arr, op, reflect)}"
+    layer = {(name, i): Task(f, op, Ref((frame._name, i)), Ref(keys[i])) for i in range(frame.npartitions)}
+    sample = np.ones((2,) + tuple(arr.shape[1:]), dtype=arr.dtype) if arr.ndim == 2 else np.ones(2, dtype=arr.dtype)
+    meta = make_meta(f(op, frame._meta_nonempty, sample))
+    graph = LayeredGraph.from_collections(name, layer, [frame, arr])
+    return new_collection(graph, name, meta, frame.divisions)
 
 
 def _split_out(result: Any, split_out: int | None) -> Any:

@@ -334,3 +334,14 @@ def test_split_out_and_ignore_index(df, pdf):
     assert list(got.index) == list(range(len(got)))
     assert sorted(got.s) == sorted(pdf.s.unique())
     pd.testing.assert_series_equal(df[["x", "f"]].nunique(axis=1).compute(), pdf[["x", "f"]].nunique(axis=1))
+
+
+def test_arithmetic_with_row_aligned_arrays(pdf):
+    df = ddf.from_pandas(pdf[["x", "f"]], npartitions=4)
+    arr = (df.values + 1).astype(float)
+    exp = pdf[["x", "f"]] + (pdf[["x", "f"]].to_numpy() + 1) + 1
+    pd.testing.assert_frame_equal((df + arr + 1).compute(), exp)
+    with pytest.raises(ValueError):
+        df + sa.ones((len(pdf), 2), chunks=(len(pdf), 2))
+    with pytest.raises(ValueError):
+        df.get_partition(-1)
