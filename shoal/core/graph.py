@@ -129,7 +129,10 @@ def cull(graph: Mapping, keys: Iterable[Hashable]) -> tuple[dict, dict]:
         for d in ds:
             if d not in seen:
                 if d not in graph:
-                    raise KeyError(f"task {k!r} depends on {d!r}, which is not in the graph")
+                    raise KeyError(
+                        f"task {k!r} depends on {d!r}, which is not in the graph; add a node "
+                        f"for {d!r} or pass its value instead of a reference"
+                    )
                 seen.add(d)
                 stack.append(d)
     return out, deps

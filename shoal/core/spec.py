@@ -38,7 +38,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Hashable, Mapping
 
-from shoal.core.task import Ref, Task, deps_of
+from shoal.core.graph import cull, flatten_keys
+from shoal.core.task import Ref, Task
 
 __all__ = [
     "GraphError",
@@ -47,7 +48,6 @@ __all__ = [
     "CycleError",
     "convert_graph",
     "convert_node",
-    "flatten_get_keys",
     "check_key",
     "check_acyclic",
     "prepare_get",
@@ -219,21 +219,6 @@ def convert_graph(graph: Mapping) -> dict:
 # keys and validation
 
 
-def flatten_get_keys(keys: Any) -> list:
-    """The flat list of keys in a ``get`` request (a key, or nested lists of keys)."""
-    if type(keys) is not list:
-        return [keys]
-    out: list = []
-    stack = [keys]
-    while stack:
-        k = stack.pop()
-        if type(k) is list:
-            stack.extend(reversed(k))
-        else:
-            out.append(k)
-    return out
-
-
 def _similar(key: Any, graph: Mapping, n: int = 3) -> str:
     import difflib
 
@@ -243,10 +228,6 @@ def _similar(key: Any, graph: Mapping, n: int = 3) -> str:
 
 
 def _cull(graph: Mapping, keys: list) -> tuple[dict, dict]:
-    out: dict = {}
-    deps: dict = {}
-    stack = []
-    seen: set = set()
     for k in keys:
         check_key(k)
         if k not in graph:
@@ -254,25 +235,12 @@ def _cull(graph: Mapping, keys: list) -> tuple[dict, dict]:
                 f"key {k!r} was requested but is not in the graph{_similar(k, graph)} "
                 f"(the graph has {len(graph)} keys)"
             )
-        if k not in seen:
-            seen.add(k)
-            stack.append(k)
-    while stack:
-        k = stack.pop()
-        node = graph[k]
-        out[k] = node
-        ds = deps_of(node)
-        deps[k] = ds
-        for d in ds:
-            if d not in seen:
-                if d not in graph:
-                    raise MissingKeyError(
-                        f"task {k!r} depends on {d!r}, which is not in the graph; add a node "
-                        f"for {d!r} or pass its value instead of a reference"
-                    )
-                check_key(d)
-                seen.add(d)
-                stack.append(d)
+    try:
+        out, deps = cull(graph, keys)
+    except KeyError as e:  # a dangling reference, named by ``cull``
+        raise MissingKeyError(e.args[0]) from None
+    for k in out:
+        check_key(k)
     return out, deps
 
 
@@ -314,7 +282,7 @@ def prepare_get(graph: Mapping, keys: Any, cache: Mapping | None = None) -> tupl
     (they replace the nodes of those keys).  Raises ``MissingKeyError``,
     ``BadKeyError`` or ``CycleError`` before anything runs.
     """
-    flat = flatten_get_keys(keys)
+    flat = flatten_keys(keys)
     if cache:
         graph = dict(graph.to_dict() if hasattr(graph, "to_dict") else graph)
         for k in cache:
@@ -331,10 +299,10 @@ def pack_results(keys: Any, values: Any) -> Any:
     """Values in the structure of ``keys``: a key -> its value, a list -> a tuple.
 
     ``values`` is a dict ``{key: value}`` or the list of values of
-    ``flatten_get_keys(keys)`` in order.
+    ``flatten_keys(keys)`` in order.
     """
     if type(values) is not dict:
-        values = dict(zip(flatten_get_keys(keys), values))
+        values = dict(zip(flatten_keys(keys), values))
     return _pack(keys, values)
 
 
