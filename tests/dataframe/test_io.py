@@ -221,13 +221,13 @@ def test_projection_through_merge_keeps_suffixes(frames, tmp_path):
 
 
 def test_inflate_cache_reuses_and_notices_rewrites(frames, tmp_path, monkeypatch):
-    import shoal.dataframe.io.csv as csvmod
+    import shoal.dataframe.io._files as files
 
     paths = write(frames, tmp_path, ".bz2")
-    csvmod.inflate_cache.clear()
+    files.inflate_cache.clear()
     calls = []
-    orig = csvmod._INFLATE["bz2"]
-    monkeypatch.setitem(csvmod._INFLATE, "bz2", lambda b: calls.append(1) or orig(b))
+    orig = files._INFLATE["bz2"]
+    monkeypatch.setitem(files._INFLATE, "bz2", lambda b: calls.append(1) or orig(b))
     d = ddf.read_csv(str(tmp_path / "*.csv.bz2"))
     first = c(d.x.sum())
     assert c(d[d.name == "Bob"].id.count()) == (pd.concat(frames).name == "Bob").sum()
@@ -244,8 +244,8 @@ def test_inflate_cache_reuses_and_notices_rewrites(frames, tmp_path, monkeypatch
     with shoal.config.set({"dataframe.inflate-cache-bytes": 0}):
         c(d2.x.sum())
     assert len(calls) == 7
-    csvmod.inflate_cache.clear()
-    assert csvmod.inflate_cache.nbytes == 0
+    files.inflate_cache.clear()
+    assert files.inflate_cache.nbytes == 0
 
 
 def test_narrow_dtypes(frames, tmp_path):

@@ -42,8 +42,8 @@ from shoal.core.graph import LayeredGraph
 from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
 from shoal.dataframe.core import new_collection
-from shoal.dataframe.io._files import (_INFLATE, DEFAULT_INFLATE_CACHE, InflateCache, expand_paths,  # noqa: F401
-                                       infer_compression, inflate_cache, open_stream, parse_blocksize)
+from shoal.dataframe.io._files import (expand_paths, infer_compression, inflate_cache, open_stream,
+                                       parse_blocksize)
 from shoal.dataframe.io._files import read_block as _read_bytes
 from shoal.dataframe.io.csv_write import to_csv  # noqa: F401  (shoal.dataframe.io.csv.to_csv)
 from shoal.dataframe.optimize import register_reader

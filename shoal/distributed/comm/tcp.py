@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import socket
 from typing import Any, Callable
 
 from shoal import config
