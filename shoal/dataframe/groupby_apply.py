@@ -106,7 +106,8 @@ def _merge(a: Any, b: Any, method: str) -> Any:
         return b
     if b is None:
         return a
-    cat = pd.concat([a, b])
+    # the partition nearer in scan direction decides first/last
+    cat = pd.concat([b, a]) if SCANS[method][2] == -1 else pd.concat([a, b])
     how = SCANS[method][1]
     g = cat.groupby(level=list(range(cat.index.nlevels)), sort=False, observed=True)
     return getattr(g, how)()
