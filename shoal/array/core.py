@@ -191,7 +191,7 @@ class Array(Collection):
 
     def __len__(self) -> int:
         if not self.ndim:
-            raise TypeError("len() of a 0-d array")
+            raise TypeError("len() of unsized object (a 0-d array)")
         n = self.shape[0]
         if _isnan(n):
             raise TypeError("this array's length is unknown (it came from a boolean mask); "

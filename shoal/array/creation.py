@@ -484,13 +484,38 @@ def _expand(x: np.ndarray, axis: int, dtype: np.dtype) -> np.ndarray:
     return np.expand_dims(np.asarray(x), axis).astype(dtype, copy=False)
 
 
+def _check_block_nesting(arrays: Any) -> None:
+    """numpy.block's rules: lists only, none empty, every leaf at the same depth."""
+    depths: set = set()
+
+    def walk(x: Any, level: int, where: str) -> None:
+        if isinstance(x, tuple):
+            raise TypeError(f"block: {where} is a tuple; only lists may be used to arrange blocks")
+        if isinstance(x, list):
+            if not x:
+                raise ValueError(f"block: list {where} cannot be empty")
+            for i, item in enumerate(x):
+                walk(item, level + 1, f"{where}[{i}]")
+        else:
+            depths.add(level)
+
+    walk(arrays, 0, "arrays")
+    if len(depths) > 1:
+        raise ValueError(f"block: list depths are mismatched ({sorted(depths)}); every block must "
+                         "sit at the same nesting depth")
+
+
 def block(arrays: Any, allow_unknown_chunksizes: bool = False) -> Array:
     """Assemble an array from nested lists of blocks (like ``numpy.block``)."""
     def depth(x: Any) -> int:
         return 1 + depth(x[0]) if isinstance(x, list) else 0
 
+    if isinstance(arrays, tuple):
+        raise TypeError("block: arrays is a tuple; only lists may be used to arrange blocks "
+                        "(numpy's rule)")
     if not isinstance(arrays, list):
         return asarray(arrays)
+    _check_block_nesting(arrays)
     d = depth(arrays)
     items = []
 

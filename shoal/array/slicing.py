@@ -69,6 +69,8 @@ def normalize_index(index: Any, shape: tuple) -> tuple:
 
 def _slice_plan(s: slice, c: tuple) -> tuple:
     """Output pieces for a slice: list of [(block, local slice)] and lengths."""
+    if any(isinstance(b, float) and b != b for b in c):  # unknown lengths: only ':' gets here
+        return [[(k, slice(None))] for k in range(len(c))], tuple(c)
     n = sum(c)
     start, stop, step = s.indices(n)
     sel = np.arange(start, stop, step)
@@ -207,6 +209,15 @@ def getitem(x: Array, index: Any) -> Array:
 
         return lazy_getitem(x, index)
     idx = normalize_index(index, x.shape)
+    dim = 0
+    for i in idx:
+        if i is None:
+            continue
+        n = x.shape[dim] if dim < x.ndim else 0
+        if isinstance(n, float) and n != n and not (isinstance(i, slice) and i == slice(None)):
+            raise ValueError(f"axis {dim} has unknown block lengths (nan, e.g. after a boolean mask), "
+                             "so this index cannot be placed; call x.compute_chunk_sizes() first")
+        dim += i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1
     # full-shape boolean numpy mask: same as a boolean Array mask
     if len(idx) >= 1 and isinstance(idx[0], np.ndarray) and idx[0].dtype == bool and idx[0].ndim > 1:
         m = idx[0]

@@ -270,3 +270,17 @@ def test_map_blocks_uninferable_dtype_and_compute_copies_views():
     out = x.compute()
     out[0] = 42
     assert src[0] == 0 and c(x[0]) == 0
+
+
+def test_block_rules_and_slicing_unknown_lengths():
+    for bad, err in (([(1, 2), (3, 4)], TypeError), ([[1], []], ValueError), ([1, [2]], ValueError)):
+        with pytest.raises(err):
+            da.block(bad)
+    x = np.arange(100).reshape(10, 10)
+    d = da.from_array(x, chunks=4)
+    y = d[d[:, 0] > 35]
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        y[:3]
+    np.testing.assert_array_equal(c(y[:, 2]), x[x[:, 0] > 35][:, 2])
+    y.compute_chunk_sizes()
+    np.testing.assert_array_equal(c(y[:3]), x[x[:, 0] > 35][:3])
