@@ -859,11 +859,6 @@ def get_client() -> Client:
     return c
 
 
-def _client_for(address: str) -> Client:
-    c = get_client()
-    return c
-
-
 @contextmanager
 def worker_client():
     """Inside a task: a Client for submitting more tasks, with this task's thread seceded.
