@@ -60,6 +60,7 @@ def set_default_client(client: Any) -> None:
 
 
 def get_default_client() -> Any:
+    """The Client that ``compute`` uses by default, or None."""
     return _default_client
 
 

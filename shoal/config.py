@@ -464,6 +464,7 @@ def _bump_seed_epoch() -> None:
 
 
 def seed_epoch() -> int:
+    """How many times a random seed has been set (part of impure keys)."""
     return _seed_epoch
 
 

@@ -312,6 +312,7 @@ class Delayed(Collection):
     # -- public API ---------------------------------------------------------
     @property
     def key(self) -> Hashable:
+        """The graph key of this value."""
         return self._key
 
     # compute, persist, visualize, dask and graph come from Collection

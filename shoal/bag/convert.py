@@ -35,6 +35,7 @@ def records_to_frame(it: Iterable, columns: Any, dtypes: Any = None) -> Any:
 
 
 def to_dataframe(bag: Any, meta: Any = None, columns: Any = None) -> Any:
+    """A shoal DataFrame with one partition per bag partition (elements are dicts, tuples or scalars)."""
     try:
         import shoal.dataframe as sdd
     except ImportError as e:  # pragma: no cover - pandas is in the dataframe extra

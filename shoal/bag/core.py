@@ -141,7 +141,8 @@ class Item(Collection):
     # compute (processes scheduler by default), persist, visualize, dask and
     # graph come from Collection
 
-    def to_delayed(self, optimize_graph: bool = True):
+    def to_delayed(self, optimize_graph: bool = True) -> Any:
+        """A Delayed standing for this item's value."""
         from shoal.delayed import Delayed
 
         return Delayed(self.key, {}, (self,))
@@ -239,6 +240,7 @@ class Bag(Collection):
 
     @property
     def npartitions(self) -> int:
+        """Number of partitions."""
         return len(self._srcs)
 
     # -- collection protocol ------------------------------------------------------
@@ -460,27 +462,35 @@ class Bag(Collection):
         return self._item("count", pipeline.count, (), chunk.sum_agg)
 
     def sum(self, split_every: int | None = None) -> Item:
+        """Sum of the elements."""
         return self._item("sum", sum, (), chunk.sum_agg)
 
     def min(self, split_every: int | None = None) -> Item:
+        """Smallest element."""
         return self._item("min", chunk.min_part, (), chunk.min_agg)
 
     def max(self, split_every: int | None = None) -> Item:
+        """Largest element."""
         return self._item("max", chunk.max_part, (), chunk.max_agg)
 
     def any(self, split_every: int | None = None) -> Item:
+        """True if any element is truthy."""
         return self._item("any", any, (), chunk.any_agg)
 
     def all(self, split_every: int | None = None) -> Item:
+        """True if every element is truthy (also for an empty bag)."""
         return self._item("all", all, (), chunk.all_agg)
 
     def mean(self) -> Item:
+        """Arithmetic mean of the elements."""
         return self._item("mean", chunk.moments_part, (), chunk.mean_agg)
 
     def var(self, ddof: int = 0) -> Item:
+        """Variance of the elements with ``ddof`` delta degrees of freedom."""
         return self._item("var", chunk.moments_part, (), chunk.var_agg, (ddof,))
 
     def std(self, ddof: int = 0) -> Item:
+        """Standard deviation of the elements with ``ddof`` delta degrees of freedom."""
         return self._item("std", chunk.moments_part, (), chunk.std_agg, (ddof,))
 
     def reduction(self, perpartition: Callable, aggregate: Callable, split_every: int | None = None,

@@ -217,7 +217,7 @@ def _compression_of(path: str, compression: str | None) -> str | None:
 def read_text(urlpath: Any, blocksize: Any = None, compression: str | None = "infer",
               encoding: str = "utf-8", errors: str = "strict", linedelimiter: str | None = None,
               collection: bool = True, storage_options: dict | None = None,
-              files_per_partition: int | None = None, include_path: bool = False):
+              files_per_partition: int | None = None, include_path: bool = False) -> Any:
     """Read lines from text files into a bag, one partition per file (or block).
 
     >>> wiki = db.read_text('/data/wikistats/part-0000*gz')
@@ -353,7 +353,7 @@ def _output_paths(path: Any, n: int, name_function: Any) -> List[str]:
 
 def to_textfiles(b: Any, path: Any, name_function: Any = None, compression: str | None = "infer",
                  encoding: str = "utf-8", compute: bool = True, storage_options: dict | None = None,
-                 last_endline: bool = False, **kwargs: Any):
+                 last_endline: bool = False, **kwargs: Any) -> Any:
     """Write a bag of strings to text files, one file per partition.
 
     ``path`` is a glob with one ``*`` (replaced by the partition number, or
