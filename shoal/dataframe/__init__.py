@@ -53,12 +53,23 @@ def to_datetime(arg, **kwargs):
 
 
 def to_numeric(arg, errors: str = "raise", **kwargs):
-    """``pandas.to_numeric`` on every partition of a Series (lazy)."""
+    """``pandas.to_numeric`` on every partition of a Series (lazy).
+
+    Text is declared ``float64`` (integers may come out as int64 where a
+    partition has no decimals); pass ``meta=`` to declare another dtype.
+    """
     import pandas as pd
 
     if not isinstance(arg, Series):
         return pd.to_numeric(arg, errors=errors, **kwargs)
-    return arg.map_partitions(pd.to_numeric, token="to-numeric", errors=errors, **kwargs)
+    meta = kwargs.pop("meta", None)
+    if meta is None:
+        # text parses to numbers whose type only the data knows: declare float64, as Dask does
+        numeric = pd.api.types.is_numeric_dtype(arg._meta.dtype)
+        meta = arg._meta if numeric and not kwargs.get("downcast") else pd.Series([], dtype="float64",
+                                                                                 name=arg._meta.name,
+                                                                                 index=arg._meta.index)
+    return arg.map_partitions(pd.to_numeric, token="to-numeric", errors=errors, meta=meta, **kwargs)
 
 def to_timedelta(arg, unit=None, errors: str = "raise"):
     """``pandas.to_timedelta`` on every partition of a Series (lazy)."""
