@@ -636,6 +636,33 @@ class _Frame(FrameMethods):
 
         return R.median(self, numeric_only=numeric_only)
 
+    def cov(self, other: Any = None, min_periods: int | None = None, ddof: int = 1, numeric_only: bool = False,
+            split_every: Any = None):
+        """Covariance: of the columns (DataFrame) or with ``other`` (Series), pairwise-complete rows."""
+        return self._co(other, False, min_periods, ddof, numeric_only, split_every)
+
+    def corr(self, other: Any = None, method: str = "pearson", min_periods: int | None = None,
+             numeric_only: bool = False, split_every: Any = None):
+        """Pearson correlation: of the columns (DataFrame) or with ``other`` (Series)."""
+        if self.ndim == 2 and other is not None and not isinstance(other, str):
+            raise TypeError("DataFrame.corr takes no other collection; use df.corrwith or s1.corr(s2)")
+        if isinstance(other, str):  # df.corr('pearson')
+            method, other = other, None
+        if method != "pearson":
+            raise NotImplementedError(f"corr(method={method!r}) is not supported; only 'pearson' is")
+        return self._co(other, True, min_periods, 1, numeric_only, split_every)
+
+    def _co(self, other: Any, corr: bool, min_periods: Any, ddof: int, numeric_only: bool, split_every: Any):
+        from shoal.dataframe.moments import cov_corr
+
+        if self.ndim == 2:
+            return cov_corr(self, corr=corr, min_periods=min_periods, ddof=ddof, numeric_only=numeric_only,
+                            split_every=split_every)
+        if other is None:
+            raise TypeError(f"Series.{'corr' if corr else 'cov'}() missing 1 required positional argument: 'other'")
+        pair = map_partitions(M.concat_axis1, self.rename("__a"), other.rename("__b"), token="pair")
+        return cov_corr(pair, corr=corr, min_periods=min_periods, ddof=ddof, split_every=split_every, scalar=True)
+
     def describe(self, percentiles: Any = None, include: Any = None, exclude: Any = None):
         """Summary statistics in pandas' layout, lazily; percentiles approximate (see ``quantile``)."""
         from shoal.dataframe.describe import describe

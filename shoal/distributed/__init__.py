@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shoal.distributed.client import Client, get_client, worker_client
+from shoal.distributed.client import Client, get_client, get_task_stream, worker_client
 from shoal.distributed.comm.security import Security
 from shoal.distributed.coordination import Event, Lock, MultiLock, Pub, Queue, Semaphore, Sub, Variable
 from shoal.distributed.deploy.cluster import Cluster
@@ -35,6 +35,7 @@ __all__ = [
     "fire_and_forget",
     "get_client",
     "get_worker",
+    "get_task_stream",
     "worker_client",
     "secede",
     "rejoin",

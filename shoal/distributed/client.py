@@ -859,6 +859,29 @@ def get_client() -> Client:
     return c
 
 
+class get_task_stream:
+    """Record the tasks run while the block runs: ``ts.data`` lists their events.
+
+    >>> with get_task_stream() as ts:
+    ...     client.gather(client.map(inc, range(10)))
+    >>> len(ts.data)
+    10
+    """
+
+    def __init__(self, client: Client | None = None, plot: bool = False, **kwargs: Any):
+        self.client = client
+        self.data: list = []
+        self._start = 0.0
+
+    def __enter__(self) -> "get_task_stream":
+        self.client = self.client or get_client()
+        self._start = time.time()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.data.extend(self.client.get_task_stream(start=self._start))
+
+
 @contextmanager
 def worker_client():
     """Inside a task: a Client for submitting more tasks, with this task's thread seceded.

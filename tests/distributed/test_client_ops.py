@@ -61,6 +61,9 @@ def test_run_on_scheduler_versions_task_stream_logs(c):
     c.submit(inc, 100, pure=False).result()
     stream = c.get_task_stream()
     assert stream and {"key", "worker", "status"} <= set(stream[-1])
+    with dist.get_task_stream(c) as ts:
+        c.gather(c.map(inc, range(200, 205), pure=False))
+    assert len(ts.data) == 5 and {d["status"] for d in ts.data} == {"memory"}
     logs = c.get_worker_logs()
     assert set(logs) == set(c.nthreads()) and all(isinstance(x, list) for x in logs.values())
 
