@@ -1,9 +1,10 @@
 """Shared fixtures: the scheduler parametrisation and required components.
 
 ``SCHEDULERS`` lists every scheduler the semantics suite runs on.  A test
-that needs an outside program calls ``require("dot")``: on a developer
-machine a missing program skips the test with the install hint; under
-``CI=true`` it fails, so CI can never pass by skipping.
+that needs an outside program calls ``require("dot")`` (an optional Python
+package: ``require_module("tables", "pip install 'shoal[io]'")``): on a
+developer machine a missing component skips the test with the install hint;
+under ``CI=true`` it fails, so CI can never pass by skipping.
 """
 from __future__ import annotations
 
@@ -30,6 +31,19 @@ def require(program: str) -> str:
     if path:
         return path
     msg = f"{program} is not installed ({_HINTS.get(program, 'install it')})"
+    if IN_CI:
+        pytest.fail(msg + "; CI=true requires every component", pytrace=False)
+    pytest.skip(msg)
+
+
+def require_module(name: str, install: str):
+    """The imported module ``name``; skip (locally) or fail (CI) when it cannot be imported."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        msg = f"{name} cannot be imported ({e}); {install}"
     if IN_CI:
         pytest.fail(msg + "; CI=true requires every component", pytrace=False)
     pytest.skip(msg)

@@ -8,6 +8,7 @@ import pytest
 
 import shoal
 import shoal.bag as db
+from tests.conftest import require_module
 
 SYNC = {"scheduler": "sync"}
 
@@ -94,7 +95,7 @@ def test_text_output_names_sort_in_partition_order(tmp_path):
 
 
 def test_empty_bag_to_dataframe_with_meta_dict():
-    pytest.importorskip("pandas")
+    require_module("pandas", "pip install 'shoal[dataframe]'")
     df = db.from_sequence([]).to_dataframe(meta={"a": "int64"}).compute(**SYNC)
     assert df.empty and list(df.columns) == ["a"] and str(df["a"].dtype) == "int64"
 

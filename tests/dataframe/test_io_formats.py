@@ -10,6 +10,7 @@ import pandas.testing as tm
 import pytest
 
 import shoal.dataframe as ddf
+from tests.conftest import require_module
 
 
 def c(x, scheduler="sync"):
@@ -66,7 +67,7 @@ def test_json_bad_input(tmp_path):
 # -- HDF5 ----------------------------------------------------------------------------------------------
 @pytest.fixture
 def tables():
-    return pytest.importorskip("tables")
+    return require_module("tables", "pip install 'shoal[io]'")
 
 
 def test_hdf_roundtrip_chunks_and_divisions(pdf, tmp_path, tables):
@@ -112,7 +113,7 @@ def test_hdf_fixed_format_and_errors(pdf, tmp_path, tables):
 # -- SQL (SQLite files) --------------------------------------------------------------------------------
 @pytest.fixture
 def sa():
-    return pytest.importorskip("sqlalchemy")
+    return require_module("sqlalchemy", "pip install 'shoal[io]'")
 
 
 def test_sql_roundtrip_partitions(pdf, tmp_path, sa):
@@ -194,7 +195,7 @@ def test_parquet_bad_input(tmp_path):
 
 
 def test_orc_roundtrip(pdf, tmp_path):
-    pytest.importorskip("pyarrow.orc")
+    require_module("pyarrow.orc", "pip install 'shoal[dataframe]' (a pyarrow built with ORC)")
     from shoal.dataframe.io.orc import read_orc, to_orc
 
     frame = pdf[["a", "b", "x"]]
