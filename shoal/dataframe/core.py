@@ -393,12 +393,27 @@ class _Frame(FrameMethods):
         return out
 
     def tail(self, n: int = 5, compute: bool = True) -> Any:
-        """Last ``n`` rows of the last partition."""
+        """Last ``n`` rows: the last partition, and earlier ones only while it is too short.
+
+        With ``compute=False`` the lazy result reads back through as many
+        partitions as it needs (a chain from the last one).
+        """
+        if compute:
+            got = None
+            for i in range(self.npartitions - 1, -1, -1):
+                part = self.get_partition(i).compute()
+                got = part if got is None else M.concat([part, got])
+                if len(got) >= n:
+                    break
+            return M.tail(got, n)
         name = f"tail-{tokenize(self, n)}"
-        layer = {(name, 0): Task(M.tail, Ref((self._name, self.npartitions - 1)), n)}
+        layer = {}
+        for i in range(self.npartitions - 1, -1, -1):
+            later = Ref((name, i + 1)) if i < self.npartitions - 1 else None
+            layer[(name, i)] = Task(M.tail_before, Ref((self._name, i)), later, n)
         out = new_collection(LayeredGraph.from_collections(name, layer, [self]), name, self._meta,
-                             [self.divisions[-2], self.divisions[-1]])
-        return out.compute() if compute else out
+                             [self.divisions[0], self.divisions[-1]])
+        return _first_partition(out)
 
     def repartition(self, divisions: Any = None, npartitions: int | None = None,
                     partition_size: Any = None, freq: Any = None, force: bool = False) -> "_Frame":
@@ -740,6 +755,14 @@ def _binop_array(frame: "_Frame", arr: Any, op: Callable, reflect: bool) -> "_Fr
     meta = make_meta(f(op, frame._meta_nonempty, sample))
     graph = LayeredGraph.from_collections(name, layer, [frame, arr])
     return new_collection(graph, name, meta, frame.divisions)
+
+
+def _first_partition(frame: "_Frame") -> "_Frame":
+    """A collection of just the first partition of ``frame`` (keeping its outer divisions)."""
+    name = f"first-{frame._name}"
+    layer = {(name, 0): Ref((frame._name, 0))}
+    return new_collection(LayeredGraph.from_collections(name, layer, [frame]), name, frame._meta,
+                          [frame.divisions[0], frame.divisions[-1]])
 
 
 def _split_out(result: Any, split_out: int | None) -> Any:

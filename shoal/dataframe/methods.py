@@ -84,6 +84,14 @@ def tail(df: Any, n: int) -> Any:
     return df.tail(n)
 
 
+def tail_before(part: Any, later: Any, n: int) -> Any:
+    """The last ``n`` rows of this partition followed by ``later`` (the tail of what comes after)."""
+    if later is not None and len(later) >= n:
+        return later
+    both = part if later is None else concat([part, later])
+    return tail(both, n)
+
+
 def loc(df: Any, key: Any) -> Any:
     return df.loc[key]
 

@@ -345,3 +345,11 @@ def test_arithmetic_with_row_aligned_arrays(pdf):
         df + sa.ones((len(pdf), 2), chunks=(len(pdf), 2))
     with pytest.raises(ValueError):
         df.get_partition(-1)
+
+
+def test_tail_reads_back_past_a_short_last_partition():
+    pdf = pd.DataFrame({"x": range(10)})
+    d = ddf.from_pandas(pdf, npartitions=4)
+    pd.testing.assert_frame_equal(d.tail(4), pdf.tail(4))
+    pd.testing.assert_frame_equal(d.tail(4, compute=False).compute(), pdf.tail(4))
+    pd.testing.assert_series_equal(d.x.tail(20), pdf.x.tail(20))
