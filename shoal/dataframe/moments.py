@@ -131,3 +131,92 @@ def moments_reduction(frame: Any, how: str, kw: dict, meta: Any, split_every: An
                             chunk_kwargs={"order": _ORDER[how]},
                             aggregate_kwargs={"how": how, "skipna": kw.get("skipna", True),
                                               "ddof": kw.get("ddof", 1), "columns": columns})
+
+
+# -- covariance and correlation -------------------------------------------------------------
+def comoments_chunk(x: Any) -> tuple:
+    """Pairwise-complete ``(n, mean_i, mean_j, C, Q_i, Q_j)`` matrices for the columns of ``x``.
+
+    Entry ``[i, j]`` covers the rows where columns ``i`` and ``j`` are both
+    present: their count, the two means over those rows, the co-moment
+    ``sum((xi - mi)(xj - mj))`` and each column's own ``M2`` over those rows.
+    Values are shifted by the column mean first, so large offsets cancel.
+    """
+    a = x.to_numpy(dtype="float64", na_value=np.nan)
+    present = ~np.isnan(a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shift = np.where(present.any(axis=0), np.nanmean(np.where(present, a, np.nan), axis=0), 0.0) \
+            if len(a) else np.zeros(a.shape[1])
+    z = np.where(present, a - shift, 0.0)
+    m = present.astype("float64")
+    n = m.T @ m
+    s_i = z.T @ m  # [i, j]: sum of column i over rows where j is present (and i, since z is 0 elsewhere)
+    s_j = s_i.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mi = np.where(n > 0, s_i / np.where(n > 0, n, 1), 0.0)
+        mj = mi.T
+        c = z.T @ z - n * mi * mj
+        q2 = (z * z).T @ m
+        qi = q2 - n * mi * mi
+        qj = qi.T
+    return (n, mi + shift[:, None], mj + shift[None, :], c, qi, qj)
+
+
+def comoments_merge(a: tuple, b: tuple) -> tuple:
+    na, mia, mja, ca, qia, qja = a
+    nb, mib, mjb, cb, qib, qjb = b
+    n = na + nb
+    with np.errstate(invalid="ignore", divide="ignore"):
+        safe = np.where(n > 0, n, 1.0)
+        di, dj = mib - mia, mjb - mja
+        w = na * nb / safe
+        return (n, mia + di * nb / safe, mja + dj * nb / safe, ca + cb + di * dj * w,
+                qia + qib + di * di * w, qja + qjb + dj * dj * w)
+
+
+def _co_combine(parts: list, **kw: Any) -> tuple:
+    acc = parts[0]
+    for p in parts[1:]:
+        acc = comoments_merge(acc, p)
+    return acc
+
+
+def _co_agg(parts: list, corr: bool, min_periods: int, ddof: int, columns: Any, scalar: bool) -> Any:
+    n, _, _, c, qi, qj = _co_combine(parts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if corr:
+            out = c / np.sqrt(qi * qj)
+            out = np.clip(out, -1.0, 1.0)
+        else:
+            out = c / (n - ddof)
+            out = np.where(n - ddof > 0, out, np.nan)
+    out = np.where(n >= max(min_periods, 1 if corr else 1), out, np.nan)
+    if corr:
+        out = np.where(n < 2, np.nan, out)
+    if scalar:
+        return np.float64(out[0, 1])
+    return pd.DataFrame(out, index=columns, columns=columns)
+
+
+def cov_corr(frame: Any, corr: bool = False, min_periods: int | None = None, ddof: int = 1,
+             numeric_only: bool = False, split_every: Any = None, scalar: bool = False) -> Any:
+    """Lazy ``DataFrame.cov``/``corr`` (Pearson), from merged pairwise co-moments."""
+    from shoal.dataframe.utils import meta_nonempty
+
+    if scalar:
+        meta = np.float64(0)
+    else:
+        kw = {"numeric_only": numeric_only}
+        meta = (meta_nonempty(frame._meta).corr if corr else meta_nonempty(frame._meta).cov)(**kw)
+        cols = list(meta.columns)
+        if cols != list(frame._meta.columns):
+            frame = frame[cols]
+        meta = meta.iloc[:0]
+        bad = [c for c, dt in frame._meta.dtypes.items() if dt.kind in "mM"]
+        if bad:
+            raise NotImplementedError(f"cov/corr of datetime columns {bad} is not supported")
+    columns = frame._meta.columns if not scalar else None
+    return frame._reduction(comoments_chunk, _co_agg, combine=_co_combine, meta=meta,
+                            token="corr" if corr else "cov", split_every=split_every,
+                            aggregate_kwargs={"corr": corr, "min_periods": min_periods or 1, "ddof": ddof,
+                                              "columns": columns, "scalar": scalar})

@@ -148,3 +148,21 @@ def test_value_counts_options():
     for kw in ({}, {"normalize": True}, {"dropna": False}, {"ascending": True}, {"sort": False}):
         got, exp = c(d.value_counts(**kw)), s.value_counts(**kw)
         tm.assert_series_equal(got.sort_index(), exp.sort_index())
+
+
+def test_cov_corr_frame_and_series():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(40, 3)) * 3 + 1e6
+    a[rng.random((40, 3)) < 0.2] = np.nan
+    pdf = pd.DataFrame(a, columns=list("xyz")).assign(s="q")
+    d = ddf.from_pandas(pdf, npartitions=5)
+    tm.assert_frame_equal(c(d.cov(numeric_only=True)), pdf.cov(numeric_only=True), rtol=1e-7)
+    tm.assert_frame_equal(c(d.corr(numeric_only=True)), pdf.corr(numeric_only=True), rtol=1e-7)
+    # (pandas ignores ddof when values are missing, so compare ddof on complete data)
+    full, dfull = pdf.fillna(0.0), d.fillna(0.0)
+    tm.assert_frame_equal(c(dfull.cov(numeric_only=True, ddof=0)), full.cov(numeric_only=True, ddof=0), rtol=1e-7)
+    assert np.isclose(c(d.x.cov(d.y)), pdf.x.cov(pdf.y))
+    assert np.isclose(c(d.x.corr(d.z)), pdf.x.corr(pdf.z))
+    assert np.isnan(c(d.x.corr(d.y, min_periods=100)))
+    with pytest.raises(ValueError):
+        d.cov()
