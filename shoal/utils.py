@@ -29,6 +29,7 @@ from typing import Any, Hashable
 __all__ = [
     "funcname",
     "key_split",
+    "is_token_like",
     "new_name",
     "parse_bytes",
     "format_bytes",
@@ -54,9 +55,12 @@ def funcname(func: Any) -> str:
     return name.replace("-", "_") or "func"
 
 
-def _looks_like_token(part: str) -> bool:
-    # a hex token of length >= 8, or a number (a block index)
-    return (len(part) >= 8 and all(c in "0123456789abcdef" for c in part)) or part.isdigit()
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+def is_token_like(part: str) -> bool:
+    """True for a dash-part of a key that is not part of its name: a hex token of 8+ digits, or a number."""
+    return (len(part) >= 8 and _HEX_DIGITS.issuperset(part)) or part.isdigit()
 
 
 def key_split(key: Hashable) -> str:
@@ -68,7 +72,7 @@ def key_split(key: Hashable) -> str:
     s = str(key)
     out = []
     for part in s.split("-"):
-        if _looks_like_token(part):
+        if is_token_like(part):
             break
         out.append(part)
     return "-".join(out) or s

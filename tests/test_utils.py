@@ -42,6 +42,15 @@ def test_key_split():
     assert key_split(b"inc-" + b"deadbeef" * 4) == "inc"
 
 
+def test_dashboard_group_cache_agrees_with_key_split():
+    from shoal.distributed.dashboard.snapshot import group_of
+
+    keys = ["inc-" + "ab12cd34" * 4, "inc-" + "99887766" * 4, ("x-y-7", 0), "12345678-abcdef0123",
+            "12345678-99999999", "plain", "a-b-3"]
+    for k in keys + keys:  # the second round is served from the cache
+        assert group_of(k) == key_split(k), k
+
+
 def test_new_name_deterministic_with_args_unique_without():
     assert new_name("sum", 1, [2, 3]) == new_name("sum", 1, [2, 3])
     assert new_name("sum", 1) != new_name("sum", 2)

@@ -150,7 +150,6 @@ def _norm_worker(w: dict, address: str | None = None) -> dict:
     return out
 
 
-_HEX = frozenset("0123456789abcdef")
 _group_cache: dict[str, str] = {}
 
 
@@ -161,18 +160,21 @@ def group_of(key: Any) -> str:
     the last dash-part is token-like the group depends on the head only, so
     one ``key_split`` per head serves every key of a task group.
     """
-    from shoal.utils import key_split
+    from shoal.utils import is_token_like, key_split
 
     s = key[0] if type(key) is tuple else key
     if type(s) is not str:
         return key_split(key)
     head, sep, tail = s.rpartition("-")
-    if sep and (tail.isdigit() or (len(tail) >= 8 and _HEX.issuperset(tail))):
+    if sep and is_token_like(tail):
         g = _group_cache.get(head)
         if g is None:
+            g = key_split(s)
+            if g == s:  # no name part (the key starts with a token): the group is the whole key
+                return g
             if len(_group_cache) > 10000:
                 _group_cache.clear()
-            g = _group_cache[head] = key_split(s)
+            _group_cache[head] = g
         return g
     return key_split(key)
 
