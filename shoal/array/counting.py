@@ -130,12 +130,81 @@ def _unique_combine(parts: list, axes: tuple) -> np.ndarray:
     return np.unique(np.concatenate(parts))
 
 
-def unique(ar: Any) -> Array:
-    """Sorted unique values (length known once computed)."""
+class _Uniq:
+    """Partials ``(values, first flat index, counts)``, merged by ``np.unique`` of the values."""
+
+    def chunk(self, block: np.ndarray, axes: tuple, offsets: tuple, shape: tuple) -> tuple:
+        vals, idx, counts = np.unique(block, return_index=True, return_counts=True)
+        return vals, idx + offsets[0], counts
+
+    def combine(self, parts: list, axes: tuple) -> tuple:
+        vals = np.concatenate([p[0] for p in parts])
+        idx = np.concatenate([p[1] for p in parts])
+        counts = np.concatenate([p[2] for p in parts])
+        u, inv = np.unique(vals, return_inverse=True)
+        first = np.full(len(u), np.iinfo(np.intp).max, dtype=np.intp)
+        np.minimum.at(first, inv.ravel(), idx)
+        total = np.bincount(inv.ravel(), weights=counts, minlength=len(u)).astype(np.intp)
+        return u, first, total
+
+    def aggregate(self, p: tuple, axes: tuple, keepdims: bool) -> tuple:
+        return p
+
+    def __reduce__(self):
+        return (_Uniq, ())
+
+
+def _pick(t: tuple, i: int) -> np.ndarray:
+    return t[i]
+
+
+def _inverse(block: np.ndarray, uniq: np.ndarray) -> np.ndarray:
+    # positions in the sorted uniques; NaN sorts last in both
+    return np.searchsorted(uniq, block).astype(np.intp)
+
+
+def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
+           return_counts: bool = False) -> Any:
+    """numpy.unique over all elements: sorted unique values (length known once computed).
+
+    ``return_index`` (first flat position), ``return_inverse`` (per element,
+    shaped like ``ar`` as numpy gives it) and ``return_counts`` as in numpy.
+    """
     ar = _as(ar)
-    r = tree_reduction(ar, _unique_chunk, _unique_combine, _as_is, axis=None, dtype=ar.dtype, name="unique")
-    _rekey(r)
-    return Array(r.dask, r.name, ((np.nan,),), ar.dtype)
+    if not (return_index or return_inverse or return_counts):
+        r = tree_reduction(ar, _unique_chunk, _unique_combine, _as_is, axis=None, dtype=ar.dtype, name="unique")
+        _rekey(r)
+        return Array(r.dask, r.name, ((np.nan,),), ar.dtype)
+    flat = ar.ravel()
+    u = _Uniq()
+    r = tree_reduction(flat, u.chunk, u.combine, u.aggregate, axis=None, dtype=object, name="unique-info",
+                       chunk_with_info=True)
+    from shoal.core.graph import LayeredGraph
+    from shoal.core.task import Ref, Task
+
+    outs = []
+    for k, dt in ((0, ar.dtype), (1, np.intp), (2, np.intp)):
+        name = f"{r.name}-part{k}"
+        layer = {(name, 0): Task(_pick, Ref((r.name,)), k)}
+        outs.append(Array(LayeredGraph.from_collections(name, layer, [r]), name, ((np.nan,),), dt))
+    result = [outs[0]]
+    if return_index:
+        result.append(outs[1])
+    if return_inverse:
+        import itertools
+
+        uniq = outs[0]
+        name = f"{r.name}-inverse"
+        layer = {}
+        for idx in itertools.product(*map(range, ar.numblocks)):
+            layer[(name, *idx)] = Task(_inverse, Ref((ar.name, *idx)), Ref((uniq.name, 0)))
+        if ar.ndim == 0:
+            layer = {(name,): Task(_inverse, Ref((ar.name,)), Ref((uniq.name, 0)))}
+        inv = Array(LayeredGraph.from_collections(name, layer, [ar, uniq]), name, ar.chunks, np.intp)
+        result.append(inv)
+    if return_counts:
+        result.append(outs[2])
+    return tuple(result)
 
 
 def _isin(element: np.ndarray, test: np.ndarray, invert: bool) -> np.ndarray:

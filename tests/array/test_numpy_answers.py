@@ -284,3 +284,13 @@ def test_block_rules_and_slicing_unknown_lengths():
     np.testing.assert_array_equal(c(y[:, 2]), x[x[:, 0] > 35][:, 2])
     y.compute_chunk_sizes()
     np.testing.assert_array_equal(c(y[:3]), x[x[:, 0] > 35][:3])
+
+
+def test_unique_with_index_inverse_counts():
+    x = np.array([[3, 1, 2, 3], [1, 5, np.nan, np.nan]])
+    d = da.from_array(x, chunks=(1, 3))
+    got = da.unique(d, return_index=True, return_inverse=True, return_counts=True)
+    want = np.unique(x, return_index=True, return_inverse=True, return_counts=True)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(c(g), w)
+    np.testing.assert_array_equal(c(da.unique(d)), np.unique(x))
