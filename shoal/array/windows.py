@@ -27,11 +27,14 @@ def _window_block(block: np.ndarray, window: int, axis: int) -> np.ndarray:
 
 
 def _one_axis(x: Array, window: int, axis: int) -> Array:
-    from shoal.array.creation import concatenate
+    from shoal.array.creation import concatenate, empty
 
     n = x.shape[axis]
     if window > n:
         raise ValueError(f"sliding_window_view: window {window} is longer than axis {axis} ({n} elements)")
+    if window == 0:  # n + 1 empty windows: nothing to read
+        chunks = tuple((n + 1,) if d == axis else c for d, c in enumerate(x.chunks)) + ((0,),)
+        return empty(tuple(map(sum, chunks)), dtype=x.dtype, chunks=chunks)
     starts = n - window + 1
     bounds = chunk_bounds(x.chunks[axis])
     pieces = []

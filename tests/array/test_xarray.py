@@ -105,7 +105,7 @@ def test_scan_matches_numpy(chunks, axis):
     np.testing.assert_allclose(scan(np.cumprod, np.multiply, 1, d, axis=axis).compute(), np.cumprod(x, axis=axis))
 
 
-@pytest.mark.parametrize("window, axis", [(3, 1), (2, 0), ((2, 3), (0, 1)), (10, 1), (1, 0)])
+@pytest.mark.parametrize("window, axis", [(3, 1), (2, 0), ((2, 3), (0, 1)), (10, 1), (1, 0), (0, 1)])
 def test_sliding_window_view_matches_numpy(window, axis):
     x = np.arange(60.0).reshape(6, 10)
     d = da.from_array(x, chunks=(4, 3))
