@@ -695,6 +695,12 @@ class SeriesMethods:
 
         return sort_values(self, None, ascending=ascending, npartitions=npartitions, na_position=na_position, **kwargs)
 
+    def autocorr(self, lag: int = 1, split_every: Any = None) -> Any:
+        """Correlation of the values with themselves ``lag`` rows later (rows cross partitions), lazy."""
+        if not isinstance(lag, (int, np.integer)) or isinstance(lag, bool):
+            raise TypeError(f"lag must be an integer, got {lag!r}")
+        return self.corr(self.shift(lag), split_every=split_every)
+
     def squeeze(self) -> Any:
         """A Series stays a Series (its length is unknown until computed)."""
         return self

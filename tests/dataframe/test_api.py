@@ -353,3 +353,12 @@ def test_tail_reads_back_past_a_short_last_partition():
     pd.testing.assert_frame_equal(d.tail(4), pdf.tail(4))
     pd.testing.assert_frame_equal(d.tail(4, compute=False).compute(), pdf.tail(4))
     pd.testing.assert_series_equal(d.x.tail(20), pdf.x.tail(20))
+
+
+def test_autocorr_crosses_partitions():
+    x = pd.Series(np.random.RandomState(3).random_sample(60))
+    dx = ddf.from_pandas(x, npartitions=6)
+    for lag in (0, 2, -3):
+        assert np.isclose(dx.autocorr(lag).compute(), x.autocorr(lag))
+    with pytest.raises(TypeError):
+        dx.autocorr(1.5)
