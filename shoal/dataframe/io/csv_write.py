@@ -35,10 +35,12 @@ def _write_single(parts: list, path: str, mode: str, open_kw: dict, kwargs: dict
     return path
 
 
-def _paths(filename: Any, n: int, name_function: Callable | None) -> list[str]:
+def output_paths(filename: Any, n: int, name_function: Callable | None, what: str = "to_csv") -> list[str]:
+    """One file name per partition: a list as given, ``'*'`` replaced by ``name_function(i)``, or
+    numbered ``*.part`` files in a directory (created).  ``what`` names the writer in errors."""
     if isinstance(filename, (list, tuple)):
         if len(filename) != n:
-            raise ValueError(f"to_csv: got {len(filename)} file names for {n} partitions; give one per partition")
+            raise ValueError(f"{what}: got {len(filename)} file names for {n} partitions; give one per partition")
         return [os.fspath(p) for p in filename]
     filename = os.fspath(filename)
     if "*" not in filename:
@@ -47,11 +49,11 @@ def _paths(filename: Any, n: int, name_function: Callable | None) -> list[str]:
         fs.makedirs(filename, exist_ok=True)
         filename = filename.rstrip("/") + "/*.part"
     if filename.count("*") != 1:
-        raise ValueError(f"to_csv: {filename!r} must hold exactly one '*' (replaced by the partition's name)")
+        raise ValueError(f"{what}: {filename!r} must hold exactly one '*' (replaced by the partition's name)")
     name_function = name_function or str
     names = [str(name_function(i)) for i in range(n)]
     if len(set(names)) != n:
-        raise ValueError("to_csv: name_function gave the same name to two partitions; files would be overwritten")
+        raise ValueError(f"{what}: name_function gave the same name to two partitions; files would be overwritten")
     parent = os.path.dirname(filename)
     if parent and "://" not in filename:
         os.makedirs(parent, exist_ok=True)
@@ -98,7 +100,7 @@ def to_csv(df: Any, filename: Any, single_file: bool = False, encoding: str = "u
         filename = os.fspath(filename)
         writes = [delayed(_write_single, pure=False)(parts, filename, mode, open_kw, kwargs)]
     else:
-        paths = _paths(filename, len(parts), name_function)
+        paths = output_paths(filename, len(parts), name_function)
         writes = []
         for i, (p, path) in enumerate(zip(parts, paths)):
             kw = dict(kwargs)

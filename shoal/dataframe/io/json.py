@@ -186,7 +186,7 @@ def to_json(df: Any, url_path: Any, orient: str = "records", lines: bool | None 
     with ``compute=False``.
     """
     from shoal import base
-    from shoal.dataframe.io.csv_write import _paths
+    from shoal.dataframe.io.csv_write import output_paths
     from shoal.delayed import delayed
 
     if lines is None:
@@ -194,7 +194,7 @@ def to_json(df: Any, url_path: Any, orient: str = "records", lines: bool | None 
     if errors != "strict":
         raise NotImplementedError("to_json(errors=...) other than 'strict' is not supported")
     parts = df.to_delayed()
-    paths = _paths(url_path, len(parts), name_function)
+    paths = output_paths(url_path, len(parts), name_function, "to_json")
     kw = dict(kwargs, orient=orient, lines=lines)
     writes = [delayed(_write_json, pure=False)(p, path, compression, encoding, storage_options or {}, kw)
               for p, path in zip(parts, paths)]
