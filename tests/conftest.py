@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
 
 import pytest
 
@@ -47,6 +49,18 @@ def require_module(name: str, install: str):
     if IN_CI:
         pytest.fail(msg + "; CI=true requires every component", pytrace=False)
     pytest.skip(msg)
+
+
+def stop_process(proc, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+    """Send ``sig`` to a running ``subprocess.Popen``, wait up to ``timeout`` s, then kill it; its exit status."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
 
 
 @pytest.fixture(params=SCHEDULERS)

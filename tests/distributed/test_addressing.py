@@ -4,12 +4,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
@@ -18,6 +15,7 @@ from shoal.distributed.comm.addressing import (advertised_host, default_route_in
                                                listen_host, routable_address)
 from shoal.distributed.comm.security import Security
 from shoal.distributed.comm.tcp import RefusalLog, listen
+from tests.conftest import stop_process
 
 PY = sys.executable
 
@@ -78,12 +76,7 @@ def test_scheduler_prints_a_routable_address_and_its_dashboard_url(tmp_path):
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=10)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def test_refusal_log_keeps_one_line_per_peer_per_interval(caplog):

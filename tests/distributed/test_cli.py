@@ -12,6 +12,7 @@ import time
 import pytest
 
 from shoal.distributed import Client, Security
+from tests.conftest import stop_process as _stop
 
 PY = sys.executable
 
@@ -21,17 +22,6 @@ def _wait_for(path, timeout=30):
     while not os.path.exists(path):
         assert time.time() < deadline, f"{path} never appeared"
         time.sleep(0.05)
-
-
-def _stop(proc, sig=signal.SIGTERM, timeout=15):
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 @pytest.fixture
