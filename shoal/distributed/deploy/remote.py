@@ -273,14 +273,18 @@ class RemoteProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def stop(self, timeout: float = 15.0) -> int | None:
-        """Close the session (the guard kills everything), wait for ssh to exit."""
+    def _close_session(self) -> None:
+        # end of stdin is the guard's signal to kill the command's process tree
         self._stopped.set()
         try:
             if self.proc.stdin:
                 self.proc.stdin.close()
         except OSError:
             pass
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """Close the session (the guard kills everything), wait for ssh to exit."""
+        self._close_session()
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -297,11 +301,6 @@ def stop_all(procs: Iterable[RemoteProcess], timeout: float = 15.0) -> None:
     """Close every session at once, then wait for each (parallel teardown)."""
     procs = list(procs)
     for p in procs:
-        p._stopped.set()
-        try:
-            if p.proc.stdin:
-                p.proc.stdin.close()
-        except OSError:
-            pass
+        p._close_session()
     for p in procs:
         p.stop(timeout)
