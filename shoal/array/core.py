@@ -194,8 +194,8 @@ class Array(Collection):
             raise TypeError("len() of unsized object (a 0-d array)")
         n = self.shape[0]
         if _isnan(n):
-            raise TypeError("this array's length is unknown (it came from a boolean mask); "
-                            "call x.compute_chunk_sizes() first")
+            raise ValueError("cannot take len() on object with unknown chunk size (it came from a "
+                             "boolean mask); call x.compute_chunk_sizes() first")
         return int(n)
 
     def __iter__(self):
@@ -321,10 +321,15 @@ class Array(Collection):
         return impl(*args, **kwargs)
 
     # -- conversions --------------------------------------------------------------
-    def astype(self, dtype: Any, **kwargs: Any) -> "Array":
+    def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
+               copy: bool = True) -> "Array":
+        """The array cast to ``dtype`` block by block (numpy's ``astype``; ``casting`` is checked now)."""
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
             return self
+        if not np.can_cast(self.dtype, dtype, casting=casting):
+            raise TypeError(f"cannot cast array data from {self.dtype} to {dtype} according to the "
+                            f"rule {casting!r}")
         from shoal.array.blockwise import elemwise
 
         return elemwise(_astype, self, dtype=dtype, _extra_args=(dtype,))

@@ -487,13 +487,15 @@ def _expand(x: np.ndarray, axis: int, dtype: np.dtype) -> np.ndarray:
 def _check_block_nesting(arrays: Any) -> None:
     """numpy.block's rules: lists only, none empty, every leaf at the same depth."""
     depths: set = set()
+    empty: list = []
 
     def walk(x: Any, level: int, where: str) -> None:
         if isinstance(x, tuple):
             raise TypeError(f"block: {where} is a tuple; only lists may be used to arrange blocks")
         if isinstance(x, list):
             if not x:
-                raise ValueError(f"block: list {where} cannot be empty")
+                empty.append(where)
+                depths.add(level + 1)  # an empty list stands where its items would be
             for i, item in enumerate(x):
                 walk(item, level + 1, f"{where}[{i}]")
         else:
@@ -503,6 +505,8 @@ def _check_block_nesting(arrays: Any) -> None:
     if len(depths) > 1:
         raise ValueError(f"block: list depths are mismatched ({sorted(depths)}); every block must "
                          "sit at the same nesting depth")
+    if empty:
+        raise ValueError(f"block: list {empty[0]} cannot be empty")
 
 
 def block(arrays: Any, allow_unknown_chunksizes: bool = False) -> Array:
