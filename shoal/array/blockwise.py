@@ -470,10 +470,13 @@ def _block_info(args: list, out: Array, coord: tuple, out_ind: list, ndim: int) 
     for n, a in enumerate(args):
         if not isinstance(a, Array):
             continue
-        loc = [coord[out_ind.index(d)] if d in out_ind else 0 for d in range(ndim - a.ndim, ndim)]
-        loc = [l if nb > 1 else 0 for l, nb in zip(loc, a.numblocks)]
-        bounds = [chunk_bounds(c) for c in a.chunks]
-        info[n] = {"shape": a.shape, "num-chunks": a.numblocks, "chunk-location": tuple(loc),
+        dims = range(ndim - a.ndim, ndim)
+        # a dropped dimension reaches the function concatenated: one block spanning it
+        chunks = [c if d in out_ind else (sum(c),) for d, c in zip(dims, a.chunks)]
+        loc = [coord[out_ind.index(d)] if d in out_ind else 0 for d in dims]
+        loc = [l if len(c) > 1 else 0 for l, c in zip(loc, chunks)]
+        bounds = [chunk_bounds(c) for c in chunks]
+        info[n] = {"shape": a.shape, "num-chunks": tuple(len(c) for c in chunks), "chunk-location": tuple(loc),
                    "array-location": [(b[i], b[i + 1]) for b, i in zip(bounds, loc)]}
     bounds = [chunk_bounds(c) for c in out.chunks]
     info[None] = {"shape": out.shape, "num-chunks": out.numblocks, "chunk-location": coord,
