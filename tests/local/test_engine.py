@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-import pdb  # noqa: F401  (post-mortem works on the original traceback)
 import threading
 import time
 import weakref
