@@ -1,4 +1,4 @@
-"""``Client``: submit work to a scheduler and get results back.
+"""The ``Client`` class: submit work to a scheduler and get results back.
 
 Threads: user code calls the Client from any thread; all socket IO runs on
 the process-wide ``shoal-io`` loop thread (``utils.io_loop``).  Hot paths
@@ -12,16 +12,11 @@ straight from the workers (no copy through the scheduler).
 """
 from __future__ import annotations
 
-import atexit
 import concurrent.futures
 import itertools
 import logging
-import os
-import threading
 import time
 import uuid
-import warnings
-from contextlib import contextmanager
 from functools import partial
 from typing import Any, Iterable, Iterator
 
@@ -32,7 +27,9 @@ from shoal.core.spec import prepare_get
 from shoal.core.task import Task
 from shoal.core.tokenize import tokenize
 from shoal.distributed import actors, client_ops
-from shoal.distributed.comm.security import Security, resolve_security
+from shoal.distributed.client import context
+from shoal.distributed.client.options import _choose_pure, _security_for
+from shoal.distributed.comm.security import Security
 from shoal.distributed.comm.tcp import Comm, connect
 from shoal.distributed.exceptions import NotShoalPeer
 from shoal.distributed.futures import CancelledError, Future, _collect, _flatten, wait
@@ -44,72 +41,6 @@ from shoal.distributed.transfer import Transfers
 from shoal.distributed.utils import io_loop
 
 logger = logging.getLogger("shoal.distributed.client")
-
-_open_clients: list = []
-_open_lock = threading.Lock()
-
-
-# ``Client()`` without an address starts a local cluster.  The deployment layer,
-# which stands above this module, registers the class to start when it is
-# imported (``shoal.distributed`` imports it before any Client can exist).
-_local_cluster_class: Any = None
-
-
-def register_local_cluster(cls: Any) -> None:
-    """Make ``cls(**kwargs)`` the cluster that ``Client(**kwargs)`` starts when given no address."""
-    global _local_cluster_class
-    _local_cluster_class = cls
-
-
-def current_client() -> "Client | None":
-    """The most recently opened Client that is still open (for ``scheduler='distributed'``)."""
-    with _open_lock:
-        return _open_clients[-1] if _open_clients else None
-
-
-def _default_token_file() -> str:
-    return os.path.expanduser(config.get("distributed.security.token-file", "~/.shoal/token"))
-
-
-def _security_for(address: str, security: Any) -> Security:
-    sec = resolve_security(security)
-    if sec is None or not sec.token:
-        path = _default_token_file()
-        if os.path.exists(path):
-            tok = Security.from_file(path).token
-            sec = sec.with_token(tok) if sec is not None else Security(token=tok)
-    if sec is None or not sec.token:
-        raise PermissionError(
-            f"no token to connect to {address}: pass security=Security(token=...), set SHOAL_TOKEN, "
-            "or start the scheduler with --scheduler-file F and use Client(scheduler_file=F)"
-        )
-    return sec
-
-
-_warned_random: set = set()
-
-
-def _choose_pure(func: Any, pure: bool | None) -> bool:
-    """``pure`` as given, else the configured default (True) unless ``func`` draws
-    random numbers: caching such a call would silently return the first draw
-    again, so it runs as impure and the user is told once how to say so."""
-    if pure is not None:
-        return pure
-    pure = config.get("distributed.client.pure", True)
-    if pure:
-        from shoal.random import is_random_function
-
-        if is_random_function(func):
-            name = funcname(func)
-            if name not in _warned_random:
-                _warned_random.add(name)
-                warnings.warn(
-                    f"{name} draws random numbers, so identical calls are not cached: each one "
-                    f"runs. Say so to silence this: client.map({name}, ..., pure=False) or "
-                    f"client.submit({name}, ..., pure=False) (pure=True caches the first result).",
-                    UserWarning, stacklevel=3)
-            return False
-    return pure
 
 
 class Client:
@@ -142,7 +73,7 @@ class Client:
             if security is None and info.get("token"):
                 security = Security(token=info["token"])
         if address is None:
-            self.cluster = _local_cluster_class(**cluster_kwargs)
+            self.cluster = context._local_cluster_class(**cluster_kwargs)
             self._own_cluster = True
         elif not isinstance(address, str) and hasattr(address, "scheduler_address"):
             self.cluster = address
@@ -183,8 +114,8 @@ class Client:
             # like naming it in config: beats a scheduler chosen earlier (the tutorial sets
             # 'processes' and then opens a Client), while a later config.set(...) beats it
             self._scheduler_setting = config.set(scheduler="distributed")
-        with _open_lock:
-            _open_clients.append(self)
+        with context._open_lock:
+            context._open_clients.append(self)
 
     # ---- connection ----------------------------------------------------
     async def _start(self, timeout: float) -> dict:
@@ -787,9 +718,9 @@ class Client:
         if self._scheduler_setting is not None and config.get("scheduler", None) == "distributed":
             self._scheduler_setting.__exit__(None, None, None)  # back to the choice before
         self._scheduler_setting = None
-        with _open_lock:
-            if self in _open_clients:
-                _open_clients.remove(self)
+        with context._open_lock:
+            if self in context._open_clients:
+                context._open_clients.remove(self)
 
         async def _close():
             if self._comm is not None:
@@ -834,81 +765,3 @@ def _call_back(fn: Any, fut: Future) -> None:
         fn(fut)
     except Exception:
         logger.exception("future callback %r failed", fn)
-
-
-_worker_clients: dict = {}
-
-
-def get_client() -> Client:
-    """The Client to use here: inside a task, one bound to the worker's scheduler."""
-    try:
-        from shoal.distributed.worker.server import get_worker
-
-        w = get_worker()
-    except (ImportError, ValueError):
-        w = None
-    if w is not None:
-        c = _worker_clients.get(w.scheduler_address)
-        if c is None or c.status != "running":
-            c = Client(w.scheduler_address, security=w.security, set_as_default=False)
-            _worker_clients[w.scheduler_address] = c
-        return c
-    c = get_default_client() or current_client()
-    if c is None:
-        raise ValueError("no Client is open: start one with `client = Client()`")
-    return c
-
-
-class get_task_stream:
-    """Record the tasks run while the block runs: ``ts.data`` lists their events.
-
-    >>> with get_task_stream() as ts:
-    ...     client.gather(client.map(inc, range(10)))
-    >>> len(ts.data)
-    10
-    """
-
-    def __init__(self, client: Client | None = None, plot: bool = False, **kwargs: Any):
-        self.client = client
-        self.data: list = []
-        self._start = 0.0
-
-    def __enter__(self) -> "get_task_stream":
-        self.client = self.client or get_client()
-        self._start = time.time()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.data.extend(self.client.get_task_stream(start=self._start))
-
-
-@contextmanager
-def worker_client():
-    """Inside a task: a Client for submitting more tasks, with this task's thread seceded.
-
-    >>> def fib(n):
-    ...     with worker_client() as c:
-    ...         return sum(c.gather([c.submit(fib, n - 1), c.submit(fib, n - 2)]))
-    """
-    from shoal.distributed.worker.server import get_worker
-
-    w = get_worker()
-    w.secede()
-    try:
-        yield get_client()
-    finally:
-        w.rejoin()
-
-
-def _close_all() -> None:
-    with _open_lock:
-        clients = list(_open_clients)
-    for c in reversed(clients):
-        try:
-            c.close(timeout=2)
-        except Exception:
-            pass
-
-
-atexit.register(_close_all)
-actors.register_client_getter(get_client)
