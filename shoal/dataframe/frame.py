@@ -219,12 +219,13 @@ class DataFrame(DataFrameMethods, _Frame):
         """Relabel columns (per partition) and/or the index (a function or dict).
 
         A new index makes divisions unknown unless ``sorted_index=True``
-        promises the new labels are still sorted (then they are measured now).
+        promises the new labels are still sorted (then known divisions are
+        measured again now, and an unsorted result raises ValueError).
         """
         if index is None:
             return self._elementwise("rename", columns=columns, **kwargs)
         out = self._elementwise("rename", index=index, columns=columns, **kwargs)
-        if sorted_index:
+        if sorted_index and self.known_divisions:
             from shoal.dataframe.sorting import measured_divisions
 
             return measured_divisions(out)
@@ -413,14 +414,23 @@ class Series(SeriesMethods, _Frame):
         """A new name (a scalar), or new index labels (a function, dict or Series mapping).
 
         Relabelling the index makes divisions unknown unless ``sorted_index=True``
-        promises the new labels are still sorted (then they are measured now).
+        promises the new labels are still sorted (then known divisions are
+        measured again now, and an unsorted result raises ValueError).
         """
         if index is no_default:
             raise TypeError("rename needs a new name or an index mapping, e.g. s.rename('y')")
         if index is None or pd.api.types.is_scalar(index) or isinstance(index, tuple):
             return self._elementwise("rename", index, **kwargs)
-        out = self._elementwise("rename", index, **kwargs)
-        if sorted_index:
+        # new labels: their type shows on made-up rows, not on an empty index
+        if isinstance(index, _Frame):  # a lazy mapping: every partition needs all of it
+            from shoal.dataframe.core import _whole
+
+            meta = self._meta_nonempty.rename(index._meta_nonempty, **kwargs).iloc[:0]
+            index = _whole(index)
+        else:
+            meta = self._meta_nonempty.rename(index, **kwargs).iloc[:0]
+        out = map_partitions_(M.call_method, self, "rename", index, meta=meta, token="rename", **kwargs)
+        if sorted_index and self.known_divisions:
             from shoal.dataframe.sorting import measured_divisions
 
             return measured_divisions(out)

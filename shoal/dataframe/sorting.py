@@ -161,8 +161,11 @@ def measured_divisions(frame: Any) -> Any:
     mins_maxs = compute(*[(frame.partitions[i].index.min(), frame.partitions[i].index.max())
                           for i in range(frame.npartitions)])
     divs = [m[0] for m in mins_maxs] + [mins_maxs[-1][1]]
-    if any(pd.isna(d) for d in divs) or any(divs[i] > divs[i + 1] for i in range(len(divs) - 1)):
+    if any(pd.isna(d) for d in divs):
         return frame.clear_divisions()
+    if any(divs[i] > divs[i + 1] for i in range(len(divs) - 1)):
+        raise ValueError("sorted_index=True, but the new index is not sorted across partitions; "
+                         "drop sorted_index (divisions then become unknown)")
     return new_collection(frame.dask, frame._name, frame._meta, divs)
 
 

@@ -362,3 +362,15 @@ def test_autocorr_crosses_partitions():
         assert np.isclose(dx.autocorr(lag).compute(), x.autocorr(lag))
     with pytest.raises(TypeError):
         dx.autocorr(1.5)
+
+
+def test_rename_index_labels():
+    s = pd.Series(list("abcdefg"), name="x")
+    ds = ddf.from_pandas(s, 2)
+    res = ds.rename(lambda i: i ** 2, sorted_index=True)
+    assert res.known_divisions
+    pd.testing.assert_series_equal(res.compute(), s.rename(lambda i: i ** 2))
+    pd.testing.assert_series_equal(ds.rename(ds).compute(), s.rename(s))
+    with pytest.raises(ValueError):
+        ds.rename(lambda i: -i, sorted_index=True)
+    assert not ds.rename(lambda i: -i).known_divisions
