@@ -76,26 +76,15 @@ class JobQueueCluster(Cluster):
         self.processes_per_worker = self.spec.processes
         self.threads_per_worker = self.spec.threads_per_process
         self.job_env = dict(job_env or {})
-        self.scheduler = None
-        self._loop = None
         if scheduler_address is not None:
             self._scheduler_address = scheduler_address      # a scheduler started elsewhere
         else:
-            from shoal.distributed.scheduler.server import SchedulerServer
-            from shoal.distributed.utils import io_loop
-
             if host is None:
                 # the interface the workers use, else every interface (advertising the address
                 # of the default route, which compute nodes can reach; never a loopback name)
                 host = interface_address(interface) if interface else ""
-            scheme = "tls" if security.has_tls else "tcp"
-            self._loop = io_loop()
-            self.scheduler = SchedulerServer(f"{scheme}://{host}:{scheduler_port}", security,
-                                             dashboard_address=dashboard_address,
-                                             contact_address=contact_address)
-            self._loop.run(self.scheduler.start(), 30)
-            self._scheduler_address = self.scheduler.address
-            self._dashboard_address = self.scheduler.dashboard_link
+            self._start_local_scheduler(host, scheduler_port, dashboard_address=dashboard_address,
+                                        contact_address=contact_address)
         self._states: dict[str, str] = {}   # job id -> last seen state
         if n_workers:
             try:
@@ -164,13 +153,6 @@ class JobQueueCluster(Cluster):
 
     def _stop_worker(self, name: str, handle: Any) -> None:
         self._cancel([handle])
-
-    def _stop_scheduler(self) -> None:
-        if self.scheduler is not None and self._loop is not None:
-            try:
-                self._loop.run(self.scheduler.close(), 10)
-            except Exception:
-                logger.exception("closing the scheduler failed")
 
     # ---- jobs ------------------------------------------------------------
     def refresh(self) -> dict[str, str]:
@@ -290,13 +272,6 @@ class JobQueueCluster(Cluster):
             if rest == j or rest.startswith(f"{j}-"):
                 return j
         return None
-
-    def scheduler_info(self) -> dict:
-        if self.scheduler is not None and self._loop is not None:
-            async def snap():
-                return self.scheduler.snapshot()
-            return self._loop.run(snap(), 10)
-        return super().scheduler_info()
 
     def worker_names(self) -> list[str]:
         return sorted(str(w.get("name")) for w in self.scheduler_info().get("workers", {}).values())

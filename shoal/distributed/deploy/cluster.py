@@ -75,7 +75,26 @@ class Cluster:
         self._lock = threading.RLock()
         self._closed = False
         self._adaptive: Any = None
+        self.scheduler: Any = None  # the SchedulerServer, when it runs in this process
+        self._loop: Any = None
         _live.add(self)
+
+    def _start_local_scheduler(self, host: str, port: int, **options: Any) -> None:
+        """Run a scheduler in this process on the shared IO loop, listening on ``host:port``.
+
+        ``options`` go to ``SchedulerServer`` (``dashboard_address``,
+        ``contact_address``, ...).  ``scheduler_info`` and ``_stop_scheduler``
+        then talk to it directly.
+        """
+        from shoal.distributed.scheduler.server import SchedulerServer
+        from shoal.distributed.utils import io_loop
+
+        scheme = "tls" if self.security.has_tls else "tcp"
+        self._loop = io_loop()
+        self.scheduler = SchedulerServer(f"{scheme}://{host}:{port}", self.security, **options)
+        self._loop.run(self.scheduler.start(), 30)
+        self._scheduler_address = self.scheduler.address
+        self._dashboard_address = self.scheduler.dashboard_link
 
     # ---- hooks -------------------------------------------------------
     def _start_scheduler(self) -> None:
@@ -87,7 +106,12 @@ class Cluster:
             )
 
     def _stop_scheduler(self) -> None:
-        """Stop the scheduler if this cluster started it (default: nothing)."""
+        """Stop the scheduler if it runs in this process (else nothing)."""
+        if self.scheduler is not None and self._loop is not None:
+            try:
+                self._loop.run(self.scheduler.close(), 10)
+            except Exception:
+                logger.exception("closing the scheduler of %s failed", self.name)
 
     def _start_worker(self, name: str) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement _start_worker(name)")
@@ -129,6 +153,10 @@ class Cluster:
 
     def scheduler_info(self) -> dict:
         """JSON-able snapshot from the scheduler (workers, task counts)."""
+        if self.scheduler is not None and self._loop is not None:
+            async def snap() -> dict:
+                return self.scheduler.snapshot()
+            return self._loop.run(snap(), 10)
         from shoal.distributed.deploy.request import request_sync
 
         return request_sync(self.scheduler_address, self.security, {"op": "snapshot"})

@@ -17,8 +17,6 @@ import psutil
 from shoal.distributed.client import register_local_cluster
 from shoal.distributed.comm.security import Security, new_token
 from shoal.distributed.deploy.cluster import Cluster
-from shoal.distributed.scheduler.server import SchedulerServer
-from shoal.distributed.utils import io_loop
 from shoal.utils import parse_bytes
 from shoal.distributed.worker.nanny import Nanny
 
@@ -76,14 +74,8 @@ class LocalCluster(Cluster):
         self.resources = resources
         self.local_directory = local_directory
         self.death_timeout = death_timeout
-        scheme = "tls" if security.has_tls else "tcp"
-        self._loop = io_loop()
-        self.scheduler = SchedulerServer(f"{scheme}://{host}:{scheduler_port}", security,
-                                         worker_ttl=worker_ttl, dashboard_address=dashboard_address,
-                                         contact_address=contact_address)
-        self._loop.run(self.scheduler.start(), 30)
-        self._scheduler_address = self.scheduler.address
-        self._dashboard_address = self.scheduler.dashboard_link
+        self._start_local_scheduler(host, scheduler_port, worker_ttl=worker_ttl,
+                                    dashboard_address=dashboard_address, contact_address=contact_address)
         try:
             self.scale(n_workers)
             self.wait_for_workers(n_workers)
@@ -111,12 +103,6 @@ class LocalCluster(Cluster):
         else:
             self._loop.run(handle.close(0), 10)
 
-    def _stop_scheduler(self) -> None:
-        try:
-            self._loop.run(self.scheduler.close(), 10)
-        except Exception:
-            pass
-
     # ---- extras ------------------------------------------------------------
     def wait_for_workers(self, n: int, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -128,11 +114,6 @@ class LocalCluster(Cluster):
                 if isinstance(h, Nanny) and h.done.is_set():
                     raise RuntimeError(f"worker {h.name} exited while starting; see its log above")
             time.sleep(0.02)
-
-    def scheduler_info(self) -> dict:
-        async def snap():
-            return self.scheduler.snapshot()
-        return self._loop.run(snap(), 10)
 
     def worker_pids(self) -> list:
         """PIDs of the worker processes (for tests and diagnostics)."""
