@@ -13,7 +13,8 @@ from shoal.array.chunks import normalize_chunks
 from shoal.array.arrange import meshgrid, repeat, roll, tile, tril, triu
 from shoal.array.pad import pad
 from shoal.array.blockwise import blockwise, elemwise, map_blocks
-from shoal.array.core import Array
+from shoal.array.core import Array, PerformanceWarning
+from shoal.base import compute, persist
 from shoal.array.counting import (argwhere, bincount, digitize, flatnonzero, histogram, isin,
                                   nonzero, unique)
 from shoal.array.creation import (arange, asanyarray, asarray, block, concatenate, diag, empty,
@@ -64,7 +65,8 @@ __all__ = [
     "coarsen", "corrcoef", "cov", "diff", "ediff1d", "histogram2d", "histogramdd", "searchsorted", "map_overlap", "overlap", "trim_internal",
     "normalize_chunks", "random", "linalg", "fft",
     "array", "from_array", "asarray", "asanyarray", "from_delayed", "from_npy_stack", "to_npy_stack", "store",
-    "from_zarr", "to_zarr", "to_hdf5", "H5Dataset", "sliding_window_view",
+    "from_zarr", "to_zarr", "to_hdf5", "H5Dataset", "sliding_window_view", "PerformanceWarning",
+    "compute", "persist",
     "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
     "arange", "linspace", "eye", "diag", "tri", "fromfunction", "indices",
     "concatenate", "stack", "block", "hstack", "vstack", "dstack", "append",

@@ -34,15 +34,9 @@ AUTO_BYTES = 128 * 2**20
 
 
 def _auto_bytes() -> int:
-    v = config.get("array.chunk-size", AUTO_BYTES)
-    if isinstance(v, str):
-        units = {"kib": 2**10, "mib": 2**20, "gib": 2**30, "kb": 10**3, "mb": 10**6, "gb": 10**9, "b": 1}
-        s = v.strip().lower().replace(" ", "")
-        for u, m in sorted(units.items(), key=lambda kv: -len(kv[0])):
-            if s.endswith(u):
-                return int(float(s[: -len(u)]) * m)
-        return int(float(s))
-    return int(v)
+    from shoal.utils import parse_bytes
+
+    return parse_bytes(config.get("array.chunk-size", AUTO_BYTES), "array.chunk-size")
 
 
 def blockdims_from_blockshape(shape: Sequence[int], blockshape: Sequence[int]) -> tuple:
@@ -59,10 +53,14 @@ def blockdims_from_blockshape(shape: Sequence[int], blockshape: Sequence[int]) -
 
 
 def auto_chunks(shape: Sequence[int], dtype: Any, limit: int | None = None,
-                fixed: Sequence[int | None] | None = None) -> tuple:
+                fixed: Sequence[int | None] | None = None, previous: Sequence[int] | None = None) -> tuple:
     """Block shape with about ``limit`` bytes per block, as square as possible.
 
     ``fixed[i]`` (when not None) pins dimension ``i``'s block length.
+    ``previous`` (the chunks of the store the data comes from: zarr chunks or
+    shards, HDF5 chunks) makes every block a whole number of stored chunks:
+    the stored chunk shape is scaled up evenly until a block holds ``limit``
+    bytes, so no stored chunk is read by two tasks.
     """
     limit = limit or _auto_bytes()
     itemsize = max(np.dtype(dtype).itemsize, 1)
@@ -77,6 +75,8 @@ def auto_chunks(shape: Sequence[int], dtype: Any, limit: int | None = None,
             budget /= blocks[i]
         else:
             free.append(i)
+    if previous is not None and free:
+        return _scaled_previous(shape, blocks, free, previous, budget)
     # spread the remaining budget evenly, giving small dimensions all they need
     remaining = sorted(free, key=lambda i: shape[i])
     while remaining:
@@ -92,6 +92,26 @@ def auto_chunks(shape: Sequence[int], dtype: Any, limit: int | None = None,
             # the largest block within budget; the last block takes the remainder
             # (Dask's choice, so chunks="auto" gives the same grid in both)
             blocks[i] = min(max(1, int(side)), max(int(shape[i]), 1))
+        break
+    return tuple(blocks)
+
+
+def _scaled_previous(shape: Sequence[int], blocks: list, free: list, previous: Sequence[int],
+                     budget: float) -> tuple:
+    """``auto_chunks`` when the data sits in stored chunks of ``previous``: blocks are multiples of them."""
+    prev = {i: max(1, min(int(previous[i]), max(int(shape[i]), 1))) for i in free}
+    remaining = sorted(free, key=lambda i: shape[i] / prev[i])
+    while remaining:
+        factor = (budget / math.prod(prev[i] for i in remaining)) ** (1.0 / len(remaining))
+        i = remaining[0]
+        n = max(int(shape[i]), 1)
+        if n <= factor * prev[i]:
+            blocks[i] = n
+            budget /= n
+            remaining.pop(0)
+            continue
+        for i in remaining:
+            blocks[i] = min(max(1, int(factor)) * prev[i], max(int(shape[i]), 1))
         break
     return tuple(blocks)
 
@@ -155,7 +175,12 @@ def normalize_chunks(chunks: Any, shape: Sequence[int] | None = None, dtype: Any
             if isinstance(c, str) and c != "auto":
                 raise _bad(chunks, shape, f"unknown string {c!r}")
         fixed = [None if isinstance(c, str) else (c if isinstance(c, (int, np.integer)) else max(c)) for c in spec]
-        auto = auto_chunks(shape, dtype, limit, fixed)
+        prev = None
+        if previous_chunks is not None:
+            prev = [max(c) if isinstance(c, (tuple, list)) else c for c in previous_chunks]
+            prev = prev if len(prev) == ndim and all(isinstance(c, (int, np.integer)) and c > 0 for c in prev) \
+                else None
+        auto = auto_chunks(shape, dtype, limit, fixed, prev)
         spec = [auto[i] if isinstance(c, str) else c for i, c in enumerate(spec)]
     out = []
     for i, (c, n) in enumerate(zip(spec, shape)):

@@ -35,6 +35,10 @@ __all__ = ["Array", "new_name", "concatenate_blocks"]
 
 
 
+class PerformanceWarning(Warning):
+    """An operation that works but moves or copies more data than it needs to (e.g. a rechunk)."""
+
+
 def _isnan(x: Any) -> bool:
     return isinstance(x, float) and math.isnan(x)
 

@@ -45,6 +45,15 @@ def slices_from_chunks(chunks: tuple) -> list:
             for idx in itertools.product(*[range(len(c)) for c in chunks])]
 
 
+def _stored_chunks(x: Any) -> tuple | None:
+    """The unit a store reads and writes (zarr shards, else zarr/HDF5 chunks), when ``x`` has one."""
+    for attr in ("shards", "chunks"):
+        c = getattr(x, attr, None)
+        if isinstance(c, tuple) and c and all(isinstance(v, (int, np.integer)) for v in c):
+            return c
+    return None
+
+
 def from_array(x: Any, chunks: Any = "auto", name: Any = None, lock: Any = False, asarray: Any = None,
                fancy: bool = True, getitem: Any = None, meta: Any = None, inline_array: bool = False) -> Array:
     """A chunked Array over any numpy-like ``x`` (numpy, memmap, h5py, zarr...).
@@ -57,7 +66,7 @@ def from_array(x: Any, chunks: Any = "auto", name: Any = None, lock: Any = False
         x = np.asarray(x)
     shape = tuple(int(s) for s in x.shape)
     dtype = np.dtype(x.dtype)
-    chunks = normalize_chunks(chunks, shape, dtype=dtype)
+    chunks = normalize_chunks(chunks, shape, dtype=dtype, previous_chunks=_stored_chunks(x))
     if name is None or name is True:
         nbytes = math.prod(shape) * dtype.itemsize
         if isinstance(x, np.ndarray) and nbytes < TOKENIZE_BYTES:

@@ -11,6 +11,8 @@ import itertools
 import os
 import pickle
 import threading
+import uuid
+import weakref
 from typing import Any
 
 import numpy as np
@@ -23,93 +25,228 @@ from shoal.array.chunks import chunk_bounds
 from shoal.array.core import Array
 from shoal.utils import new_name
 
-__all__ = ["store", "to_npy_stack", "from_npy_stack"]
+__all__ = ["store", "to_npy_stack", "from_npy_stack", "ProcessLock"]
 
 
-def _store_block(block: np.ndarray, target: Any, region: tuple, lock: Any) -> None:
-    if lock is not None:
-        with lock:
-            target[region] = block
-    else:
+class _Locked:
+    """``with _Locked(lock):`` for any object with ``acquire``/``release`` (or none)."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self, lock: Any):
+        self.lock = lock
+
+    def __enter__(self) -> None:
+        if self.lock is not None:
+            self.lock.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.lock is not None:
+            self.lock.release()
+
+
+class ProcessLock:
+    """A lock that travels: pickled by name, it is one ``threading.Lock`` per process.
+
+    Threads of one process that hold copies of the same ``ProcessLock`` (sent
+    with different tasks) exclude each other; processes do not share it, which
+    is enough for targets that each process opens or holds on its own.
+    """
+
+    _locks: "weakref.WeakValueDictionary[str, Any]" = weakref.WeakValueDictionary()
+    _guard = threading.Lock()
+
+    def __init__(self, token: str | None = None):
+        self.token = token or uuid.uuid4().hex
+        with ProcessLock._guard:
+            lock = ProcessLock._locks.get(self.token)
+            if lock is None:
+                lock = _Lock()
+                ProcessLock._locks[self.token] = lock
+        self.lock = lock
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self.lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> "ProcessLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def __reduce__(self):
+        return ProcessLock, (self.token,)
+
+
+class _Lock:
+    """``threading.Lock`` that a WeakValueDictionary can hold."""
+
+    __slots__ = ("_lock", "__weakref__")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+class _InProcess:
+    """A target that lives in this process (a numpy array or memmap): refuses to travel.
+
+    A worker process would write into its own unpickled copy and the writes
+    would be lost without an error, so pickling raises instead.
+    """
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: Any):
+        self.target = target
+
+    def __setitem__(self, region: tuple, value: Any) -> None:
+        self.target[region] = value
+
+    def __getitem__(self, region: tuple) -> Any:
+        return self.target[region]
+
+    def __reduce__(self):
+        raise TypeError("store into a numpy array or memmap must run in this process: each worker process "
+                        "would write into its own copy. Use scheduler='threads' (or 'sync'), or a target "
+                        "that other processes can open (zarr, da.H5Dataset)")
+
+
+def _store_block(block: np.ndarray, target: Any, region: tuple, lock: Any, out: str) -> Any:
+    """Write one block; return what the stored Array's block is (see ``store``)."""
+    with _Locked(lock):
         target[region] = block
-    return None
+        if out == "load":
+            return np.asarray(target[region])
+    if out == "source":
+        return block
+    return np.empty((0,) * np.ndim(block), dtype=getattr(block, "dtype", None))
+
+
+def _load_block(target: Any, region: tuple, lock: Any) -> np.ndarray:
+    with _Locked(lock):
+        return np.asarray(target[region])
 
 
 def _done(*args: Any) -> None:
     return None
 
 
-def _load_target(target: Any, region: tuple) -> np.ndarray:
-    return np.asarray(target[region])
+def _regions_of(src: Array, reg: Any) -> list:
+    """The target region of every block of ``src``, in block order, offset by ``reg``."""
+    offsets = [0] * src.ndim
+    if reg is not None:
+        reg = reg if isinstance(reg, tuple) else (reg,)
+        offsets = [(r.start or 0) if isinstance(r, slice) else 0 for r in reg] + [0] * (src.ndim - len(reg))
+    bounds = [chunk_bounds(c) for c in src.chunks]
+    return [(idx, tuple(slice(offsets[d] + b[i], offsets[d] + b[i + 1])
+                        for d, (b, i) in enumerate(zip(bounds, idx))))
+            for idx in itertools.product(*map(range, src.numblocks))]
 
 
 def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None, compute: bool = True,
-          return_stored: bool = False, **kwargs: Any) -> Any:
-    """Write ``sources`` (Array or list of Arrays) into ``targets`` (same-shaped array-likes).
+          return_stored: bool = False, load_stored: bool | None = None, **kwargs: Any) -> Any:
+    """Write ``sources`` (an Array or a list of Arrays) into ``targets`` (objects with ``__setitem__``).
 
-    ``compute=False`` returns a ``Delayed`` that does the writes when
-    computed; ``return_stored=True`` returns Arrays that read the targets.
+    Each block is written by its own task into its region of the target, as
+    soon as it exists.  ``lock=True`` (the default) makes the writes take
+    turns under one lock, since a target need not be thread safe (a
+    ``ProcessLock``: one lock per process, so the graph can travel); pass ``lock=False`` for targets that are, or any object with
+    ``acquire``/``release`` to share a lock.  ``regions=`` (a tuple of slices,
+    or one per source) writes into part of each target.
+
+    What comes back:
+
+    * ``compute=True``: the writes run now; ``None``, or with
+      ``return_stored=True`` Arrays that read the targets back.
+    * ``compute=False``: Arrays (one per source; a single one for a single
+      source) whose computation does the writes.  Their blocks are empty,
+      unless ``return_stored=True``: then each block is read back from the
+      target right after it is written (``load_stored=False``: the source
+      block itself).
+
+    A numpy target (memmaps included) lives in this process, so its writes
+    run on the threads scheduler unless told otherwise; a process or cluster
+    scheduler raises rather than write into copies.
     """
-    from shoal.delayed import Delayed
-
     single = isinstance(sources, Array)
     if single:
         sources, targets = [sources], [targets]
         if regions is not None:
             regions = [regions]
-    sources, targets = list(sources), list(targets)
+    elif isinstance(sources, np.ndarray) or not isinstance(sources, (list, tuple)):
+        raise ValueError(f"store: sources must be shoal Arrays (or a list of them), got {type(sources).__name__}; "
+                         "wrap numpy data with from_array first")
+    sources = list(sources)
+    targets = list(targets) if isinstance(targets, (list, tuple)) else [targets]
+    bad = [type(s).__name__ for s in sources if not isinstance(s, Array)]
+    if bad:
+        raise ValueError(f"store: sources must be shoal Arrays, got {', '.join(bad)}; "
+                         "wrap numpy data with from_array first")
     if len(sources) != len(targets):
         raise ValueError(f"store got {len(sources)} sources but {len(targets)} targets")
+    if regions is None or isinstance(regions, (tuple, slice)):
+        regions = [regions] * len(sources)
+    if len(regions) != len(sources):
+        raise ValueError(f"store got {len(regions)} regions for {len(sources)} sources")
     if lock is True:
-        lock = threading.Lock()
+        lock = ProcessLock()
     elif lock is False:
         lock = None
-    regions = regions or [None] * len(sources)
+    if load_stored is None:
+        load_stored = return_stored and not compute
+    out = "empty" if not return_stored or compute else ("load" if load_stored else "source")
+    in_process = any(isinstance(t, np.ndarray) for t in targets)
     name = new_name("store")
-    layer: dict = {}
-    writes = []
+    stored = []
     for n, (src, tgt, reg) in enumerate(zip(sources, targets, regions)):
-        tshape = tuple(tgt.shape)
-        if reg is None and tshape != src.shape:
-            raise ValueError(f"store: source shape {src.shape} does not match target shape {tshape}; "
+        if any(np.isnan(c) for cs in src.chunks for c in cs):
+            raise ValueError("store: the array has unknown chunk sizes; call x.compute_chunk_sizes() first")
+        tshape = getattr(tgt, "shape", None)
+        if reg is None and tshape is not None and tuple(tshape) != src.shape:
+            raise ValueError(f"store: source shape {src.shape} does not match target shape {tuple(tshape)}; "
                              "pass regions= to write into part of the target")
+        if isinstance(tgt, np.ndarray):
+            tgt = _InProcess(tgt)
         tkey = f"target-{n}-{name}"
-        layer[tkey] = tgt
-        offsets = [0] * src.ndim
-        if reg is not None:
-            reg = reg if isinstance(reg, tuple) else (reg,)
-            offsets = [r.start or 0 if isinstance(r, slice) else 0 for r in reg] + [0] * (src.ndim - len(reg))
-        bounds = [chunk_bounds(c) for c in src.chunks]
-        for idx in itertools.product(*map(range, src.numblocks)):
-            region = tuple(slice(offsets[d] + b[i], offsets[d] + b[i + 1]) for d, (b, i) in enumerate(zip(bounds, idx)))
-            key = (f"{name}-{n}", *idx)
-            layer[key] = Task(_store_block, Ref((src.name, *idx)), Ref(tkey), region, lock)
-            writes.append(Ref(key))
-    layer[name] = Task(_done, *writes)
-    done = Delayed(name, layer, tuple(sources))
-    if compute:
-        if any(isinstance(t, np.ndarray) for t in targets):
-            # a numpy target (memmaps included) lives in this process: a worker process
-            # would write into its own unpickled copy and the writes would be lost
-            sched = kwargs.get("scheduler")
-            if sched is None:
-                kwargs["scheduler"] = "threads"
-            elif isinstance(sched, str) and sched in ("processes", "multiprocessing", "distributed"):
-                raise ValueError(
-                    f"store into a numpy array or memmap cannot run on scheduler={sched!r}: each "
-                    "worker process would write into its own copy. Use scheduler='threads', or a "
-                    "target that other processes can open (h5py, zarr)")
-        _compute(done, **kwargs)
-        if return_stored:
-            from shoal.array.creation import from_array
-
-            out = [from_array(t, chunks=s.chunks) for s, t in zip(sources, targets)]
-            return out[0] if single else out
+        bname = f"{name}-{n}"
+        layer: dict = {tkey: tgt}
+        for idx, region in _regions_of(src, reg):
+            layer[(bname, *idx)] = Task(_store_block, Ref((src.name, *idx)), Ref(tkey), region, lock, out)
+        chunks = src.chunks if out != "empty" else tuple((0,) * len(c) for c in src.chunks)
+        stored.append(Array(LayeredGraph.from_collections(bname, layer, [src]), bname, chunks, src.dtype))
+    if not compute:
+        return stored[0] if single else stored
+    if in_process:
+        sched = kwargs.get("scheduler")
+        if sched is None:
+            kwargs["scheduler"] = "threads"
+        elif isinstance(sched, str) and sched in ("processes", "multiprocessing", "distributed"):
+            raise ValueError(
+                f"store into a numpy array or memmap cannot run on scheduler={sched!r}: each "
+                "worker process would write into its own copy. Use scheduler='threads', or a "
+                "target that other processes can open (zarr, da.H5Dataset)")
+    _compute(*stored, **kwargs)
+    if not return_stored:
         return None
-    if return_stored:
-        raise NotImplementedError("store(..., compute=False, return_stored=True) is not supported; "
-                                  "compute the returned Delayed, then use from_array(target)")
-    return done
+    loaded = []
+    for n, (src, tgt, reg) in enumerate(zip(sources, targets, regions)):
+        lname = new_name("load-stored")
+        tkey = f"target-{lname}"
+        layer = {tkey: _InProcess(tgt) if isinstance(tgt, np.ndarray) else tgt}
+        for idx, region in _regions_of(src, reg):
+            layer[(lname, *idx)] = Task(_load_block, Ref(tkey), region, lock)
+        loaded.append(Array(LayeredGraph.from_collections(lname, layer, []), lname, src.chunks, src.dtype))
+    return loaded[0] if single else loaded
 
 
 def _save(block: np.ndarray, path: str) -> None:

@@ -7,8 +7,11 @@ disk, and every scheduler works: a zarr array pickles as its store's address
 and opens it again in the worker.  Zarr stores data in *chunks*; two tasks that
 write parts of one zarr chunk would each read, change and rewrite that chunk,
 and one write would be lost.  So the Array's blocks must cover whole zarr
-chunks: ``to_zarr`` checks that and raises, naming the ``rechunk`` that fixes
-it, instead of writing a corrupt store.
+chunks (whole shards, for a sharded array): when they do not, ``to_zarr``
+rechunks them so that they do and says so with a ``PerformanceWarning``
+(rechunk yourself to choose the blocks).  A new store gets regular chunks
+(a ``UserWarning`` when the Array's blocks are irregular and must be
+rechunked).
 
 ``to_hdf5`` writes datasets of one HDF5 file (``h5py``).  HDF5 has no parallel
 writers, so every block write opens the file, writes and closes it under an
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -84,20 +88,47 @@ def from_zarr(url: Any, component: str | None = None, storage_options: dict | No
                       inline_array=inline_array)
 
 
-def _check_zarr_alignment(chunks: tuple, zchunks: tuple, offsets: tuple, shape: tuple) -> None:
-    """Raise unless every block boundary falls on a zarr chunk boundary (or the array's end)."""
-    for d, (c, zc, off, n) in enumerate(zip(chunks, zchunks, offsets, shape)):
-        for b in chunk_bounds(c)[1:-1]:
-            if (off + b) % zc:
-                raise ValueError(
-                    f"to_zarr: the array's blocks along axis {d} ({c}) do not line up with the zarr "
-                    f"chunks ({zc} long{' from offset %d' % off if off else ''}): two tasks would write "
-                    f"into one zarr chunk and one write would be lost. Rechunk first, e.g. "
-                    f"x.rechunk({tuple(zchunks)}).to_zarr(...)")
-        if off % zc and len(c) > 1:
-            raise ValueError(
-                f"to_zarr: region starts at {off} along axis {d}, inside a zarr chunk of {zc}: "
-                f"write a region that starts on a chunk boundary, or a single block along that axis")
+def _write_unit(z: Any) -> tuple:
+    """The zarr region one write must cover whole: a shard when the array is sharded, else a chunk."""
+    shards = getattr(z, "shards", None)
+    return tuple(shards) if shards else tuple(z.chunks)
+
+
+def _aligned(chunks: tuple, unit: int, offset: int) -> tuple | None:
+    """Chunks along one axis whose inner boundaries fall on multiples of ``unit`` (counted from
+    ``-offset``), as close to the given ones as that allows; None when they already do."""
+    bounds = chunk_bounds(chunks)
+    if all((offset + b) % unit == 0 for b in bounds[1:-1]):
+        return None
+    n = bounds[-1]
+    size = max(unit, (max(chunks) // unit) * unit)
+    first = (unit - offset % unit) % unit or size
+    out = [min(first, n)]
+    while sum(out) < n:
+        out.append(min(size, n - sum(out)))
+    return tuple(out)
+
+
+def _align_to_zarr(arr: Array, z: Any, offsets: tuple) -> Array:
+    """``arr`` rechunked, with a PerformanceWarning, so that no two blocks write into one zarr unit."""
+    from shoal.array.core import PerformanceWarning
+
+    unit = _write_unit(z)
+    new = [_aligned(c, u, off) for c, u, off in zip(arr.chunks, unit, offsets)]
+    if all(c is None for c in new):
+        ends = [off + sum(c) for off, c in zip(offsets, arr.chunks)]
+        if any(off % u or (end % u and end != n) for off, end, u, n in zip(offsets, ends, unit, z.shape)):
+            warnings.warn(f"to_zarr: the region {tuple(slice(o, e) for o, e in zip(offsets, ends))} covers zarr "
+                          f"chunks of {unit} only in part; zarr reads and rewrites each such chunk whole",
+                          PerformanceWarning, stacklevel=3)
+        return arr
+    target = tuple(c if n is None else n for c, n in zip(arr.chunks, new))
+    kind = "shards" if getattr(z, "shards", None) else "chunks"
+    warnings.warn(
+        f"to_zarr: the array's blocks {arr.chunks} would split zarr {kind} of {unit} between tasks, "
+        f"and one write would be lost; rechunking to {target} first. Rechunk yourself to choose the blocks.",
+        PerformanceWarning, stacklevel=3)
+    return arr.rechunk(target)
 
 
 def to_zarr(arr: Array, url: Any, component: str | None = None, storage_options: dict | None = None,
@@ -107,11 +138,14 @@ def to_zarr(arr: Array, url: Any, component: str | None = None, storage_options:
 
     ``url`` is a path or URL of a store (created with the array's shape, dtype
     and block shape as zarr chunks) or an existing ``zarr.Array`` (written
-    into; ``region=`` picks a part of it).  The blocks must cover whole zarr
-    chunks: a clear ``ValueError`` names the ``rechunk`` to call otherwise.
+    into; ``region=`` picks a part of it).  Blocks that would share a zarr
+    chunk (or shard) between tasks are rechunked first, with a
+    ``PerformanceWarning``; irregular blocks of a new store with a
+    ``UserWarning``.
     Extra keywords go to ``zarr.create_array`` (e.g. ``compressors=``), except
     ``scheduler=``, which chooses where the writes run.
-    ``compute=False`` returns a Delayed that writes when computed.
+    ``compute=False`` returns an Array whose computation writes (see
+    ``store``); ``return_stored=True`` an Array that reads the store.
 
     >>> x.to_zarr("out.zarr")                        # doctest: +SKIP
     >>> from_zarr("out.zarr").sum().compute()        # doctest: +SKIP
@@ -134,9 +168,11 @@ def to_zarr(arr: Array, url: Any, component: str | None = None, storage_options:
             raise ValueError("to_zarr: region= writes into an existing array; pass the zarr.Array "
                              "(zarr.open(url, mode='r+')) as url")
         if any(len(set(c[:-1])) > 1 or (len(c) > 1 and c[-1] > c[0]) for c in arr.chunks):
-            raise ValueError(
-                f"to_zarr: zarr needs regular chunks (all blocks equal but the last, which may be "
-                f"smaller), the array has {arr.chunks}; rechunk first, e.g. x.rechunk({arr.chunksize})")
+            regular = tuple(max(c) if c else 0 for c in arr.chunks)
+            warnings.warn(f"to_zarr: zarr needs regular chunks (all blocks equal but a smaller last one); "
+                          f"the array has {arr.chunks}, so it is rechunked to {regular} first",
+                          UserWarning, stacklevel=2)
+            arr = arr.rechunk(regular)
         path = os.fspath(url) if isinstance(url, os.PathLike) else url
         zchunks = tuple(max(1, c[0]) if c else 1 for c in arr.chunks)
         opts = {"storage_options": storage_options} if storage_options else {}
@@ -144,7 +180,7 @@ def to_zarr(arr: Array, url: Any, component: str | None = None, storage_options:
                               overwrite=overwrite, **opts, **kwargs)
     offsets = tuple((r.start or 0) if isinstance(r, slice) else int(r) for r in region) if region else (0,) * arr.ndim
     offsets = offsets + (0,) * (arr.ndim - len(offsets))
-    _check_zarr_alignment(arr.chunks, tuple(z.chunks), offsets, tuple(z.shape))
+    arr = _align_to_zarr(arr, z, offsets)
     # whole zarr chunks per task: no lock is needed, and none would help across processes
     return store(arr, z, lock=False, regions=tuple(region) if region else None, compute=compute,
                  return_stored=return_stored, **run)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import zarr
 
+import shoal
 import shoal.array as da
 
 SCHEDULERS = ["sync", "threads", "processes"]
@@ -42,10 +43,11 @@ def test_from_zarr_chunks_component_and_zarr_array(tmp_path, x):
         da.from_zarr(str(tmp_path / "missing.zarr"))
 
 
-def test_to_zarr_refuses_irregular_chunks_with_the_fix(tmp_path, x):
+def test_to_zarr_rechunks_irregular_blocks_with_a_warning(tmp_path, x):
     d = da.from_array(x, chunks=((3, 5, 4), (20,)))
-    with pytest.raises(ValueError, match=r"rechunk"):
-        d.to_zarr(str(tmp_path / "bad.zarr"))
+    with pytest.warns(UserWarning, match="regular chunks"):
+        d.to_zarr(str(tmp_path / "irregular.zarr"))
+    np.testing.assert_array_equal(da.from_zarr(str(tmp_path / "irregular.zarr")).compute(), x)
 
 
 def test_to_zarr_region_and_alignment(tmp_path):
@@ -54,13 +56,49 @@ def test_to_zarr_region_and_alignment(tmp_path):
     da.ones((4, 8), chunks=(4, 4)).to_zarr(z, region=(slice(4, 8), slice(0, 8)))
     out = np.asarray(zarr.open(str(tmp_path / "r.zarr"), mode="r")[:])
     assert out[:4].sum() == 0 and out[4:].sum() == 32
-    # two blocks that each write half of one zarr chunk would lose a write: refused
-    with pytest.raises(ValueError, match="line up with the zarr chunks"):
-        da.ones((8, 8), chunks=(2, 4)).to_zarr(z)
-    # a single block may start inside a zarr chunk: no other task writes there
-    da.full((3, 8), 2.0, chunks=(3, 4)).to_zarr(z, region=(slice(1, 4), slice(0, 8)))
+    # blocks of 2 rows would each write half of a zarr chunk of 4, and one write would be lost:
+    # they are rechunked first, with a warning, and every value arrives
+    values = np.arange(64.0).reshape(8, 8)
+    with pytest.warns(da.PerformanceWarning, match="rechunking"):
+        da.from_array(values, chunks=(2, 4)).to_zarr(z)
+    np.testing.assert_array_equal(np.asarray(zarr.open(str(tmp_path / "r.zarr"), mode="r")[:]), values)
+    # a region that starts inside a zarr chunk: the partial first chunk is one task's alone
+    with pytest.warns(da.PerformanceWarning):
+        da.full((7, 8), -1.0, chunks=(2, 8)).to_zarr(z, region=(slice(1, 8), slice(0, 8)))
     out = np.asarray(zarr.open(str(tmp_path / "r.zarr"), mode="r")[:])
-    assert out[0].sum() == 0 and (out[1:4] == 2).all() and (out[4:] == 1).all()
+    np.testing.assert_array_equal(out[0], values[0])
+    assert (out[1:] == -1).all()
+    with pytest.raises(ValueError, match="existing array"):
+        da.ones((4, 8), chunks=4).to_zarr(str(tmp_path / "new.zarr"), region=(slice(0, 4),))
+
+
+def test_to_zarr_sharded_target_is_written_in_whole_shards(tmp_path):
+    z = zarr.create_array(str(tmp_path / "s.zarr"), shape=(100,), chunks=(1,), shards=(4,), dtype="i8")
+    src = da.arange(100, chunks=10)
+    with pytest.warns(da.PerformanceWarning):
+        out = src.to_zarr(z, compute=False)
+    assert all(c % 4 == 0 for c in out.chunks[0][:-1])
+    out.compute()
+    np.testing.assert_array_equal(np.asarray(z[:]), np.arange(100))
+
+
+def test_store_return_values(x):
+    a = da.from_array(x, chunks=5)
+    target = np.zeros_like(x)
+    lazy = da.store(a, target, compute=False)
+    assert isinstance(lazy, da.Array) and not target.any()
+    assert lazy.compute().size == 0 and np.array_equal(target, x)
+    target = np.zeros_like(x)
+    back = da.store(a, target, compute=False, return_stored=True)
+    assert not target.any()
+    np.testing.assert_array_equal(back.compute(), x)
+    target = np.zeros_like(x)
+    back = da.store([a], [target], return_stored=True)
+    assert np.array_equal(target, x) and np.array_equal(back[0].compute(), x)
+    with pytest.raises(ValueError, match="shoal Arrays"):
+        da.store(x, target)
+    with pytest.raises(TypeError, match="this process"):
+        da.store(a, np.zeros_like(x), compute=False).compute(scheduler="processes")
 
 
 def test_to_zarr_compute_false_writes_on_compute(tmp_path, x):
@@ -75,7 +113,7 @@ def test_hdf5_round_trip(tmp_path, x, scheduler):
     d = da.from_array(x, chunks=(5, 8))
     path = str(tmp_path / "f.h5")
     w = da.to_hdf5(path, {"/x": d, "/grp/y": d + 1}, compute=False)
-    w.compute(scheduler=scheduler)
+    shoal.compute(*w, scheduler=scheduler)
     with h5py.File(path, "r") as f:
         np.testing.assert_array_equal(f["/x"][:], x)
         np.testing.assert_array_equal(f["/grp/y"][:], x + 1)
