@@ -98,10 +98,11 @@ def expand_paths(urlpath: Any, what: str = "read_csv", storage_options: dict | N
         raise ValueError(f"{what}: got an empty list of paths; pass at least one file name or glob")
     paths = [os.fspath(p) for p in paths]
     so = storage_options or {}
-    fs, _, _ = fsspec.get_fs_token_paths(paths[0], storage_options=so)
+    fs: Any = None  # the first path's filesystem
     out: list[str] = []
     for p in paths:
         fs_p, _, found = fsspec.get_fs_token_paths(p, storage_options=so)
+        fs = fs_p if fs is None else fs
         if not found or not all(fs_p.exists(f) for f in found[:1]):
             raise FileNotFoundError(
                 f"{what}: no files match {p!r}; check the path (and the glob pattern, e.g. 'data/*.csv.bz2') "
