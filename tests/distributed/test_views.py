@@ -6,10 +6,9 @@ import signal
 import subprocess
 from html.parser import HTMLParser
 
-import pytest
-
 from shoal.distributed import views
 from tests.deploy.conftest import sshd_loopback  # noqa: F401  (a session fixture: real sshd)
+from tests.distributed.dashboard.conftest import browser  # noqa: F401  (headless chromium, one per test)
 
 
 class ViewParser(HTMLParser):
@@ -239,24 +238,6 @@ def test_ssh_cluster_view(sshd_loopback):
 
 
 # ---- what a notebook shows ----------------------------------------------------------
-@pytest.fixture
-def browser():
-    """Headless chromium (fails under CI=true when missing), closed with the test."""
-    from tests.conftest import require
-    from tests.distributed.dashboard.conftest import CHROMIUM_ARGS
-
-    path = require("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        exe = "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else path
-        b = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def test_notebook_page_renders_client_array_and_dataframe(browser, tmp_path):
     import pandas as pd
 
