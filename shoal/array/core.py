@@ -71,7 +71,9 @@ def concatenate_blocks(nested: Any, ndim: int) -> np.ndarray:
         for d in range(ndim):
             sizes[d][idx[d]] = blk.shape[d] if blk.ndim == ndim else 1
     bounds = [chunk_bounds([s[i] for i in range(len(s))]) for s in sizes]
-    dtype = np.result_type(*[np.asarray(b).dtype for _, b in flat])
+    dtypes = {np.asarray(b).dtype for _, b in flat}
+    # one dtype kept exactly (structured views keep their field offsets, as numpy's)
+    dtype = dtypes.pop() if len(dtypes) == 1 else np.result_type(*dtypes)
     shape = tuple(b[-1] for b in bounds)
     # masked blocks (from a numpy masked array) keep their masks in the result
     masked = any(isinstance(b, np.ma.MaskedArray) for _, b in flat)

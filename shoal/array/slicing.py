@@ -167,11 +167,7 @@ class _Field:
         self.field = field
 
     def __call__(self, b: np.ndarray) -> np.ndarray:
-        from numpy.lib.recfunctions import repack_fields
-
-        out = b[self.field]
-        # several fields: a packed copy (numpy's view keeps the parent's offsets)
-        return repack_fields(out) if isinstance(self.field, list) else out
+        return b[self.field]
 
     def __reduce__(self):
         return (_Field, (self.field,))
@@ -188,10 +184,6 @@ def _fields(x: Array, index: Any) -> Array:
     if x.dtype.names is None:
         raise IndexError(f"field index {index!r} needs a structured dtype, not {x.dtype}")
     sub = x.dtype[field]
-    if isinstance(field, list):
-        from numpy.lib.recfunctions import repack_fields
-
-        sub = repack_fields(np.zeros(0, x.dtype)[field]).dtype
     if sub.shape:  # a subarray field adds trailing dimensions
         out = map_blocks(_Field(field), x, dtype=sub.base,
                          new_axis=list(range(x.ndim, x.ndim + len(sub.shape))),
