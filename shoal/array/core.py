@@ -60,6 +60,10 @@ def concatenate_blocks(nested: Any, ndim: int) -> np.ndarray:
         else:
             for i, sub in enumerate(node):
                 stack.append((idx + (i,), sub))
+    from shoal.array.blocktypes import concatenate_sparse, is_sparse
+
+    if any(is_sparse(b) for _, b in flat):
+        return concatenate_sparse(flat, ndim)
     if len(flat) == 1:
         out = np.asanyarray(flat[0][1])
         # a view (of the array given to from_array, or a read-only broadcast of zeros)

@@ -18,6 +18,7 @@ from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
 
+from shoal.array.blocktypes import as_block
 from shoal.array.chunks import chunk_bounds, normalize_chunks
 from shoal.array.core import Array
 from shoal.utils import new_name
@@ -34,8 +35,7 @@ TOKENIZE_BYTES = 1 << 20
 
 
 def _getitem(x: Any, index: tuple) -> np.ndarray:
-    out = x[index]
-    return out if isinstance(out, np.ndarray) else np.asarray(out)
+    return as_block(x[index])
 
 
 def slices_from_chunks(chunks: tuple) -> list:

@@ -29,6 +29,7 @@ import numpy as np
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
+from shoal.array.blocktypes import copy_block
 from shoal.array.chunks import chunk_bounds
 from shoal.array.core import Array, new_name
 
@@ -182,7 +183,7 @@ def _value_for(value: Any, target: tuple, dtype: np.dtype) -> Any:
 
 
 def _set_block(block: np.ndarray, index: tuple, piece: Any, dtype: np.dtype) -> np.ndarray:
-    out = np.array(block, dtype=dtype, copy=True, subok=True)  # blocks may be shared or read-only views
+    out = copy_block(block, dtype)  # blocks may be shared or read-only views
     out[index] = piece
     return out
 

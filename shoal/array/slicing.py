@@ -23,6 +23,7 @@ import numpy as np
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
+from shoal.array.blocktypes import is_sparse
 from shoal.array.chunks import chunk_bounds
 from shoal.array.core import Array
 from shoal.utils import new_name
@@ -159,7 +160,10 @@ def _getitem(x: np.ndarray, index: tuple) -> np.ndarray:
     arr = basic[k]
     basic[k] = slice(None)
     axis = sum(1 for i in index[:k] if not isinstance(i, (int, np.integer)))
-    return np.take(x[tuple(basic)], arr, axis=axis)
+    sub = x[tuple(basic)]
+    if is_sparse(sub):  # scipy.sparse has no np.take; one array index keeps its axis there too
+        return sub[(slice(None),) * axis + (arr,)]
+    return np.take(sub, arr, axis=axis)
 
 
 class _Field:
