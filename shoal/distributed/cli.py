@@ -75,6 +75,7 @@ def _address_args(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def scheduler_main(argv: list[str] | None = None) -> int:
+    """``shoal scheduler``: run a scheduler until SIGINT/SIGTERM; the exit status."""
     p = argparse.ArgumentParser(prog="shoal scheduler", description="Start a shoal scheduler.")
     _address_args(p, "scheduler")
     p.add_argument("--port", type=int, default=8786)
@@ -130,6 +131,7 @@ async def _run_scheduler(address: str, sec: Security, a: argparse.Namespace, das
 
 
 def worker_main(argv: list[str] | None = None) -> int:
+    """``shoal worker``: run worker processes for a scheduler until stopped; the exit status."""
     p = argparse.ArgumentParser(prog="shoal worker", description="Start shoal worker processes.")
     p.add_argument("address", nargs="?", default=None, help="scheduler address, e.g. tcp://host:8786")
     p.add_argument("--scheduler-file", default=None)

@@ -42,19 +42,23 @@ class Security:
 
     @property
     def has_tls(self) -> bool:
+        """Whether connections use TLS (a certificate is set)."""
         return self.tls_cert is not None
 
     @classmethod
     def from_env(cls) -> "Security | None":
+        """A Security with the token in ``$SHOAL_TOKEN``, or None when it is unset."""
         tok = os.environ.get(TOKEN_ENV)
         return cls(token=tok) if tok else None
 
     @classmethod
     def from_file(cls, path: str) -> "Security":
+        """A Security with the token stored in the file ``path`` (surrounding whitespace dropped)."""
         with open(path) as f:
             return cls(token=f.read().strip())
 
     def with_token(self, token: str) -> "Security":
+        """A copy of these settings with ``token`` as the shared secret."""
         return Security(self.tls_ca_file, self.tls_cert, self.tls_key, token, self.require_encryption)
 
     @classmethod
@@ -65,6 +69,7 @@ class Security:
                    token=token or secrets.token_hex(32), require_encryption=True)
 
     def ssl_context(self, server: bool) -> ssl.SSLContext:
+        """The TLS context for the server or client side: the private CA, this certificate, TLS 1.2+."""
         if not self.has_tls:
             raise ValueError(
                 "a tls:// address needs TLS files: pass security=Security(tls_ca_file=..., "
@@ -81,6 +86,7 @@ class Security:
 
 
 def new_token() -> str:
+    """A fresh random shared secret (64 hex digits)."""
     return secrets.token_hex(32)
 
 

@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def read_hostfile(path: str) -> list[str]:
+    """Host names in a file, separated by white space; ``#`` starts a comment."""
     hosts: list[str] = []
     with open(path) as f:
         for line in f:
@@ -63,6 +64,7 @@ def read_hostfile(path: str) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``shoal ssh``: a scheduler and workers on the given hosts over SSH, kept until the cluster ends or is interrupted."""
     p = _parser()
     a = p.parse_args(list(sys.argv[1:] if argv is None else argv))
     hosts = list(a.hosts)

@@ -24,6 +24,7 @@ from shoal.distributed.worker import server
 
 
 def main(argv: list[str] | None = None) -> int:
+    """One worker process (started by a nanny or the CLI): serve until told to stop; the exit status."""
     p = argparse.ArgumentParser(prog="shoal-worker-process")
     p.add_argument("--scheduler", required=True)
     p.add_argument("--nthreads", type=int, default=1)
