@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["is_sparse", "as_block", "copy_block", "concatenate_sparse", "block_type"]
+__all__ = ["is_sparse", "as_block", "copy_block", "concatenate_sparse", "block_type", "gather_sparse", "convert_like"]
 
 
 def is_sparse(x: Any) -> bool:
@@ -69,3 +69,25 @@ def concatenate_sparse(flat: list, ndim: int) -> Any:
     if isinstance(first, sp.spmatrix) != isinstance(out, sp.spmatrix):
         out = type(first)(out)
     return out
+
+
+def gather_sparse(parts: list, positions: list, axis: int) -> Any:
+    """Join sparse ``parts`` along ``axis`` so that ``parts[k]`` lands at ``positions[k]``."""
+    ndim = parts[0].ndim
+    flat = [((0,) * axis + (k,) + (0,) * (ndim - axis - 1), p) for k, p in enumerate(parts)]
+    joined = concatenate_sparse(flat, ndim)
+    pos = np.concatenate([np.arange(p.shape[axis]) if q is None else np.asarray(q)
+                          for p, q in zip(parts, positions)])
+    if np.array_equal(pos, np.arange(pos.size)):
+        return joined
+    order = np.argsort(pos, kind="stable")
+    return joined[(slice(None),) * axis + (order,)]
+
+
+def convert_like(block: Any, proto: Any) -> Any:
+    """``block`` converted to the block type of ``proto`` (sparse, masked or numpy)."""
+    if is_sparse(proto):
+        return block if type(block) is type(proto) else type(proto)(block)
+    if isinstance(proto, np.ma.MaskedArray):
+        return np.ma.asarray(block)
+    return as_block(block)

@@ -18,7 +18,7 @@ from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
 
-from shoal.array.blocktypes import as_block
+from shoal.array.blocktypes import as_block, convert_like
 from shoal.array.chunks import chunk_bounds, normalize_chunks
 from shoal.array.core import Array
 from shoal.utils import new_name
@@ -107,6 +107,8 @@ def _scalar_get(x: Any) -> np.ndarray:
 
 def asarray(a: Any, dtype: Any = None, order: Any = None, like: Any = None, chunks: Any = "auto", **kw: Any) -> Array:
     """``a`` as an Array (Arrays pass through; lists, scalars, numpy-likes are wrapped)."""
+    if isinstance(like, Array):
+        return _blocks_like(asarray(a, dtype=dtype, chunks=chunks), like)
     if isinstance(a, Array):
         return a if dtype is None else a.astype(dtype)
     if isinstance(a, (list, tuple)) and any(isinstance(i, Array) for i in a):
@@ -119,6 +121,19 @@ def asarray(a: Any, dtype: Any = None, order: Any = None, like: Any = None, chun
 
 
 asanyarray = asarray
+
+
+def _blocks_like(x: Array, like: Array) -> Array:
+    """``x`` with blocks of the type ``like``'s blocks have (sparse, masked or numpy).
+
+    The type is read from ``like``'s first block when the graph runs, so
+    nothing is computed here.
+    """
+    name = new_name("asarray-like", x.name, like.name)
+    proto = (like.name, *([0] * like.ndim))
+    layer = {(name, *i): Task(convert_like, Ref((x.name, *i)), Ref(proto))
+             for i in itertools.product(*[range(n) for n in x.numblocks])}
+    return Array(LayeredGraph.from_collections(name, layer, [x, like]), name, x.chunks, x.dtype)
 
 
 def from_delayed(value: Any, shape: Sequence[int], dtype: Any = float, meta: Any = None, name: str | None = None) -> Array:

@@ -23,7 +23,7 @@ import numpy as np
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
-from shoal.array.blocktypes import is_sparse
+from shoal.array.blocktypes import gather_sparse, is_sparse
 from shoal.array.chunks import chunk_bounds
 from shoal.array.core import Array
 from shoal.utils import new_name
@@ -135,6 +135,9 @@ def _list_plan(idx: np.ndarray, c: tuple, dim: int) -> tuple:
 
 def _gather(blocks: list, locals_: list, positions: list, axis: int, size: int) -> np.ndarray:
     """Take ``locals_[k]`` from ``blocks[k]`` along ``axis``, placing them at ``positions[k]``."""
+    if any(is_sparse(b) for b in blocks):
+        parts = [_getitem(b, loc) for b, loc in zip(blocks, locals_)]
+        return gather_sparse(parts, positions, axis)
     first = _getitem(np.asarray(blocks[0]), locals_[0])
     shape = list(first.shape)
     shape[axis] = size
