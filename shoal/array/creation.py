@@ -64,6 +64,10 @@ def from_array(x: Any, chunks: Any = "auto", name: Any = None, lock: Any = False
         return x.rechunk(chunks) if chunks != "auto" else x
     if not hasattr(x, "shape") or not hasattr(x, "dtype"):
         x = np.asarray(x)
+    elif type(x) is np.ndarray and x.flags.writeable:
+        # the Array is a snapshot: changing the numpy array later must not change its results
+        # (memmaps and read-only arrays are used in place)
+        x = x.copy()
     shape = tuple(int(s) for s in x.shape)
     dtype = np.dtype(x.dtype)
     chunks = normalize_chunks(chunks, shape, dtype=dtype, previous_chunks=_stored_chunks(x))

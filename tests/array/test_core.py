@@ -63,14 +63,26 @@ def test_from_array_puts_source_in_graph_once():
     a = np.arange(100.0).reshape(10, 10)
     x = da.from_array(a, chunks=(3, 4))
     g = dict(x.__shoal_graph__())
-    literal = [k for k, v in g.items() if v is a]
+    literal = [k for k, v in g.items() if isinstance(v, np.ndarray) and v.shape == a.shape]
     assert len(literal) == 1
+    src = g[literal[0]]
     tasks = [v for v in g.values() if isinstance(v, Task)]
     assert len(tasks) == x.npartitions
     for t in tasks:
         assert t.deps == frozenset(literal)
-        assert not any(arg is a for arg in t.args)  # a Ref, not the array itself
+        assert not any(arg is src for arg in t.args)  # a Ref, not the array itself
     np.testing.assert_array_equal(c(x), a)
+
+
+def test_from_array_is_a_snapshot_of_a_numpy_array(tmp_path):
+    a = np.arange(60).reshape(6, 10)
+    x = da.from_array(a, chunks=(2, 3))
+    a[2:4] = -5  # changing the source afterwards does not change the Array
+    np.testing.assert_array_equal(c(x), np.arange(60).reshape(6, 10))
+    m = np.lib.format.open_memmap(str(tmp_path / "m.npy"), mode="w+", dtype="i8", shape=(6, 10))
+    y = da.from_array(m, chunks=3)  # a memmap is read in place, not copied into memory
+    m[:] = 7
+    assert int(c(y.sum())) == 420
 
 
 @pytest.mark.parametrize("chunks,expected", [
