@@ -9,6 +9,7 @@ SFC64/PCG64 streams), ``io`` (store, npy stacks), ``ufunc`` (numpy ufuncs).
 from __future__ import annotations
 
 from shoal.array import fft, linalg, random  # noqa: F401  (da.random.normal, da.linalg.qr, da.fft.fft)
+from shoal.array import ma  # noqa: F401  (da.ma.masked_equal, da.ma.filled)
 from shoal.array.chunks import normalize_chunks
 from shoal.array.arrange import meshgrid, repeat, roll, tile, tril, triu
 from shoal.array.pad import pad
@@ -63,7 +64,7 @@ def __getattr__(name: str):
 __all__ = [
     "Array", "blockwise", "elemwise", "map_blocks", "apply_gufunc", "as_gufunc", "gufunc",
     "coarsen", "corrcoef", "cov", "diff", "ediff1d", "histogram2d", "histogramdd", "searchsorted", "map_overlap", "overlap", "trim_internal",
-    "normalize_chunks", "random", "linalg", "fft",
+    "normalize_chunks", "random", "linalg", "fft", "ma",
     "array", "from_array", "asarray", "asanyarray", "from_delayed", "from_npy_stack", "to_npy_stack", "store",
     "from_zarr", "to_zarr", "to_hdf5", "H5Dataset", "sliding_window_view", "PerformanceWarning",
     "compute", "persist",

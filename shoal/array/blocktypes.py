@@ -7,11 +7,12 @@ when a block already is a scipy object, so it stays an optional dependency.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
-__all__ = ["is_sparse", "as_block", "copy_block", "concatenate_sparse", "block_type", "gather_sparse", "convert_like"]
+__all__ = ["is_sparse", "as_block", "copy_block", "concatenate_sparse", "block_type", "gather_sparse", "convert_like", "combine_partials"]
 
 
 def is_sparse(x: Any) -> bool:
@@ -91,3 +92,21 @@ def convert_like(block: Any, proto: Any) -> Any:
     if isinstance(proto, np.ma.MaskedArray):
         return np.ma.asarray(block)
     return as_block(block)
+
+
+def combine_partials(op: Any, parts: list) -> Any:
+    """Fold reduction partials with the binary ufunc ``op``.
+
+    Masked partials fold with ``numpy.ma``'s reduce, which skips masked
+    entries (a slice is masked only when masked in every partial); plain
+    ``op`` would mask a slice masked in any one block.
+    """
+    if len(parts) > 1 and any(isinstance(p, np.ma.MaskedArray) for p in parts):
+        ma_op = getattr(np.ma, getattr(op, "__name__", ""), None)
+        if isinstance(ma_op, (np.ma.core._MaskedBinaryOperation, np.ma.core._extrema_operation)):
+            shape = np.broadcast_shapes(*[np.shape(p) for p in parts])
+            stacked = np.ma.stack([np.ma.masked_array(np.broadcast_to(np.ma.getdata(p), shape),
+                                                      mask=np.broadcast_to(np.ma.getmaskarray(p), shape))
+                                   for p in parts])
+            return ma_op.reduce(stacked, axis=0)
+    return functools.reduce(op, parts)

@@ -29,6 +29,7 @@ import numpy as np
 from shoal.core.graph import LayeredGraph
 from shoal.core.task import Ref, Task
 
+from shoal.array.blocktypes import combine_partials
 from shoal.array.chunks import chunk_bounds
 from shoal.array.blockwise import asanyarray_like
 from shoal.array.core import Array
@@ -301,7 +302,7 @@ class _Simple:
         return self.func(block, axis=axes, keepdims=True)
 
     def combine(self, parts: list, axes: tuple) -> np.ndarray:
-        return functools.reduce(self.op, parts)
+        return combine_partials(self.op, parts)
 
     def __reduce__(self):
         return (_Simple, (self.func, self.op, self.dtype))
@@ -366,7 +367,7 @@ class _Extreme:
 
     def combine(self, parts: list, axes: tuple) -> Any:
         parts = [p for p in parts if p is not None]
-        return functools.reduce(self.op, parts) if parts else None
+        return combine_partials(self.op, parts) if parts else None
 
     def aggregate(self, p: Any, axes: tuple, keepdims: bool) -> Any:
         if p is None:
@@ -436,6 +437,11 @@ def ptp(a: Any, axis: Any = None, keepdims: bool = False, split_every: Any = Non
 # -- mean, var, std: partials of (count, sum) or (count, mean, M2) --------------------
 
 def _count(x: np.ndarray, axes: tuple, nan: bool) -> Any:
+    if isinstance(x, np.ma.MaskedArray):  # masked elements are not counted (numpy.ma's rule)
+        keep = ~np.ma.getmaskarray(x)
+        if nan:
+            keep &= ~np.isnan(np.ma.getdata(x))
+        return np.sum(keep, axis=axes, keepdims=True, dtype=np.int64)
     if nan:
         return np.sum(~np.isnan(x), axis=axes, keepdims=True, dtype=np.int64)
     return math.prod(x.shape[d] for d in axes)
@@ -454,6 +460,10 @@ class _Moment:
     def chunk(self, x: np.ndarray, axes: tuple) -> tuple:
         n = _count(x, axes, self.nan)
         s = (np.nansum if self.nan else np.sum)(x, axis=axes, keepdims=True, dtype=self.dtype)
+        if isinstance(x, np.ma.MaskedArray):
+            # a slice masked throughout this block adds nothing; the result stays masked
+            # so that a slice masked everywhere comes out masked, as numpy.ma gives
+            s = np.ma.masked_array(np.ma.filled(s, 0))
         if self.order == 1:
             return (n, s)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -461,7 +471,10 @@ class _Moment:
             m = np.where(np.asarray(n) == 0, 0, m)  # empty or all-nan: no contribution
             d = (np.where(np.isnan(x), m, x) if self.nan else x) - m
             m2 = np.sum(d * np.conj(d) if np.iscomplexobj(d) else d * d, axis=axes, keepdims=True)
-        return (n, m, m2.real if np.iscomplexobj(m2) else m2)
+        m2 = m2.real if np.iscomplexobj(m2) else m2
+        if isinstance(x, np.ma.MaskedArray):
+            m = np.ma.masked_array(np.ma.filled(m, 0))
+        return (n, m, m2)
 
     def combine(self, parts: list, axes: tuple) -> tuple:
         if self.order == 1:
@@ -477,6 +490,8 @@ class _Moment:
             m2 = functools.reduce(np.add, [
                 np.where(np.asarray(ni) == 0, 0, p[2] + ni * _abs2(p[1] - mean))
                 for ni, p in zip(ns, parts)])
+        if builtins.any(isinstance(p[1], np.ma.MaskedArray) for p in parts):
+            mean = np.ma.masked_array(np.ma.getdata(mean))  # the partials came from masked blocks
         return (n, mean, m2)
 
     def aggregate(self, p: tuple, axes: tuple, keepdims: bool) -> np.ndarray:
@@ -487,6 +502,8 @@ class _Moment:
                 out = p[2] / np.maximum(np.asarray(p[0]) - self.ddof, 0)
                 if self.sqrt:
                     out = np.sqrt(out)
+                if isinstance(p[1], np.ma.MaskedArray):  # numpy.ma masks too few unmasked values
+                    out = np.ma.masked_where(np.asarray(p[0]) - self.ddof <= 0, np.ma.getdata(out))
         if self.dtype is not None:
             out = out.astype(self.dtype, copy=False)
         return out if keepdims else np.squeeze(out, axis=axes)

@@ -172,6 +172,16 @@ def _value_for(value: Any, target: tuple, dtype: np.dtype) -> Any:
         from shoal.array.routines import broadcast_to
 
         return broadcast_to(v, target)
+    if isinstance(value, np.ma.MaskedArray):  # np.ma.masked too: the mask travels with the value
+        v = np.ma.asarray(value)
+        while v.ndim > len(target) and v.shape[0] == 1:
+            v = v[0]
+        try:
+            return np.ma.masked_array(np.broadcast_to(v.data, target),
+                                      mask=np.broadcast_to(np.ma.getmaskarray(v), target))
+        except ValueError:
+            raise ValueError(f"could not broadcast a value of shape {np.shape(value)} into the "
+                             f"selection's shape {target}") from None
     v = np.asarray(value)
     while v.ndim > len(target) and v.shape[0] == 1:
         v = v[0]
@@ -184,6 +194,8 @@ def _value_for(value: Any, target: tuple, dtype: np.dtype) -> Any:
 
 def _set_block(block: np.ndarray, index: tuple, piece: Any, dtype: np.dtype) -> np.ndarray:
     out = copy_block(block, dtype)  # blocks may be shared or read-only views
+    if isinstance(piece, np.ma.MaskedArray) and not isinstance(out, np.ma.MaskedArray):
+        out = np.ma.masked_array(out)  # assigning masked values masks those elements, as numpy.ma does
     out[index] = piece
     return out
 
