@@ -125,11 +125,16 @@ def parse_bytes(value: Any, what: str = "size", example: str = "64MB") -> int:
     return int(n)
 
 
-def format_bytes(n: float) -> str:
-    """Short decimal spelling that ``parse_bytes`` reads back: ``1_500_000_000`` -> ``'1.50 GB'``."""
-    for unit, size in (("PB", 10**15), ("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+def format_bytes(n: float, binary: bool = False) -> str:
+    """Short spelling that ``parse_bytes`` reads back: ``1_500_000_000`` -> ``'1.50 GB'``.
+
+    ``binary=True`` uses powers of 1024 (``'1.40 GiB'``), as array summaries do.
+    """
+    base, names = (1024, ("kiB", "MiB", "GiB", "TiB", "PiB")) if binary else (1000, ("kB", "MB", "GB", "TB", "PB"))
+    for power in range(len(names), 0, -1):
+        size = base ** power
         if abs(n) >= size * 0.9995:
-            return f"{n / size:.2f} {unit}"
+            return f"{n / size:.2f} {names[power - 1]}"
     return f"{int(n)} B"
 
 

@@ -4,19 +4,15 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from shoal.utils import format_bytes
+
 
 def _bytes(n: Any) -> str:
     try:
         n = float(n)
     except (TypeError, ValueError):
         return "unknown"
-    if n != n:
-        return "unknown"
-    for unit in ("B", "kiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.2f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n} B"
+    return "unknown" if n != n else format_bytes(n, binary=True)
 
 
 def _grid_svg(x: Any, size: int = 120) -> str:

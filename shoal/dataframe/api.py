@@ -671,7 +671,7 @@ class DataFrameMethods:
         lines.append("dtypes: " + ", ".join(f"{k}({v})" for k, v in counts_by_dtype.items()))
         if memory_usage:
             total = self.memory_usage(deep=True).sum().compute()
-            lines.append(f"memory usage: {_format_bytes(int(total))}")
+            lines.append(f"memory usage: {_pandas_memory_text(int(total))}")
         buf.write("\n".join(lines) + "\n")
 
     def itertuples(self, index: bool = True, name: str = "Pandas") -> Any:
@@ -759,7 +759,8 @@ def _index_bounds(frame: Any) -> str:
     return "index bounds unknown"
 
 
-def _format_bytes(n: int) -> str:
+def _pandas_memory_text(n: int) -> str:
+    """Memory as pandas' ``info()`` prints it (``'1.2+ KB'``, powers of 1024)."""
     for unit in ("bytes", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":
             return f"{n:.1f}+ {unit}" if unit != "bytes" else f"{n}+ bytes"

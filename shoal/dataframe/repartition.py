@@ -21,6 +21,7 @@ from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
 from shoal.dataframe import methods as M
 from shoal.dataframe.core import new_collection
+from shoal.utils import parse_bytes
 
 __all__ = ["repartition", "repartition_npartitions", "repartition_divisions"]
 
@@ -94,26 +95,10 @@ def _interpolated_divisions(divs: list, n: int) -> list | None:
 def repartition_size(frame: Any, partition_size: Any) -> Any:
     """Merge or cut partitions to about ``partition_size`` bytes each (sizes are measured now)."""
     from shoal.base import compute
-    size = _parse_size(partition_size)
+    size = parse_bytes(partition_size, "partition_size")
     sizes = compute(frame.memory_usage_per_partition(deep=True))[0]
     n = max(1, int(np.ceil(float(np.sum(sizes)) / max(size, 1))))
     return repartition_npartitions(frame, n)
-
-
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
-def _parse_size(value: Any) -> int:
-    """Bytes from an int or a string like ``'100MB'`` / ``'1.5 GiB'``."""
-    import re
-
-    if not isinstance(value, str):
-        return int(value)
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", value)
-    if not m or m.group(2).lower() not in _UNITS:
-        raise ValueError(f"partition_size={value!r} is not a size; write e.g. '100MB' or 100_000_000")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
 def repartition_freq(frame: Any, freq: Any) -> Any:
