@@ -41,7 +41,11 @@ def scan(func: Callable, binop: Callable, ident: Any, x: Any, axis: int | None =
     Each block is scanned on its own; the running total that enters block
     ``i`` (``ident`` for the first) is the scan of the blocks' last values,
     combined in one small task per position, and then applied to each block
-    with ``binop``.  ``axis=None`` scans the flattened array.
+    as ``binop(carry, block)``.  ``axis=None`` scans the flattened array.
+    Unlike ``cumsum``/``cumprod`` (shoal.array.reductions), which continue
+    numpy's own scan across blocks to match its rounding exactly, this takes
+    any ``func``/``binop`` pair, such as the forward fill xarray builds from
+    a "push" function, where the carry must come first.
     """
     import shoal.array as da
 
