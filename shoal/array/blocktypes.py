@@ -52,11 +52,13 @@ def concatenate_sparse(flat: list, ndim: int) -> Any:
     first = next(b for _, b in flat if is_sparse(b))
     if len(flat) == 1:
         return first
-    if ndim == 1 and isinstance(first, sp.sparray):
-        # 1-d sparse arrays (scipy >= 1.15): join them as the rows of one 1 x n matrix
+    if ndim == 1:
+        # 1-d sparse arrays (scipy >= 1.15) are joined as one 1 x n row; sparse matrices,
+        # which are always 2-d, stay a 1 x n matrix as scipy gives for m[i, :]
         row = [((0, i), b.reshape((1, -1)) if is_sparse(b) else np.asarray(b).reshape((1, -1)))
                for (i,), b in flat]
-        return concatenate_sparse(row, 2).reshape((-1,))
+        out = concatenate_sparse(row, 2)
+        return out.reshape((-1,)) if isinstance(first, sp.sparray) else out
     if ndim != 2:
         raise NotImplementedError(f"joining scipy.sparse blocks into a {ndim}-d result: scipy.sparse "
                                   "holds 2-d data only; use map_blocks(lambda b: b.toarray()) first")

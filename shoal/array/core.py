@@ -84,6 +84,8 @@ def concatenate_blocks(nested: Any, ndim: int) -> np.ndarray:
     out = np.ma.masked_all(shape, dtype=dtype) if masked else np.empty(shape, dtype=dtype)
     if masked:
         out.mask = np.ma.getmaskarray(out) & False
+        # the blocks' fill value (numpy.ma.set_fill_value, masked_array(fill_value=)) carries over
+        out.fill_value = next(b for _, b in flat if isinstance(b, np.ma.MaskedArray)).fill_value
     for idx, blk in flat:
         out[tuple(slice(bounds[d][i], bounds[d][i + 1]) for d, i in enumerate(idx))] = blk
     return out
