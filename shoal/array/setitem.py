@@ -177,7 +177,9 @@ def _value_for(value: Any, target: tuple, dtype: np.dtype) -> Any:
         while v.ndim > len(target) and v.shape[0] == 1:
             v = v[0]
         try:
-            return np.ma.masked_array(np.broadcast_to(v.data, target),
+            # the data is cast as numpy's assignment casts it (np.ma.masked's data is a float 0)
+            data = np.asarray(v.data).astype(dtype) if dtype != object else np.asarray(v.data)
+            return np.ma.masked_array(np.broadcast_to(data, target),
                                       mask=np.broadcast_to(np.ma.getmaskarray(v), target))
         except ValueError:
             raise ValueError(f"could not broadcast a value of shape {np.shape(value)} into the "
