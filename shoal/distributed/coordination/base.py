@@ -8,17 +8,13 @@ client (``get_client``).
 """
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from shoal.distributed.exceptions import remote_error
+from shoal.utils import new_name
 
 #: seconds added to a request's own timeout while waiting for the scheduler's answer
 _REPLY_MARGIN = 10.0
-
-
-def new_name(kind: str) -> str:
-    return f"{kind}-{uuid.uuid4().hex}"
 
 
 class Primitive:
@@ -27,7 +23,7 @@ class Primitive:
     kind = ""
 
     def __init__(self, name: str | None = None, client: Any = None):
-        self.name = name or new_name(self.kind)
+        self.name = name or new_name(self.kind)  # unique: no arguments to hash
         self._client = client
 
     @property
