@@ -60,7 +60,29 @@ def _head_cols(task: Any, need: Any) -> dict:
     return {src.key: need} if type(src) is Ref else {}
 
 
-class DataFrame(DataFrameMethods, _Frame):
+class _Writers:
+    """JSON, HDF5 and SQL writers of DataFrame and Series."""
+
+    def to_json(self, url_path: Any, **kwargs: Any) -> Any:
+        """Write JSON files, one per partition: see ``shoal.dataframe.to_json``."""
+        from shoal.dataframe.io.json import to_json
+
+        return to_json(self, url_path, **kwargs)
+
+    def to_hdf(self, path: Any, key: str, **kwargs: Any) -> Any:
+        """Write to HDF5 (PyTables): see ``shoal.dataframe.to_hdf``."""
+        from shoal.dataframe.io.hdf import to_hdf
+
+        return to_hdf(self, path, key, **kwargs)
+
+    def to_sql(self, name: str, uri: str, **kwargs: Any) -> Any:
+        """Write into a database table (SQLAlchemy URI): see ``shoal.dataframe.to_sql``."""
+        from shoal.dataframe.io.sql import to_sql
+
+        return to_sql(self, name, uri, **kwargs)
+
+
+class DataFrame(_Writers, DataFrameMethods, _Frame):
     """A lazy pandas DataFrame split into partitions along the index."""
 
     def __repr__(self) -> str:
@@ -344,24 +366,6 @@ class DataFrame(DataFrameMethods, _Frame):
 
         return to_parquet(self, path, **kwargs)
 
-    def to_json(self, url_path: Any, **kwargs: Any) -> Any:
-        """Write JSON files, one per partition: see ``shoal.dataframe.to_json``."""
-        from shoal.dataframe.io.json import to_json
-
-        return to_json(self, url_path, **kwargs)
-
-    def to_hdf(self, path: Any, key: str, **kwargs: Any) -> Any:
-        """Write to HDF5 (PyTables): see ``shoal.dataframe.to_hdf``."""
-        from shoal.dataframe.io.hdf import to_hdf
-
-        return to_hdf(self, path, key, **kwargs)
-
-    def to_sql(self, name: str, uri: str, **kwargs: Any) -> Any:
-        """Write into a database table (SQLAlchemy URI): see ``shoal.dataframe.to_sql``."""
-        from shoal.dataframe.io.sql import to_sql
-
-        return to_sql(self, name, uri, **kwargs)
-
     def value_counts(self, *args: Any, **kwargs: Any) -> Any:
         """Counts of each distinct value (lazy; combined across partitions)."""
         raise NotImplementedError("DataFrame.value_counts is not supported; use df[col].value_counts()")
@@ -381,7 +385,7 @@ class DataFrame(DataFrameMethods, _Frame):
             yield c, self[c]
 
 
-class Series(SeriesMethods, _Frame):
+class Series(_Writers, SeriesMethods, _Frame):
     """A lazy pandas Series split into partitions along the index."""
 
     def __repr__(self) -> str:
@@ -530,24 +534,6 @@ class Series(SeriesMethods, _Frame):
     def to_csv(self, path: str, **kwargs: Any) -> list:
         """Write one CSV file per partition (``'out-*.csv'``) or one file; runs now."""
         return self.to_frame().to_csv(path, **kwargs)
-
-    def to_json(self, url_path: Any, **kwargs: Any) -> Any:
-        """Write JSON files, one per partition: see ``shoal.dataframe.to_json``."""
-        from shoal.dataframe.io.json import to_json
-
-        return to_json(self, url_path, **kwargs)
-
-    def to_hdf(self, path: Any, key: str, **kwargs: Any) -> Any:
-        """Write to HDF5 (PyTables): see ``shoal.dataframe.to_hdf``."""
-        from shoal.dataframe.io.hdf import to_hdf
-
-        return to_hdf(self, path, key, **kwargs)
-
-    def to_sql(self, name: str, uri: str, **kwargs: Any) -> Any:
-        """Write into a database table (SQLAlchemy URI): see ``shoal.dataframe.to_sql``."""
-        from shoal.dataframe.io.sql import to_sql
-
-        return to_sql(self, name, uri, **kwargs)
 
     def nlargest(self, n: int = 5, split_every: Any = None) -> "Series":
         """The ``n`` largest values (each partition's n largest, then again)."""

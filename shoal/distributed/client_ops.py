@@ -27,7 +27,8 @@ def _keys_of(futures: Any) -> list:
     return [f.key for f in _flatten(futures)]
 
 
-def _raise_first(results: dict) -> dict:
+def raise_first(results: dict) -> dict:
+    """``{worker: value}`` from ``{worker: (ok, payload)}``; the first failure is raised."""
     out = {}
     for addr, (ok, payload) in results.items():
         value = deserialize(payload)
@@ -92,11 +93,11 @@ def register_plugin(client: Any, plugin: Any, name: str | None = None) -> dict:
     """
     name = name or getattr(plugin, "name", None) or f"{type(plugin).__name__}-{id(plugin):x}"
     _, data = dumps_function(plugin)
-    return _raise_first(client._request({"op": "register-plugin", "name": name, "plugin": data}, timeout=None))
+    return raise_first(client._request({"op": "register-plugin", "name": name, "plugin": data}, timeout=None))
 
 
 def unregister_worker_plugin(client: Any, name: str) -> dict:
-    return _raise_first(client._request({"op": "unregister-plugin", "name": name}, timeout=None))
+    return raise_first(client._request({"op": "unregister-plugin", "name": name}, timeout=None))
 
 
 class UploadFile:

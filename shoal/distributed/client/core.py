@@ -33,7 +33,7 @@ from shoal.distributed.comm.security import Security
 from shoal.distributed.comm.tcp import Comm, connect
 from shoal.distributed.exceptions import NotShoalPeer
 from shoal.distributed.futures import CancelledError, Future, _collect, _flatten, wait
-from shoal.distributed.protocol.serialize import deserialize, dumps_function, serialize
+from shoal.distributed.protocol.serialize import dumps_function, serialize
 from shoal.distributed.graphs import GraphSender, _finalize, _refs
 from shoal.utils import funcname
 from shoal.distributed.refs import DONE, KeyTable
@@ -575,14 +575,7 @@ class Client:
         """Run ``function(*args, **kwargs)`` once on every worker; ``{worker address: result}``."""
         fn = partial(function, *args, **kwargs) if (args or kwargs) else function
         _, data = dumps_function(fn)
-        res = self._request({"op": "run", "func": data, "workers": workers}, timeout=120)
-        out = {}
-        for addr, (ok, payload) in res.items():
-            val = deserialize(payload)
-            if not ok:
-                raise val
-            out[addr] = val
-        return out
+        return client_ops.raise_first(self._request({"op": "run", "func": data, "workers": workers}, timeout=120))
 
     def scheduler_info(self) -> dict:
         """The scheduler's view: address, workers (threads, memory, keys held...), task counts."""
