@@ -314,7 +314,7 @@ class _Frame(FrameMethods):
         chunk_kwargs = chunk_kwargs or {}
         aggregate_kwargs = aggregate_kwargs or {}
         combine = combine or aggregate
-        split_every = split_every or 8
+        split_every = max(split_every or 8, 2)  # 1 would never shrink the list
         token = token or funcname(chunk)
         tok = tokenize(self, chunk, aggregate, combine, split_every, chunk_kwargs, aggregate_kwargs)
         name = f"{token}-{tok}"

@@ -247,17 +247,15 @@ class _GroupByBase:
                     fill=self._fill(), custom=custom, columns=col_index)
         mn, extra = self._standins()
         meta = groupby_finalize([groupby_chunk(mn, plan, *extra)], plan).iloc[:0]
-        if split_out is not None and split_out > 1 and self.sort:
-            raise NotImplementedError("groupby(sort=True) with split_out > 1 is not supported; pass sort=False")
         return tree([self.obj] + list(self._extra), plan, meta, split_every or 8, split_out)
 
     def agg(self, arg: Any = None, split_every: Any = None, split_out: Any = None, shuffle_method: Any = None,
-            **named: Any) -> Any:
+            shuffle_backend: Any = None, **named: Any) -> Any:
         """Aggregate: a name, a list of names, a dict ``{column: name(s)}``, named aggregation
         ``agg(total=('col', 'sum'))``, or an ``Aggregation``.  ``split_out=k`` spreads the result
-        over ``k`` partitions (needs ``sort=False``)."""
-        return self._aggregate(arg, split_every=split_every, split_out=split_out, shuffle_method=shuffle_method,
-                               **named)
+        over ``k`` partitions (each one sorted when ``sort=True``)."""
+        return self._aggregate(arg, split_every=split_every, split_out=split_out,
+                               shuffle_method=shuffle_method or shuffle_backend, **named)
 
     aggregate = agg
 
@@ -509,6 +507,10 @@ class _GroupByBase:
     def tail(self, n: int = 5):
         """Last ``n`` rows of each group, in their original order."""
         return self._scan("tail", n=n)
+
+    def compute(self, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"a {type(self).__name__} is not a result: aggregate it first "
+                                  "(e.g. .sum().compute()) or pick one group with .get_group(key)")
 
     def __iter__(self):
         raise NotImplementedError("iterating over a lazy groupby is not supported; compute the frame first, or "

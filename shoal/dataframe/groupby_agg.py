@@ -364,6 +364,7 @@ def tree(args: list, plan: Plan, meta: Any, split_every: int, split_out: int | N
     if len(args) > 1:
         args = align_partitions(*args)
     frame = args[0]
+    split_every = max(int(split_every), 2)  # 1 would never shrink the list
     tok = tokenize(args, plan, split_every)
     cname = f"groupby-chunk-{tok}"
     name = f"groupby-agg-{tok}"
