@@ -277,6 +277,10 @@ def groupby_finalize(parts: list, plan: Plan) -> Any:
     if plan.fill is not None:
         res = _fill_empty_groups(res, plan)
     if plan.sort:
+        if isinstance(res.index, pd.MultiIndex) and not plan.dropna:
+            # concatenated partials can hold NaN as a level value; rebuilt, NaN is missing again (sorts last)
+            res.index = pd.MultiIndex.from_arrays(
+                [res.index.get_level_values(i) for i in range(res.index.nlevels)], names=res.index.names)
         res = res.sort_index()
     return res
 

@@ -222,3 +222,11 @@ def test_var_of_large_offsets_is_stable():
     # two-pass numpy per group is the precise reference (pandas' one-pass groupby var drifts here)
     exact = pdf.groupby("k").x.agg(lambda s: np.var(s.to_numpy(), ddof=1))
     tm.assert_series_equal(c(d.groupby("k").x.var()), exact, rtol=5e-6)
+
+
+@pytest.mark.parametrize("nparts", [1, 2, 3])
+def test_missing_keys_sort_last_with_dropna_false(nparts):
+    pdf = pd.DataFrame({"k": [0, 0, 0], "ks": pd.Series([None, "a", None], dtype=object), "f": [1.0, 2.0, 3.0]})
+    got = c(ddf.from_pandas(pdf, npartitions=nparts).groupby(["k", "ks"], dropna=False).f.sum())
+    exp = pdf.groupby(["k", "ks"], dropna=False).f.sum()
+    assert list(got.index) == [(0, "a"), (0, np.nan)] and list(got.values) == list(exp.values)
