@@ -210,6 +210,16 @@ def _auto_method(frame: Any) -> str:
     return "disk" if est > fraction * budget else "tasks"
 
 
+def _this_host() -> set:
+    """Every name and address this machine answers to (workers there share its disk)."""
+    import psutil
+
+    names = {"localhost", os.uname().nodename}
+    for addrs in psutil.net_if_addrs().values():
+        names.update(a.address.split("%")[0] for a in addrs)
+    return names
+
+
 def _memory_budget() -> int | None:
     """Memory of the processes that will run the shuffle; None if they do not share this disk."""
     from shoal import base, config
@@ -220,8 +230,8 @@ def _memory_budget() -> int | None:
             workers = client.scheduler_info().get("workers", {})
         except Exception:
             return None
-        hosts = {a.split("://")[-1].rsplit(":", 1)[0] for a in workers}
-        if not workers or not hosts <= {"127.0.0.1", "localhost", os.uname().nodename}:
+        hosts = {a.split("://")[-1].rsplit(":", 1)[0].strip("[]") for a in workers}
+        if not workers or not hosts <= _this_host():
             return None
         limits = [w.get("memory_limit") or 0 for w in workers.values()]
         if all(limits):
