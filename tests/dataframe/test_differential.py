@@ -179,6 +179,10 @@ def test_series_reductions(data, how, col, skipna, min_count):
         kw["skipna"] = skipna
     if how in ("sum", "prod"):
         kw["min_count"] = min_count
+    if how == "prod" and col == "s":
+        # shoal refuses prod of a string column up front (TypeError, as pandas does on any string);
+        # pandas alone answers 1 when every value is missing
+        return
     if how == "median_approximate":  # exact while partitions hold at most 1001 values
         check(lambda: d[col].median_approximate(), lambda: pdf[col].median())
         return
