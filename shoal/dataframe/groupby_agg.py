@@ -304,8 +304,9 @@ def _fill_empty_groups(res: Any, plan: Plan) -> Any:
         if idx.nlevels > 1:
             full = pd.MultiIndex.from_tuples(list(itertools.product(*levels)), names=idx.names)
             full = pd.MultiIndex.from_arrays(
-                [pd.Categorical(full.get_level_values(i), categories=info[i]) if info[i] is not None
-                 else full.get_level_values(i) for i in range(idx.nlevels)], names=idx.names)
+                [pd.Categorical(full.get_level_values(i), categories=info[i],
+                                ordered=getattr(idx.get_level_values(i).dtype, "ordered", False))
+                 if info[i] is not None else full.get_level_values(i) for i in range(idx.nlevels)], names=idx.names)
         else:
             full = levels[0].rename(idx.name)
     missing = ~full.isin(idx) if not isinstance(full, pd.MultiIndex) else ~full.isin(list(idx))
