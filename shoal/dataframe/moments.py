@@ -91,13 +91,13 @@ def moments_finish(m: tuple, how: str, skipna: bool = True, ddof: int = 1) -> np
         elif how == "skew":
             m2z, m3z = _zero_small(m2), _zero_small(m3)
             out = (n * (n - 1) ** 0.5 / (n - 2)) * (m3z / m2z ** 1.5)
-            out = np.where(m2z == 0, 0.0, out)
+            out = np.where(m2z == 0, np.nan, out)  # constant data: undefined (pandas 3 gives NaN)
             out = np.where(n < 3, np.nan, out)
         elif how == "kurt":
             adj = 3 * (n - 1) ** 2 / ((n - 2) * (n - 3))
             numer = _zero_small(n * (n + 1) * (n - 1) * m4)
             denom = _zero_small((n - 2) * (n - 3) * m2 ** 2)
-            out = np.where(denom == 0, 0.0, numer / np.where(denom == 0, 1.0, denom) - adj)
+            out = np.where(denom == 0, np.nan, numer / np.where(denom == 0, 1.0, denom) - adj)
             out = np.where(n < 4, np.nan, out)
         else:
             raise ValueError(how)
