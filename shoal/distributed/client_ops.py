@@ -69,6 +69,24 @@ def replicate(client: Any, futures: Any, n: int | None = None, workers: Any = No
         raise ValueError(text)
 
 
+def rebalance(client: Any, futures: Any = None, workers: Any = None, timeout: float = 60.0) -> int:
+    """Even out the bytes each worker holds: values move from workers above the mean to
+    workers below it (only ``futures``' values when given; among ``workers`` when given).
+    A value is copied before the sender's copy is dropped.  Returns how many moved."""
+    from shoal.distributed.futures import wait
+
+    keys = None
+    if futures is not None:
+        wait(futures)
+        keys = _keys_of(futures)
+    ok, value = client._request({"op": "rebalance", "keys": keys, "timeout": timeout,
+                                 "workers": [workers] if isinstance(workers, str) else workers},
+                                timeout=timeout + 30)
+    if not ok:
+        raise TimeoutError(value)
+    return value
+
+
 # ---- running code -------------------------------------------------------------
 def run_on_scheduler(client: Any, function: Any, *args: Any, **kwargs: Any) -> Any:
     """Run ``function(*args, **kwargs)`` in the scheduler process; its result.

@@ -50,8 +50,27 @@ def test_who_has_has_what_replicate_nthreads(c):
     c.replicate([f])
     assert sorted(c.who_has([f])[f.key]) == sorted(c.nthreads())
     assert c.ncores() == c.nthreads() and set(c.nthreads().values()) == {1}
-    with pytest.raises(NotImplementedError, match="replicate"):
-        c.rebalance()
+
+
+def _block(i):
+    import numpy as np
+
+    return np.full(250_000, i, dtype="f8")  # 2 MB
+
+
+def test_rebalance_moves_values_from_a_full_worker_and_keeps_one_copy_each(c):
+    a, b = sorted(c.nthreads())
+    futures = [c.submit(_block, i, workers=[a], pure=False) for i in range(8)]
+    c.gather(futures)
+    assert len(c.has_what()[a]) >= 8 and not set(c.has_what()[b]) & {f.key for f in futures}
+    moved = c.rebalance(futures)
+    assert moved >= 3
+    held = c.has_what()
+    mine = {f.key for f in futures}
+    assert 3 <= len(mine & set(held[a])) <= 5 and 3 <= len(mine & set(held[b])) <= 5
+    assert all(len(v) == 1 for v in c.who_has(futures).values())  # moved, not copied
+    assert [float(x[0]) for x in c.gather(futures)] == [float(i) for i in range(8)]
+    assert c.rebalance(futures) == 0  # already even
 
 
 def test_run_on_scheduler_versions_task_stream_logs(c):

@@ -445,3 +445,19 @@ def test_validate_reports_a_broken_record():
     s.tasks["b"].nwaiting = 0  # corrupt: b still waits for a
     with pytest.raises(AssertionError, match="task 'b' in 'waiting'"):
         s.task_finished("w1", "zzz", 1, 0.0)
+
+
+def test_remove_replicas_never_drops_the_last_copy():
+    s = SchedulerState(validate=True)
+    s.add_client("c")
+    s.add_worker("w1", "w1", 1, now=0.0)
+    s.add_worker("w2", "w2", 1, now=0.0)
+    graph(s, "c", {"a": []})
+    s.task_finished("w1", "a", 100, 0.001)
+    assert s.remove_replicas("w1", ["a"]) == []  # the only copy stays
+    assert [w.address for w in s.tasks["a"].who_has] == ["w1"]
+    s.add_replicas("w2", ["a"])
+    out = s.remove_replicas("w1", ["a", "unknown"])
+    assert ("w1", {"op": "free", "keys": ["a"]}) in msgs(out)
+    assert [w.address for w in s.tasks["a"].who_has] == ["w2"]
+    assert s.workers["w1"].nbytes == 0 and s.workers["w2"].nbytes == 100

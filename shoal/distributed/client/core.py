@@ -604,10 +604,9 @@ class Client:
         """Copy values to ``n`` workers each (every allowed worker when None); blocks until done."""
         client_ops.replicate(self, futures, n, workers)
 
-    def rebalance(self, futures: Any = None, workers: Any = None, **kwargs: Any) -> None:
-        raise NotImplementedError(
-            "Client.rebalance is not available in shoal: use client.replicate(futures, n=...) to "
-            "spread copies of values, or client.retire_workers([...]) to move data off workers")
+    def rebalance(self, futures: Any = None, workers: Any = None, timeout: float = 60.0) -> int:
+        """Move values so that workers hold about the same number of bytes; see ``client_ops.rebalance``."""
+        return client_ops.rebalance(self, futures, workers, timeout)
 
     def run_on_scheduler(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         """Run ``function`` in the scheduler process (a ``dask_scheduler`` argument gets the scheduler)."""

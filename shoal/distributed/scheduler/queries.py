@@ -4,6 +4,7 @@
 ``run-on-scheduler`` (a function run in the scheduler process, for
 inspection), ``retire-workers`` (close workers without losing their
 results: values only they hold are first copied to other workers) and
+``rebalance`` (values moved from fuller workers to emptier ones, copy first),
 ``plugins`` (worker plugins kept here and installed on every worker,
 including those that join later).  All state changes go through the
 state machine's events; this module only asks and routes.
@@ -33,6 +34,7 @@ class ClientQueries:
             "unregister-plugin": self._unregister_plugin,
             "replicate": lambda comm, msg: self._spawn(self._replicate(comm, msg)),
             "restart-workers": lambda comm, msg: self._spawn(self._restart_workers(comm, msg)),
+            "rebalance": lambda comm, msg: self._spawn(self._rebalance(comm, msg)),
         }
 
     @staticmethod
@@ -175,6 +177,67 @@ class ClientQueries:
                     del want[k]
         server._reply(comm, msg, (True, None) if not want else
                       (False, f"{len(want)} values were not copied within 60s"))
+
+    async def _rebalance(self, comm: Any, msg: dict) -> None:
+        """Move values from workers holding more than the mean bytes to those holding less.
+
+        Each move copies a value to the receiver first and only then drops the
+        sender's copy (a state-machine event that never removes a last copy),
+        so a worker lost midway costs nothing.
+        """
+        server = self.server
+        st = server.state
+        allowed = msg.get("workers")
+        pool = [w for w in st.workers.values() if w.status == "running"
+                and (not allowed or w.address in allowed or w.name in allowed)]
+        keys = set(msg["keys"]) if msg.get("keys") is not None else None
+        if len(pool) < 2:
+            server._reply(comm, msg, (True, 0))
+            return
+        mean = sum(w.nbytes for w in pool) / len(pool)
+        level = {w.address: w.nbytes for w in pool}
+        moves: list = []  # (key, sender, receiver)
+        for sender in sorted(pool, key=lambda w: -w.nbytes):
+            if level[sender.address] <= mean:
+                break
+            for ts in sorted(sender.has_what, key=lambda t: -t.nbytes):
+                if keys is not None and ts.key not in keys:
+                    continue
+                receiver = min(pool, key=lambda w: level[w.address])
+                if receiver is sender or any(h is receiver for h in ts.who_has) \
+                        or level[receiver.address] + ts.nbytes > mean \
+                        or level[sender.address] - ts.nbytes < mean:
+                    continue
+                moves.append((ts.key, sender.address, receiver.address))
+                level[sender.address] -= ts.nbytes
+                level[receiver.address] += ts.nbytes
+        sends: dict = {}
+        for key, src, dst in moves:
+            sends.setdefault(dst, []).append((key, [src]))
+        for dst, items in sends.items():
+            c = server.worker_comms.get(dst)
+            if c is not None:
+                c.send({"op": "acquire-replicas", "items": items})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + float(msg.get("timeout") or 60)
+        pending = list(moves)
+        moved = 0
+        while pending and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+            st = server.state
+            left = []
+            for key, src, dst in pending:
+                ts = st.tasks.get(key)
+                if ts is None or src not in st.workers or dst not in st.workers:
+                    continue  # forgotten or a worker left: nothing to move
+                if any(w.address == dst for w in ts.who_has):
+                    server._route(st.remove_replicas(src, [key]))
+                    moved += 1
+                else:
+                    left.append((key, src, dst))
+            pending = left
+        server._reply(comm, msg, (True, moved) if not pending else
+                      (False, f"{len(pending)} of {len(moves)} values were not moved within the timeout"))
 
     async def _restart_workers(self, comm: Any, msg: dict) -> None:
         server = self.server

@@ -606,6 +606,25 @@ class SchedulerState(Recovery, WorkStealing):
             self.out.append(("w", address, {"op": "free", "keys": drop}))
         return self._take()
 
+    def remove_replicas(self, address: str, keys: list) -> list:
+        """The worker at ``address`` drops its copies of ``keys`` that another worker also holds
+        (a value is never left without a holder); it is told to free them."""
+        ws = self.workers.get(address)
+        if ws is None:
+            return []
+        freed = []
+        for key in keys:
+            ts = self.tasks.get(key)
+            if ts is None or ts.state != MEMORY or ws not in ts.who_has or len(ts.who_has) < 2:
+                continue
+            ts.who_has.remove(ws)
+            ws.has_what.discard(ts)
+            ws.nbytes -= ts.nbytes
+            freed.append(key)
+        if freed:
+            self.out.append(("w", address, {"op": "free", "keys": freed}))
+        return self._take()
+
     def change_threads(self, address: str, delta: int) -> list:
         """A task seceded from (+1) or rejoined (-1) a worker's thread pool."""
         ws = self.workers.get(address)
