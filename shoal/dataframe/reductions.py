@@ -392,8 +392,24 @@ def _vc_chunk(x: Any, dropna: bool = True) -> Any:
     return x.value_counts(dropna=dropna, sort=False)
 
 
+_NAN = object()  # one dict key for every float NaN label (pandas counts them together)
+
+
 def _vc_combine(parts: list, dropna: bool = True) -> Any:
-    s = pd.concat(parts) if len(parts) > 1 else parts[0]
+    first = parts[0]
+    if not dropna and first.index.nlevels == 1 and first.index.dtype == object:
+        # concat and groupby would turn a missing label None into NaN (and the labels into
+        # strings); counting over the object labels keeps what pandas shows
+        totals: dict = {}
+        labels: dict = {}
+        for p in parts:
+            for label, n in zip(p.index.to_numpy(dtype=object), p.to_numpy()):
+                key = _NAN if isinstance(label, float) and label != label else label
+                labels.setdefault(key, label)
+                totals[key] = totals.get(key, 0) + n
+        index = pd.Index(list(labels.values()), dtype=object, name=first.index.name)
+        return pd.Series(list(totals.values()), index=index, name=first.name, dtype="f8").astype(first.dtype)
+    s = pd.concat(parts) if len(parts) > 1 else first
     return s.groupby(level=list(range(s.index.nlevels)), dropna=dropna, sort=False, observed=True).sum()
 
 

@@ -166,3 +166,16 @@ def test_cov_corr_frame_and_series():
     assert np.isnan(c(d.x.corr(d.y, min_periods=100)))
     with pytest.raises(ValueError):
         d.cov()
+
+
+@pytest.mark.parametrize("values", [
+    ["a", None, "b", "a", None],
+    ["a", np.nan, "b", None],  # None and NaN are different labels in an object column
+    [1, "a", None, 1],
+])
+def test_value_counts_keeps_missing_labels_of_object_columns(values):
+    s = pd.Series(values, dtype=object)
+    for normalize in (False, True):
+        expected = s.value_counts(dropna=False, normalize=normalize)
+        got = ddf.from_pandas(s, npartitions=2).value_counts(dropna=False, normalize=normalize).compute()
+        pd.testing.assert_series_equal(got, expected)
