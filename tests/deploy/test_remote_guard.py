@@ -22,6 +22,14 @@ def _marked(marker: str) -> list[psutil.Process]:
     return out
 
 
+def _cmdline(pid: int) -> list:
+    """A live process's command line; [] for one that has ended (gone, or a zombie not yet reaped)."""
+    try:
+        return psutil.Process(pid).cmdline()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return []
+
+
 def _wait_gone(marker: str, timeout: float = 15.0) -> list:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -80,8 +88,7 @@ def test_cut_link_is_noticed_by_the_heartbeat(netns_hosts):
         assert _wait_gone(marker, timeout=20) == []
         assert time.monotonic() - t0 < 15
         in_ns = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
-        assert all(marker not in " ".join(psutil.Process(int(pid)).cmdline()) for pid in in_ns
-                   if psutil.pid_exists(int(pid)))
+        assert all(marker not in " ".join(_cmdline(int(pid))) for pid in in_ns)
     finally:
         subprocess.run(["ip", "-n", ns, "link", "set", "eth0", "up"], check=True)
         p.proc.kill()
