@@ -108,7 +108,13 @@ def _cast_like(s: pd.Series, dtype: Any) -> pd.Series:
 # -- simple reductions ------------------------------------------------------------------
 def _simple_chunk(x: Any, how: str, kw: dict) -> tuple:
     # min_count applies to the whole column, so partitions count instead
-    val = getattr(x, how)(**{k: v for k, v in kw.items() if k != "min_count"})
+    kw1 = {k: v for k, v in kw.items() if k != "min_count"}
+    val = getattr(x, how)(**kw1)
+    if how in ("sum", "prod") and isinstance(x, pd.DataFrame) and isinstance(val, pd.Series) \
+            and val.dtype.kind == "f" and any(x[c].dtype.kind in "iu" for c in val.index if c in x):
+        # a frame's answer is upcast to float: keep integer columns exact (and wrapping on
+        # overflow, as pandas does per column) until the partitions are combined
+        val = pd.Series({c: getattr(x[c], how)(skipna=kw.get("skipna", True)) for c in val.index}, dtype=object)
     cnt = x.count() if kw.get("min_count", 0) > 0 else None
     return (len(x), val, cnt)
 
@@ -361,6 +367,12 @@ def median(frame: Any, numeric_only: bool = False, approximate: bool = False) ->
             meta = meta.iloc[:0]
         return frame._reduction(M.call_method, _first, meta=meta, token="median",
                                 chunk_kwargs=dict(_method="median", **kw))
+    # pandas takes the median of bools as numbers (0.5 for [False, True]); its quantile refuses
+    # bools, so they go in as floats
+    if frame.ndim == 1 and frame._meta.dtype == bool:
+        frame = frame.astype("f8")
+    elif frame.ndim == 2 and (frame._meta.dtypes == bool).any():
+        frame = frame.astype({c: "f8" for c, t in frame._meta.dtypes.items() if t == bool})
     return quantile(frame, 0.5, numeric_only=numeric_only)
 
 

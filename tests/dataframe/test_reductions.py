@@ -179,3 +179,20 @@ def test_value_counts_keeps_missing_labels_of_object_columns(values):
         expected = s.value_counts(dropna=False, normalize=normalize)
         got = ddf.from_pandas(s, npartitions=2).value_counts(dropna=False, normalize=normalize).compute()
         pd.testing.assert_series_equal(got, expected)
+
+
+def test_frame_prod_of_an_overflowing_int_column_wraps_as_pandas_does():
+    pdf = pd.DataFrame({"i": [1, 10, 21, 23, 29, 34, 44, 49, 52, 58, 60, 69, 72], "f": np.nan,
+                        "n": pd.array([None] * 13, dtype="Int64")})
+    for how in ("prod", "sum"):
+        expected = getattr(pdf, how)()
+        got = getattr(ddf.from_pandas(pdf, npartitions=3), how)().compute()
+        tm.assert_series_equal(got, expected)
+
+
+def test_median_approximate_of_bool_columns_counts_them_as_numbers():
+    s = pd.Series([False, True, True, False, True])
+    assert ddf.from_pandas(s, npartitions=2).median_approximate().compute() == s.median()
+    pdf = pd.DataFrame({"b": [False, True, True], "x": [1.0, 2.0, 3.0]})
+    got = ddf.from_pandas(pdf, npartitions=2).median_approximate().compute()
+    tm.assert_series_equal(got, pdf.median())
