@@ -373,7 +373,8 @@ def median(frame: Any, numeric_only: bool = False, approximate: bool = False) ->
         frame = frame.astype("f8")
     elif frame.ndim == 2 and (frame._meta.dtypes == bool).any():
         frame = frame.astype({c: "f8" for c, t in frame._meta.dtypes.items() if t == bool})
-    return quantile(frame, 0.5, numeric_only=numeric_only)
+    out = quantile(frame, 0.5, numeric_only=numeric_only)
+    return out.rename(None) if frame.ndim == 2 else out  # a median has no quantile for a name
 
 
 def _first(parts: list) -> Any:
