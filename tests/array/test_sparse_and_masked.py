@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import shoal.array as da
+from tests.conftest import require_module
 
-sp = pytest.importorskip("scipy.sparse")
+sp = require_module("scipy.sparse", "pip install scipy")
 
 
 def _dense(seed: int = 0, shape: tuple = (40, 6)) -> np.ndarray:
