@@ -22,7 +22,7 @@ import pytest
 from shoal import delayed
 from shoal.distributed import Client, Security
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, stop_process
 
 PY = sys.executable
 
@@ -117,10 +117,4 @@ def test_cut_network_worker_is_detected_and_result_exact(namespace, tmp_path):
         cut.wait(30)
     finally:
         for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import threading
 import time
 
 from shoal.distributed import Client, Security
+from tests.conftest import stop_process
 
 PY = sys.executable
 TOKEN = "reconnect-test-token"
@@ -41,13 +41,7 @@ def _scheduler(port: int, tmp_path) -> tuple[subprocess.Popen, int]:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc, timeout=10)
 
 
 class _Dropper:
