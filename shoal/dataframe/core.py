@@ -684,15 +684,32 @@ class _Frame(FrameMethods):
 
         return describe(self, percentiles=percentiles, include=include, exclude=exclude)
 
-    def drop_duplicates(self, subset: Any = None, keep: str = "first", split_every: Any = None, ignore_index: bool = False,
-                        split_out: int | None = None, shuffle_method: Any = None):
-        """Rows with duplicates removed (a tree of per-partition ``drop_duplicates``); ``keep`` as pandas.
+    def drop_duplicates(self, subset: Any = None, keep: Any = "first", split_every: Any = None, ignore_index: bool = False,
+                        split_out: Any = None, shuffle_method: Any = None):
+        """Rows with duplicates removed; ``keep`` (``"first"``, ``"last"``, False) as pandas.
 
-        ``split_out`` spreads the result over that many partitions; ``ignore_index`` numbers the rows 0..n-1.
+        Without ``split_out`` a tree of per-partition ``drop_duplicates`` gathers the distinct
+        rows into one partition, in pandas' order.  ``split_out=k`` (True: as many as the
+        input has) hash-shuffles the rows by ``subset`` (by default the whole row; a Series'
+        values) into ``k`` partitions with ``shuffle_method`` (``"tasks"``, ``"disk"``, None
+        for config ``dataframe.shuffle.method``), so the distinct rows never meet in one
+        place; their order across partitions then differs from pandas'.  ``keep=False``
+        without ``split_out`` shuffles into one partition.  ``ignore_index`` numbers the rows
+        0..n-1.
         """
         from shoal.dataframe import reductions as R
+        from shoal.dataframe.dedup import drop_duplicates_shuffled, subset_list
 
-        out = _split_out(R.drop_duplicates(self, subset=subset, keep=keep, split_every=split_every), split_out)
+        if keep not in ("first", "last", False):
+            raise ValueError(f"keep must be either 'first', 'last' or False, not {keep!r}")
+        subset = subset_list(self._meta, subset)
+        if subset is not None:
+            self._meta.drop_duplicates(subset=subset)  # missing columns raise pandas' KeyError now
+        k = self.npartitions if split_out is True else int(split_out or 1)
+        if k > 1 or keep is False:
+            out = drop_duplicates_shuffled(self, subset, keep, k, shuffle_method)
+        else:
+            out = R.drop_duplicates(self, subset=subset, keep=keep, split_every=split_every)
         if ignore_index:
             from shoal.dataframe.multi import _renumber
 

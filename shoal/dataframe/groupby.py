@@ -28,6 +28,7 @@ from shoal.dataframe import core
 from shoal.dataframe.groupby_agg import PARTIALS, Plan, groupby_chunk, groupby_finalize, tree
 from shoal.dataframe.groupby_apply import SCANS, run_method, scan, with_key_columns
 from shoal.dataframe.groupby_keys import excluded_columns, key_arrays, key_names, resolve_keys
+from shoal.dataframe.groupby_split import partials_shuffle_ok, resolve_split_out, shuffle_tree
 from shoal.dataframe.utils import meta_nonempty
 
 __all__ = ["DataFrameGroupBy", "SeriesGroupBy", "Aggregation"]
@@ -246,8 +247,18 @@ class _GroupByBase:
         plan = Plan(self._specs, outputs, shape, self.sort, self.dropna, series_name, options,
                     fill=self._fill(), custom=custom, columns=col_index)
         mn, extra = self._standins()
-        meta = groupby_finalize([groupby_chunk(mn, plan, *extra)], plan).iloc[:0]
-        return tree([self.obj] + list(self._extra), plan, meta, split_every or 8, split_out)
+        chunk = groupby_chunk(mn, plan, *extra)
+        meta = groupby_finalize([chunk], plan).iloc[:0]
+        k = resolve_split_out(split_out, self.obj.npartitions, len(self._specs))
+        if k > 1:  # the groups spread over k partitions by a shuffle, never all in one
+            if partials_shuffle_ok(plan, chunk[0]):
+                return shuffle_tree([self.obj] + list(self._extra), plan, meta, chunk[0].iloc[:0], k,
+                                    shuffle_method)
+            if not plan.customs and plan.fill is None:
+                if isinstance(arg, str) and not named:
+                    return self._shuffle_agg(arg, (), options, k, shuffle_method)
+                return self._shuffle_agg("agg", (arg,), named, k, shuffle_method)
+        return tree([self.obj] + list(self._extra), plan, meta, split_every or 8, k)
 
     def agg(self, arg: Any = None, split_every: Any = None, split_out: Any = None, shuffle_method: Any = None,
             shuffle_backend: Any = None, **named: Any) -> Any:
@@ -366,11 +377,12 @@ class _GroupByBase:
                      shuffle_method: Any = None) -> Any:
         pg = self._standin_groupby()
         meta = getattr(pg, method)(*args, **kwargs).iloc[:0]
-        shuffled = self._shuffled(shuffle_method, npartitions=split_out if split_out and split_out > 1 else None)
+        split_out = resolve_split_out(split_out, self.obj.npartitions, len(self._specs))
+        shuffled = self._shuffled(shuffle_method, npartitions=split_out if split_out > 1 else None)
         name = meta.name if isinstance(meta, pd.Series) else None
         res = shuffled.map_partitions(run_method, self._spec(), method, args, kwargs, name, True, meta, meta=meta,
                                       token=f"groupby-{method}")
-        if split_out and split_out > 1:
+        if split_out > 1:
             return res
         return res._reduction(_identity_chunk, _gather_sorted, meta=meta, token=f"groupby-{method}-gather",
                               aggregate_kwargs={"nkeys": len(self._specs), "sort": self.sort})

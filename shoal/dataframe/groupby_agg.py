@@ -257,7 +257,12 @@ def _finish(func: str, col: Any, p: pd.DataFrame, index: dict, distinct: dict, p
     return out
 
 
-def groupby_finalize(parts: list, plan: Plan) -> Any:
+def groupby_finalize(parts: list, plan: Plan, part: tuple | None = None) -> Any:
+    """pandas' answer from the partials in ``parts``.
+
+    ``part=(k, j)``: these are the groups of output partition ``j`` of a hash shuffle into
+    ``k``; unobserved groups are added only where their hash puts them.
+    """
     p, distinct = _combine_partials(parts, plan)
     index = {pf_key: j for j, pf_key in enumerate(plan.partials)}
     out = {}
@@ -275,7 +280,7 @@ def groupby_finalize(parts: list, plan: Plan) -> Any:
         else:
             res.columns = pd.Index([o[0] for o in plan.outputs])
     if plan.fill is not None:
-        res = _fill_empty_groups(res, plan)
+        res = _fill_empty_groups(res, plan, part)
     if plan.sort:
         if isinstance(res.index, pd.MultiIndex) and not plan.dropna:
             # concatenated partials can hold NaN as a level value; rebuilt, NaN is missing again (sorts last)
@@ -285,7 +290,7 @@ def groupby_finalize(parts: list, plan: Plan) -> Any:
     return res
 
 
-def _fill_empty_groups(res: Any, plan: Plan) -> Any:
+def _fill_empty_groups(res: Any, plan: Plan, part: tuple | None = None) -> Any:
     kind, info = plan.fill
     idx = res.index
     if kind == "bins":
@@ -310,6 +315,13 @@ def _fill_empty_groups(res: Any, plan: Plan) -> Any:
         else:
             full = levels[0].rename(idx.name)
     missing = ~full.isin(idx) if not isinstance(full, pd.MultiIndex) else ~full.isin(list(idx))
+    if part is not None and missing.any():  # another partition of a shuffle adds the others
+        from shoal.dataframe.shuffle import INDEX, hash_partitions
+
+        k, j = part
+        mine = hash_partitions(pd.DataFrame(index=full), INDEX, k) == j
+        full = full[~missing | mine]
+        missing = missing[~missing | mine]
     if not missing.any() and kind != "bins":
         return res
     new = res.reindex(full)

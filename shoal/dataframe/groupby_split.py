@@ -1,0 +1,87 @@
+"""Groupby aggregations with ``split_out``: per-group partials moved by a hash shuffle.
+
+Every input partition makes its frame of partials (indexed by group, see
+``groupby_agg``); those frames are hash-shuffled on their index into ``k``
+partitions (``shoal.dataframe.shuffle``, with the chosen ``shuffle_method``),
+so all partials of a group meet in one output partition, which merges and
+finalises them on its own.  No partition ever holds more than its share of
+the groups, and with ``shuffle_method="disk"`` the partials go through files.
+
+The shuffle keeps input order inside each output partition, so ``first`` and
+``last`` still follow partition order.  ``observed=False`` on categorical
+keys adds each unobserved group only in the partition its hash belongs to.
+Aggregations whose partials are not one frame (``nunique``, a custom
+``Aggregation``), time bins, and unobserved groups mixed with
+non-categorical keys are left to the callers' other paths.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from shoal.core.graph import LayeredGraph
+from shoal.core.task import Ref, Task
+from shoal.core.tokenize import tokenize
+from shoal.dataframe import core
+from shoal.dataframe.groupby_agg import Plan, groupby_chunk, groupby_finalize
+
+__all__ = ["resolve_split_out", "partials_shuffle_ok", "shuffle_tree"]
+
+
+def resolve_split_out(split_out: Any, npartitions: int, nkeys: int) -> int:
+    """Output partitions for ``split_out``: a number, or True for about one per 15 inputs
+    (more with several keys, whose groups are usually more numerous)."""
+    if split_out is True:
+        per = 15 if nkeys <= 1 else 10 / (nkeys - 1)
+        return max(1, math.ceil(npartitions / per))
+    if split_out is None or split_out is False:
+        return 1
+    k = int(split_out)
+    if k < 1:
+        raise ValueError(f"split_out={split_out!r} must be a positive number of partitions (or True)")
+    return k
+
+
+def partials_shuffle_ok(plan: Plan, partial_meta: Any) -> bool:
+    """Whether ``plan``'s partials can be shuffled as one frame and finished partition by partition."""
+    if plan.distinct or plan.customs:
+        return False
+    names = [n for n in partial_meta.index.names if n is not None]
+    if len(names) != len(set(names)):  # the index becomes columns to be hashed
+        return False
+    if plan.fill is None:
+        return True
+    kind, info = plan.fill
+    # an unobserved group is a product of levels; only categorical levels are known everywhere
+    return kind == "categories" and all(c is not None for c in info)
+
+
+def _partials(df: Any, plan: Plan, *extra: Any) -> pd.DataFrame:
+    return groupby_chunk(df, plan, *extra)[0]
+
+
+def _finish_part(partials: pd.DataFrame, plan: Plan, k: int, j: int) -> Any:
+    return groupby_finalize([(partials, {})], plan, part=(k, j))
+
+
+def shuffle_tree(args: list, plan: Plan, meta: Any, partial_meta: Any, k: int, method: Any = None) -> Any:
+    """The aggregation of ``args[0]`` (keys from ``args[1:]``) in ``k`` partitions through a shuffle."""
+    from shoal.dataframe.mapping import align_partitions
+    from shoal.dataframe.shuffle import INDEX, shuffle
+
+    if len(args) > 1:
+        args = align_partitions(*args)
+    frame = args[0]
+    tok = tokenize(args, plan, k)
+    pname = f"groupby-partials-{tok}"
+    layer = {(pname, i): Task(_partials, Ref((frame._name, i)), plan, *[Ref((a._name, i)) for a in args[1:]])
+             for i in range(frame.npartitions)}
+    partials = core.new_collection(LayeredGraph.from_collections(pname, layer, args), pname, partial_meta,
+                                   [None] * (frame.npartitions + 1))
+    moved = shuffle(partials, INDEX, npartitions=k, method=method)
+    name = f"groupby-split-agg-{tokenize(moved._name, plan, k)}"
+    layer = {(name, j): Task(_finish_part, Ref((moved._name, j)), plan, k, j) for j in range(k)}
+    graph = LayeredGraph.from_collections(name, layer, [moved])
+    return core.new_collection(graph, name, meta, [None] * (k + 1))
