@@ -47,7 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "optimization": {"fuse": {"active": True}},
     "processes": {"batch_target_seconds": 0.02},
     "array": {"chunk_size": "128MiB", "random": {"bit_generator": "SFC64"}},
-    "dataframe": {"shuffle": {"method": "auto", "memory_fraction": 0.25, "compression": None}},
+    "dataframe": {"shuffle": {"method": "auto", "memory_fraction": 0.25, "memory-limit": None,
+                               "compression": None}},
     "distributed": {
         "comm": {"timeout": 30, "max_frame_bytes": 4 << 30},
         "scheduler": {"allowed_failures": 3, "worker_ttl": 60, "port": 8786,

@@ -85,3 +85,32 @@ def shuffle_tree(args: list, plan: Plan, meta: Any, partial_meta: Any, k: int, m
     layer = {(name, j): Task(_finish_part, Ref((moved._name, j)), plan, k, j) for j in range(k)}
     graph = LayeredGraph.from_collections(name, layer, [moved])
     return core.new_collection(graph, name, meta, [None] * (k + 1))
+
+
+# -- whole-group methods (median, nunique, ...) with observed=False -----------------------
+def add_unobserved(out: Any, template: Any, nkeys: int, k: int, j: int, sort: bool) -> Any:
+    """``out`` (the observed groups of output partition ``j`` of ``k``) plus the groups of
+    ``template`` (pandas' answer on no rows: every unobserved group) that are missing and
+    hash to ``j``, so each unobserved group appears in exactly one partition."""
+    from shoal.dataframe.shuffle import INDEX, hash_partitions
+
+    idx = template.index
+    keys = idx.droplevel(list(range(nkeys, idx.nlevels))) if idx.nlevels > nkeys else idx
+    mine = hash_partitions(pd.DataFrame(index=keys), INDEX, k) == j if k > 1 else True
+    extra = template[~idx.isin(out.index) & mine]
+    if not len(extra):
+        return out
+    res = pd.concat([out, extra]) if len(out) else extra
+    if sort:
+        levels = list(range(min(nkeys, res.index.nlevels)))
+        res = res.sort_index(level=levels if res.index.nlevels > 1 else None, sort_remaining=False, kind="stable")
+    return res
+
+
+def add_unobserved_partitions(res: Any, template: Any, nkeys: int, sort: bool) -> Any:
+    """``res`` (one partition per hash bucket) with each bucket's unobserved groups added."""
+    k = res.npartitions
+    name = f"groupby-unobserved-{tokenize(res, template, nkeys, sort)}"
+    layer = {(name, j): Task(add_unobserved, Ref((res._name, j)), template, nkeys, k, j, sort) for j in range(k)}
+    graph = LayeredGraph.from_collections(name, layer, [res])
+    return core.new_collection(graph, name, res._meta, res.divisions)
