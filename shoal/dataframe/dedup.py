@@ -63,6 +63,8 @@ def drop_duplicates_shuffled(frame: Any, subset: Any, keep: Any, npartitions: in
     """
     from shoal.dataframe.shuffle import shuffle
 
+    if isinstance(method, bool):  # Dask's shuffle_method=True/False: the configured method
+        method = None
     meta = frame._meta
     rows = frame if isinstance(meta, pd.DataFrame) else frame.map_partitions(
         _as_rows, meta=_as_rows(meta), token="as-rows")

@@ -372,6 +372,8 @@ class _GroupByBase:
         if any(sp[0] != "col" for sp in self._specs):
             frame = frame.map_partitions(with_key_columns, self._specs, *self._extra, token="groupby-keys")
         on = [sp[1] if sp[0] == "col" else f"__gbk{i}" for i, sp in enumerate(self._specs)]
+        if isinstance(shuffle_method, bool):  # Dask's shuffle_method=True/False: the configured method
+            shuffle_method = None
         return shuffle(frame, on, npartitions=npartitions, method=shuffle_method)
 
     def _shuffle_agg(self, method: str, args: tuple, kwargs: dict, split_out: Any = None,

@@ -71,6 +71,8 @@ def shuffle_tree(args: list, plan: Plan, meta: Any, partial_meta: Any, k: int, m
     from shoal.dataframe.mapping import align_partitions
     from shoal.dataframe.shuffle import INDEX, shuffle
 
+    if isinstance(method, bool):  # Dask's shuffle_method=True/False: the configured method
+        method = None
     if len(args) > 1:
         args = align_partitions(*args)
     frame = args[0]
@@ -101,6 +103,11 @@ def add_unobserved(out: Any, template: Any, nkeys: int, k: int, j: int, sort: bo
     if not len(extra):
         return out
     res = pd.concat([out, extra]) if len(out) else extra
+    if isinstance(res.index, pd.MultiIndex):  # concat turns categorical levels into plain ones
+        want = [template.index.get_level_values(i).dtype for i in range(template.index.nlevels)]
+        have = [res.index.get_level_values(i) for i in range(res.index.nlevels)]
+        if any(h.dtype != w for h, w in zip(have, want)):
+            res.index = pd.MultiIndex.from_arrays([h.astype(w) for h, w in zip(have, want)], names=res.index.names)
     if sort:
         levels = list(range(min(nkeys, res.index.nlevels)))
         res = res.sort_index(level=levels if res.index.nlevels > 1 else None, sort_remaining=False, kind="stable")

@@ -94,6 +94,8 @@ def test_drop_duplicates_ignore_index_and_errors():
     out = df.drop_duplicates(subset="a", split_out=2, ignore_index=True).compute()
     assert list(out.index) == list(range(pdf.a.nunique()))
     assert sorted(out.a) == sorted(pdf.a.unique())
+    same_rows(df.drop_duplicates(subset="b", split_out=2, shuffle_method=True).compute(),
+              pdf.drop_duplicates(subset="b"))
     with pytest.raises(ValueError, match="keep"):
         df.drop_duplicates(keep="middle")
     with pytest.raises(KeyError):
@@ -129,6 +131,9 @@ def test_groupby_split_out_goes_through_the_shuffle(method):
     # grouping by a Series, and split_out=True (about one output per 15 inputs)
     same_rows(df.v.groupby(df.i).sum(split_out=2, shuffle_method=method).compute(), pdf.v.groupby(pdf.i).sum())
     assert df.groupby("a").v.sum(split_out=True).npartitions == 1
+    # Dask's shuffle_method=True/False mean the configured method
+    same_rows(df.groupby("a").v.sum(split_out=2, shuffle_method=True).compute(), pdf.groupby("a").v.sum())
+    same_rows(df.groupby("a").v.median(split_out=2, shuffle_method=False).compute(), pdf.groupby("a").v.median())
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -143,6 +148,13 @@ def test_groupby_split_out_unobserved_categories_once(method):
     same_rows(got, pdf.groupby(["cat", "b"], observed=False).i.sum())
     with pytest.raises(NotImplementedError, match="observed=True"):
         df.groupby(["cat", "b"], observed=False).i.median()
+    # every key categorical: the product of the categories, levels still categorical
+    pdf["c2"] = pdf.b.astype(pd.CategoricalDtype(list("vwxyz")))
+    df = ddf.from_pandas(pdf, npartitions=5, sort=False)
+    for so in [None, 2]:
+        for how in ["median", "sum"]:
+            got = getattr(df.groupby(["cat", "c2"], observed=False).i, how)(split_out=so, shuffle_method=method)
+            same_rows(got.compute(), getattr(pdf.groupby(["cat", "c2"], observed=False).i, how)())
 
 
 def test_memory_limit_config_picks_the_disk_shuffle():
