@@ -407,11 +407,20 @@ class _GroupByBase:
         mn, extra = self._standins()
         g = self._pandas(mn.iloc[:0], tuple(e.iloc[:0] for e in extra), observed=False)
         try:
-            return getattr(g, method)(*args, **kwargs)
+            out = getattr(g, method)(*args, **kwargs)
         except Exception as e:
             raise NotImplementedError(
                 f"groupby(..., observed=False).{method}() over several partitions is not supported "
                 f"(pandas cannot say what an empty group gives: {e}); use observed=True") from e
+        idx = out.index
+        if isinstance(idx, pd.MultiIndex):  # pandas' product of several keys drops ordered=True
+            dts = [getattr(k, "dtype", None) for k in key_arrays(mn, self._specs, extra)]
+            arrays = [idx.get_level_values(i) for i in range(idx.nlevels)]
+            for i, dt in enumerate(dts):
+                if isinstance(dt, pd.CategoricalDtype) and arrays[i].dtype != dt:
+                    arrays[i] = arrays[i].astype(dt)
+            out.index = pd.MultiIndex.from_arrays(arrays, names=idx.names)
+        return out
 
     def median(self, numeric_only: bool = False, split_every: Any = None, split_out: Any = None,
                shuffle_method: Any = None):

@@ -59,7 +59,7 @@ def _fake_values(dtype: Any, n: int = 2) -> Any:
     if isinstance(dtype, pd.CategoricalDtype):
         cats = dtype.categories
         if len(cats):
-            return pd.Categorical([cats[0]] * n, categories=cats)
+            return pd.Categorical([cats[0]] * n, dtype=dtype)  # the dtype keeps ordered=True
         return pd.Categorical(["a"] * n)
     if isinstance(dtype, pd.DatetimeTZDtype):
         return pd.date_range("2000-01-01", periods=n, tz=dtype.tz)
