@@ -28,8 +28,8 @@ from shoal.dataframe import core
 from shoal.dataframe.groupby_agg import PARTIALS, Plan, groupby_chunk, groupby_finalize, tree
 from shoal.dataframe.groupby_apply import SCANS, run_method, scan, with_key_columns
 from shoal.dataframe.groupby_keys import excluded_columns, key_arrays, key_names, resolve_keys
-from shoal.dataframe.groupby_split import (add_unobserved, add_unobserved_partitions, partials_shuffle_ok,
-                                          resolve_split_out, shuffle_tree)
+from shoal.dataframe.groupby_split import (keep_level_dtypes, partials_shuffle_ok, resolve_split_out,
+                                          shuffle_tree, with_unobserved)
 from shoal.dataframe.utils import meta_nonempty
 
 __all__ = ["DataFrameGroupBy", "SeriesGroupBy", "Aggregation"]
@@ -383,44 +383,22 @@ class _GroupByBase:
         split_out = resolve_split_out(split_out, self.obj.npartitions, len(self._specs))
         shuffled = self._shuffled(shuffle_method, npartitions=split_out if split_out > 1 else None)
         name = meta.name if isinstance(meta, pd.Series) else None
-        spec, template = self._spec(), None
+        spec = self._spec()
         fill = self._fill()
         if fill is not None and shuffled.npartitions > 1:
-            # every partition would add every unobserved group: compute the observed ones and
-            # add each unobserved group once, in the partition its hash belongs to
+            # every partition would add every unobserved group: each adds only those its hash owns
             if not all(c is not None for c in fill[1]):
                 raise NotImplementedError(
                     f"groupby(..., observed=False).{method}() over several partitions needs every key to be "
                     "categorical; use observed=True, or make the other keys categorical (astype('category'))")
-            template = self._unobserved(method, args, kwargs)
-            spec["observed"] = True
-        res = shuffled.map_partitions(run_method, spec, method, args, kwargs, name, True, meta, meta=meta,
-                                      token=f"groupby-{method}")
-        nkeys = len(self._specs)
+            res = with_unobserved(shuffled, spec, method, args, kwargs, name, meta)
+        else:
+            res = shuffled.map_partitions(run_method, spec, method, args, kwargs, name, True, meta, meta=meta,
+                                          token=f"groupby-{method}")
         if split_out > 1:
-            return res if template is None else add_unobserved_partitions(res, template, nkeys, self.sort)
+            return res
         return res._reduction(_identity_chunk, _gather_sorted, meta=meta, token=f"groupby-{method}-gather",
-                              aggregate_kwargs={"nkeys": nkeys, "sort": self.sort, "template": template})
-
-    def _unobserved(self, method: str, args: tuple, kwargs: dict) -> Any:
-        """pandas' answer on no rows with ``observed=False``: one row for every category (product)."""
-        mn, extra = self._standins()
-        g = self._pandas(mn.iloc[:0], tuple(e.iloc[:0] for e in extra), observed=False)
-        try:
-            out = getattr(g, method)(*args, **kwargs)
-        except Exception as e:
-            raise NotImplementedError(
-                f"groupby(..., observed=False).{method}() over several partitions is not supported "
-                f"(pandas cannot say what an empty group gives: {e}); use observed=True") from e
-        idx = out.index
-        if isinstance(idx, pd.MultiIndex):  # pandas' product of several keys drops ordered=True
-            dts = [getattr(k, "dtype", None) for k in key_arrays(mn, self._specs, extra)]
-            arrays = [idx.get_level_values(i) for i in range(idx.nlevels)]
-            for i, dt in enumerate(dts):
-                if isinstance(dt, pd.CategoricalDtype) and arrays[i].dtype != dt:
-                    arrays[i] = arrays[i].astype(dt)
-            out.index = pd.MultiIndex.from_arrays(arrays, names=idx.names)
-        return out
+                              aggregate_kwargs={"nkeys": len(self._specs), "sort": self.sort})
 
     def median(self, numeric_only: bool = False, split_every: Any = None, split_out: Any = None,
                shuffle_method: Any = None):
@@ -578,11 +556,10 @@ def _identity_chunk(x: Any) -> Any:
     return x
 
 
-def _gather_sorted(parts: list, nkeys: int = 1, sort: bool = True, template: Any = None) -> Any:
+def _gather_sorted(parts: list, nkeys: int = 1, sort: bool = True) -> Any:
     nonempty = [p for p in parts if len(p)] or parts[:1]
     out = pd.concat(nonempty) if len(nonempty) > 1 else nonempty[0]
-    if template is not None:
-        out = add_unobserved(out, template, nkeys, 1, 0, False)
+    out = keep_level_dtypes(out, nonempty[0])
     if sort:
         levels = list(range(min(nkeys, out.index.nlevels)))
         out = out.sort_index(level=levels if out.index.nlevels > 1 else None, sort_remaining=False, kind="stable")

@@ -90,6 +90,19 @@ def shuffle_tree(args: list, plan: Plan, meta: Any, partial_meta: Any, k: int, m
 
 
 # -- whole-group methods (median, nunique, ...) with observed=False -----------------------
+def keep_level_dtypes(res: Any, like: Any) -> Any:
+    """``res`` with the index level dtypes of ``like`` (concat makes categorical levels plain)."""
+    if not isinstance(res.index, pd.MultiIndex) or not isinstance(like.index, pd.MultiIndex):
+        return res
+    want = [like.index.get_level_values(i).dtype for i in range(like.index.nlevels)]
+    have = [res.index.get_level_values(i) for i in range(res.index.nlevels)]
+    if len(want) != len(have) or all(h.dtype == w for h, w in zip(have, want)):
+        return res
+    res = res.copy(deep=False)
+    res.index = pd.MultiIndex.from_arrays([h.astype(w) for h, w in zip(have, want)], names=res.index.names)
+    return res
+
+
 def add_unobserved(out: Any, template: Any, nkeys: int, k: int, j: int, sort: bool) -> Any:
     """``out`` (the observed groups of output partition ``j`` of ``k``) plus the groups of
     ``template`` (pandas' answer on no rows: every unobserved group) that are missing and
@@ -102,22 +115,39 @@ def add_unobserved(out: Any, template: Any, nkeys: int, k: int, j: int, sort: bo
     extra = template[~idx.isin(out.index) & mine]
     if not len(extra):
         return out
-    res = pd.concat([out, extra]) if len(out) else extra
-    if isinstance(res.index, pd.MultiIndex):  # concat turns categorical levels into plain ones
-        want = [template.index.get_level_values(i).dtype for i in range(template.index.nlevels)]
-        have = [res.index.get_level_values(i) for i in range(res.index.nlevels)]
-        if any(h.dtype != w for h, w in zip(have, want)):
-            res.index = pd.MultiIndex.from_arrays([h.astype(w) for h, w in zip(have, want)], names=res.index.names)
+    res = keep_level_dtypes(pd.concat([out, extra]) if len(out) else extra, template)
     if sort:
         levels = list(range(min(nkeys, res.index.nlevels)))
         res = res.sort_index(level=levels if res.index.nlevels > 1 else None, sort_remaining=False, kind="stable")
     return res
 
 
-def add_unobserved_partitions(res: Any, template: Any, nkeys: int, sort: bool) -> Any:
-    """``res`` (one partition per hash bucket) with each bucket's unobserved groups added."""
-    k = res.npartitions
-    name = f"groupby-unobserved-{tokenize(res, template, nkeys, sort)}"
-    layer = {(name, j): Task(add_unobserved, Ref((res._name, j)), template, nkeys, k, j, sort) for j in range(k)}
-    graph = LayeredGraph.from_collections(name, layer, [res])
-    return core.new_collection(graph, name, res._meta, res.divisions)
+def _run_with_unobserved(df: pd.DataFrame, spec: dict, method: str, args: tuple, kwargs: dict, name: Any,
+                         meta: Any, k: int, j: int) -> Any:
+    import warnings
+
+    import numpy as np
+
+    from shoal.dataframe.groupby_apply import partition_groupby, run_method
+
+    out = run_method(df, dict(spec, observed=True), method, args, kwargs, name, True, meta)
+    # pandas on no rows of this partition's dtypes (its categories, known or not): every group
+    # unobserved, with the value pandas gives an empty group
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        template = getattr(partition_groupby(df.iloc[:0], dict(spec, observed=False)), method)(*args, **kwargs)
+    if isinstance(template, pd.Series):
+        template = template.rename(name)
+    return add_unobserved(out, template, len(spec["specs"]), k, j, spec["sort"])
+
+
+def with_unobserved(shuffled: Any, spec: dict, method: str, args: tuple, kwargs: dict, name: Any, meta: Any) -> Any:
+    """``method`` on every partition of the shuffled frame, observed groups plus the unobserved
+    ones whose hash (over the ``k`` partitions) is that partition's."""
+    k = shuffled.npartitions
+    tok = tokenize(shuffled, spec, method, args, kwargs, name)
+    oname = f"groupby-{method}-{tok}"
+    layer = {(oname, j): Task(_run_with_unobserved, Ref((shuffled._name, j)), spec, method, args, kwargs, name,
+                              meta, k, j) for j in range(k)}
+    graph = LayeredGraph.from_collections(oname, layer, [shuffled])
+    return core.new_collection(graph, oname, meta, [None] * (k + 1))
