@@ -6,8 +6,9 @@ workers), sampled every 5 ms; the number reported is the peak of the whole
 tree, not the rise over a baseline.
 
 Cases (``--cases`` picks some; Dask uses its P2P shuffle on a cluster and
-its disk shuffle on the threads scheduler, shoal its disk shuffle, chosen
-by ``shuffle_method="disk"`` for both cluster and threads):
+its disk shuffle on the threads scheduler; shoal its peer-to-peer shuffle
+on a cluster (``--shoal-cluster-method disk`` for its disk shuffle there)
+and its disk shuffle on the threads scheduler):
 
 * ``ts60-cluster``: ``timeseries(60 days, freq="250ms")`` (20.7M rows),
   ``set_index("x")``, rows counted, LocalCluster 2 workers x 1 GB;
@@ -88,18 +89,19 @@ def _count(df) -> int:
 
 def _workload(lib: str, case: str, scale: float):
     days = (60 if case.startswith("ts60") else 240) * scale
+    kw = {}
+    if lib == "shoal":  # p2p on a cluster (or --shoal-cluster-method), the disk shuffle on threads
+        method = os.environ.get("SHOAL_BENCH_CLUSTER_METHOD", "p2p") if case.endswith("-cluster") else "disk"
+        kw = {"shuffle_method": method}
     if case.startswith("ts"):
         df = _timeseries(lib, days)
-        kw = {"shuffle_method": "disk"} if lib == "shoal" else {}
         return lambda: _count(df.set_index("x", **kw))
     if case.startswith("merge"):
         n = int(10_000_000 * scale)
         left, right = _frame(lib, n, 40, 1), _frame(lib, n, 40, 2)
-        kw = {"shuffle_method": "disk"} if lib == "shoal" else {}
         return lambda: _count(left.merge(right, on="key", **kw))
     if case.startswith("sort"):
         df = _frame(lib, int(20_000_000 * scale), 80, 3)
-        kw = {"shuffle_method": "disk"} if lib == "shoal" else {}
         return lambda: _count(df.sort_values("a3", **kw))
     raise ValueError(case)
 
@@ -192,8 +194,11 @@ def main() -> None:
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--libs", default="dask,shoal", help="which libraries to run (default both)")
+    ap.add_argument("--shoal-cluster-method", default="p2p", choices=["p2p", "disk", "tasks"],
+                    help="shoal's shuffle on the cluster cases (default p2p)")
     ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    os.environ["SHOAL_BENCH_CLUSTER_METHOD"] = args.shoal_cluster_method
     if args.one:
         lib, case, scale = args.one
         print(json.dumps(run_one(lib, case, float(scale))))

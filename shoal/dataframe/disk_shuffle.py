@@ -56,7 +56,7 @@ import pandas as pd
 
 from shoal import config
 
-__all__ = ["ShuffleDir", "disk_shuffle_layer", "encode_frame", "decode_frame", "describe_active"]
+__all__ = ["ShuffleDir", "PieceEncoder", "disk_shuffle_layer", "encode_frame", "decode_frame", "describe_active"]
 
 _MAGIC = b"SHOALSH1"
 _HEADER = struct.Struct("<8sq")  # magic, number of output partitions
@@ -249,25 +249,55 @@ def transfer(df: pd.DataFrame, sdir: ShuffleDir, i: int, split_func: Callable, a
         return _transfer(df, sdir, i, split_func, args, k)
 
 
+class PieceEncoder:
+    """Piece ``j`` of one split partition as bytes, encoded when asked for.
+
+    Arrow for the whole partition only if an empty frame survives the round
+    trip with the same columns, dtypes and index (cheap, and catches dtypes
+    Arrow would change); each piece is checked again for its values.  When
+    the pieces are slices of one reordered frame, that frame is converted
+    once and its table sliced (converting 100s of small frames costs far
+    more).  ``meta`` is the empty frame (true dtypes for empty outputs).
+    """
+
+    def __init__(self, df: Any, pieces: list, compression: str | None = None):
+        self.pieces = pieces
+        self.compression = compression
+        empty = df.iloc[:0]
+        try:
+            self.use_arrow = isinstance(df, pd.DataFrame) and _same_layout(decode_frame(encode_frame(empty)), empty)
+        except Exception:
+            self.use_arrow = False
+        whole = getattr(pieces, "whole", None)
+        self.table = _to_arrow(whole) if self.use_arrow and whole is not None else None
+        self.bounds = getattr(pieces, "bounds", None)
+        self.meta = b"P" + pickle.dumps(empty, protocol=5)
+        self.n = len(pieces)
+        if self.table is not None:
+            self.pieces = None  # the table has every row: the reordered pandas copy can go
+
+    def __len__(self) -> int:
+        return self.n
+
+    def blob(self, j: int) -> bytes | None:
+        """Piece ``j`` encoded, or None if it has no rows."""
+        if self.table is not None:
+            start, stop = int(self.bounds[j]), int(self.bounds[j + 1])
+            return _ipc_bytes(self.table.slice(start, stop - start), self.compression) if stop > start else None
+        piece = self.pieces[j]
+        if piece is None or not len(piece):
+            return None
+        if self.use_arrow:
+            return encode_frame(piece, self.compression)
+        return b"P" + pickle.dumps(piece, protocol=5)
+
+
 def _transfer(df: pd.DataFrame, sdir: ShuffleDir, i: int, split_func: Callable, args: tuple, k: int) -> str:
     pieces = split_func(df, *args)
     if len(pieces) != k:
         raise ValueError(f"the shuffle's split gave {len(pieces)} pieces for {k} output partitions")
-    compression = config.get("dataframe.shuffle.compression", None)
-    empty = df.iloc[:0]
-    # Arrow for the whole partition only if an empty frame survives the round
-    # trip with the same columns, dtypes and index (cheap, and catches dtypes
-    # Arrow would change); each piece is checked again for its values
-    try:
-        use_arrow = isinstance(df, pd.DataFrame) and _same_layout(decode_frame(encode_frame(empty)), empty)
-    except Exception:
-        use_arrow = False
-    # pieces that are slices of one reordered frame: convert that once and
-    # slice the Arrow table (converting 100s of small frames costs far more)
-    whole = getattr(pieces, "whole", None)
-    wtable = _to_arrow(whole) if use_arrow and whole is not None else None
-    bounds = getattr(pieces, "bounds", None)
-    del whole
+    enc = PieceEncoder(df, pieces, config.get("dataframe.shuffle.compression", None))
+    del pieces
     final = os.path.join(sdir.path, f"in-{i}")
     tmp = os.path.join(sdir.path, f".in-{i}-{uuid.uuid4().hex}")
     table = np.zeros((k + 1, 2), dtype=np.int64)
@@ -276,23 +306,15 @@ def _transfer(df: pd.DataFrame, sdir: ShuffleDir, i: int, split_func: Callable, 
         f.write(table.tobytes())
         pos = _HEADER.size + table.nbytes
         for j in range(k):
-            piece = pieces[j]
-            pieces[j] = None  # the written piece is not kept
-            if not len(piece):
+            blob = enc.blob(j)
+            if blob is None:
                 continue
-            if wtable is not None:
-                blob = _ipc_bytes(wtable.slice(int(bounds[j]), len(piece)), compression)
-            elif use_arrow:
-                blob = encode_frame(piece, compression)
-            else:
-                blob = b"P" + pickle.dumps(piece, protocol=5)
             f.write(blob)
             table[j] = (pos, len(blob))
             pos += len(blob)
-            del blob, piece
-        meta = b"P" + pickle.dumps(empty, protocol=5)  # true dtypes for empty outputs
-        f.write(meta)
-        table[k] = (pos, len(meta))
+            del blob
+        f.write(enc.meta)
+        table[k] = (pos, len(enc.meta))
         f.seek(_HEADER.size)
         f.write(table.tobytes())
     os.replace(tmp, final)

@@ -9,12 +9,16 @@ once, and a getter per piece keeps the graph explicit for the schedulers).
 sort_values).
 
 ``method="disk"`` builds the same result through files instead
-(``shoal.dataframe.disk_shuffle``): ``n_in + n_out`` tasks and memory bounded
-by a partition, not by the data.  ``method=None`` reads config
-``dataframe.shuffle.method``; its default ``"auto"`` picks the disk shuffle
-when the data (estimated from the first partition) is larger than
-``dataframe.shuffle.memory_fraction`` of the memory available to the
-scheduler, as long as every process can reach the same disk.
+(``shoal.dataframe.disk_shuffle``), and ``method="p2p"`` through workers
+exchanging shards directly, each keeping its share on its own disk
+(``shoal.dataframe.p2p_shuffle``, distributed clusters only): ``n_in + n_out``
+tasks and memory bounded by a partition, not by the data.  ``method=None``
+reads config ``dataframe.shuffle.method``; its default ``"auto"`` picks
+``"p2p"`` on a cluster and ``"disk"`` on the local schedulers when the data
+(estimated from the first partition) is larger than
+``dataframe.shuffle.memory_fraction`` of the memory the workers have (their
+limits) or the local schedulers may use (``dataframe.shuffle.memory-limit``,
+else what the machine has available).
 """
 from __future__ import annotations
 
@@ -107,8 +111,14 @@ def _shuffle_layers(frame: Any, split_func: Any, split_args: tuple, k: int, toke
 
     ``method`` as for ``shuffle``; the output keys are ``(name, j)`` either way.
     """
-    if shuffle_method(frame, method) == "disk":
+    chosen = shuffle_method(frame, method)
+    if chosen == "disk":
         return _disk_layers(frame, split_func, split_args, k, token)
+    if chosen == "p2p":
+        from shoal.dataframe.p2p_shuffle import p2p_shuffle_layer
+
+        name = f"{token}-p2p-{tokenize(frame, split_func, split_args, k, 'p2p')}"
+        return name, p2p_shuffle_layer(frame, split_func, split_args, k, name)
     tok = tokenize(frame, split_func, split_args, k)
     sname = f"{token}-split-{tok}"
     gname = f"{token}-piece-{tok}"
@@ -185,12 +195,6 @@ def using_method(method: str | None) -> Iterator[None]:
 
 
 def _check_method(method: str) -> None:
-    if method == "p2p":
-        raise NotImplementedError(
-            "shuffle_method='p2p' (workers exchanging pieces directly) is not available in shoal yet; "
-            "use shuffle_method='disk' (files on a disk every worker shares, e.g. a LocalCluster) "
-            "or shuffle_method='tasks' (in memory)"
-        )
     if method not in METHODS:
         raise ValueError(f"shuffle_method={method!r} is not one of 'tasks', 'disk', 'p2p' (or None for the config)")
 
@@ -200,9 +204,9 @@ def _auto_method(frame: Any) -> str:
 
     if frame.npartitions < 2:
         return "tasks"
+    if _distributed_client() is not None:
+        return _auto_distributed(frame)
     budget = _memory_budget()
-    if budget is None:  # workers on other machines: no disk they all share
-        return "tasks"
     fraction = float(config.get("dataframe.shuffle.memory_fraction", 0.25))
     est = _estimate_nbytes(frame)
     if est is None:  # no cheap estimate: keep the in-memory shuffle
@@ -210,32 +214,41 @@ def _auto_method(frame: Any) -> str:
     return "disk" if est > fraction * budget else "tasks"
 
 
-def _this_host() -> set:
-    """Every name and address this machine answers to (workers there share its disk)."""
-    import psutil
-
-    names = {"localhost", os.uname().nodename}
-    for addrs in psutil.net_if_addrs().values():
-        names.update(a.address.split("%")[0] for a in addrs)
-    return names
-
-
-def _memory_budget() -> int | None:
-    """Memory of the processes that will run the shuffle; None if they do not share this disk."""
+def _distributed_client() -> Any:
+    """The Client that will run the graph, or None for the local schedulers."""
     from shoal import base, config
 
-    client = base._default_client if config.get("scheduler", None) is None else None
-    if client is not None:
-        try:
-            workers = client.scheduler_info().get("workers", {})
-        except Exception:
-            return None
-        hosts = {a.split("://")[-1].rsplit(":", 1)[0].strip("[]") for a in workers}
-        if not workers or not hosts <= _this_host():
-            return None
-        limits = [w.get("memory_limit") or 0 for w in workers.values()]
-        if all(limits):
-            return int(sum(limits))
+    return base._default_client if config.get("scheduler", None) is None else None
+
+
+def _auto_distributed(frame: Any) -> str:
+    """On a cluster: ``"p2p"`` when the data is large against the workers' memory, else ``"tasks"``."""
+    from shoal import config
+
+    try:
+        workers = _distributed_client().scheduler_info().get("workers", {})
+    except Exception:
+        return "tasks"
+    limits = [w.get("memory_limit") or 0 for w in workers.values()]
+    if not workers or not all(limits):  # no limits: nothing to measure against
+        return "tasks"
+    est = _estimate_nbytes(frame)
+    if est is None:
+        return "tasks"
+    fraction = float(config.get("dataframe.shuffle.memory_fraction", 0.25))
+    return "p2p" if est > fraction * sum(limits) else "tasks"
+
+
+def _memory_budget() -> int:
+    """Memory the local schedulers may use: config ``dataframe.shuffle.memory-limit`` (bytes or
+    ``"1GB"``), else the memory this machine has available."""
+    from shoal import config
+
+    limit = config.get("dataframe.shuffle.memory-limit", None)
+    if limit is not None:  # the local schedulers' budget, set by the user
+        from shoal.utils import parse_bytes
+
+        return parse_bytes(limit, what="dataframe.shuffle.memory-limit", example="1GB")
     import psutil
 
     return int(psutil.virtual_memory().available)

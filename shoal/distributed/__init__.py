@@ -20,7 +20,7 @@ from shoal.distributed.coordination import Event, Lock, MultiLock, Pub, Queue, S
 from shoal.distributed.deploy.cluster import Cluster
 from shoal.distributed.deploy.local import LocalCluster
 from shoal.distributed.exceptions import CancelledError, KilledWorker
-from shoal.distributed.futures import Future, as_completed, fire_and_forget, wait
+from shoal.distributed.futures import Future, as_completed, fire_and_forget, futures_of, wait
 from shoal.distributed.threads import rejoin, secede
 from shoal.distributed.worker.server import get_worker
 
@@ -33,6 +33,7 @@ __all__ = [
     "wait",
     "as_completed",
     "fire_and_forget",
+    "futures_of",
     "get_client",
     "get_worker",
     "get_task_stream",

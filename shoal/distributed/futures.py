@@ -124,9 +124,19 @@ class Future:
 
 
 
+def futures_of(obj: Any) -> list:
+    """The Futures inside ``obj``: a Future, a (nested) list/tuple/set/dict of them, or a
+    persisted collection (whose graph holds the Futures of its partitions)."""
+    if hasattr(type(obj), "__shoal_graph__") and not isinstance(obj, type):
+        return [v for v in obj.__shoal_graph__().values() if isinstance(v, Future)]
+    return _flatten(obj)
+
+
 def _flatten(fs: Any) -> list:
     if isinstance(fs, Future):
         return [fs]
+    if hasattr(type(fs), "__shoal_graph__") and not isinstance(fs, type):
+        return futures_of(fs)  # a persisted collection: wait for / gather its partitions
     if isinstance(fs, dict):
         fs = fs.values()
     elif not isinstance(fs, (list, tuple, set, frozenset)):

@@ -85,14 +85,14 @@ def test_disk_shuffle_on_a_cluster_every_row_once(tmpbase, monkeypatch):
     nparts, rows = 8, 3000
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, memory_limit="400MB") as cluster, \
             Client(cluster, set_as_default=False) as c:
-        # auto weighs the data against the workers' memory (they share this machine's disk)
+        # auto weighs the data against the workers' memory limits: p2p when large, else tasks
         from shoal import base
-        from shoal.dataframe.shuffle import _memory_budget, shuffle_method
+        from shoal.dataframe.shuffle import shuffle_method
 
         monkeypatch.setattr(base, "_default_client", c)
-        assert _memory_budget() == 2 * 400_000_000
         with shoal.config.set({"dataframe.shuffle.memory_fraction": 1e-9}):
-            assert shuffle_method(frame(nparts, rows, 0.0)) == "disk"
+            assert shuffle_method(frame(nparts, rows, 0.0)) == "p2p"
+        assert shuffle_method(frame(nparts, rows, 0.0)) == "tasks"  # 8 x 3000 rows: far below 800 MB
         monkeypatch.setattr(base, "_default_client", None)
         s = shuffle(frame(nparts, rows, 0.0), "key", npartitions=12, method="disk")
         out = per_partition(c, s)

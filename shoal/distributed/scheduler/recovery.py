@@ -121,6 +121,30 @@ class Recovery:
         else:
             self._make_ready(ts, event)
 
+    def invalidate(self, keys: list) -> list:
+        """Values of ``keys`` in memory no longer hold: free every copy, recompute them where needed.
+
+        Used when a value stands for state outside the scheduler that is gone
+        (a shuffle run's shards): tasks still waiting for it wait again.
+        """
+        lost = [ts for ts in map(self.tasks.get, keys)
+                if ts is not None and ts.state == MEMORY and not (ts.spec is None and ts.fid is None)]
+        # tasks running with the stale value start again once it is recomputed; their
+        # workers hear of it before the value is freed, so none starts with it missing
+        running = {t for ts in lost for t in ts.dependents or () if t.state == PROCESSING}
+        for t in sorted(running, key=lambda t: t.priority):
+            ws = self._unassign(t)
+            self.out.append(("w", ws.address, {"op": "free", "keys": [t.key]}))
+        for ts in lost:
+            self._free_data(ts)
+            self._lose_mark(ts)
+        for t in sorted(running, key=lambda t: t.priority):
+            self._reschedule(t, "input-lost")
+        for ts in lost:
+            self._lose_recompute(ts)
+        self._fill_all()
+        return self._take()
+
     def _lose(self, ts: TaskState) -> None:
         """The last copy of a value is gone: recompute it if anyone needs it."""
         if self._lose_mark(ts):

@@ -82,11 +82,14 @@ class SchedulerServer:
         }
         from shoal.distributed.scheduler.coordination import CoordinationExtension
         from shoal.distributed.scheduler.queries import ClientQueries
+        from shoal.distributed.scheduler.shuffle import ShuffleSchedulerExtension
 
         self.coordination = CoordinationExtension(self)  # locks, queues, variables, datasets...
         self.queries = ClientQueries(self)               # has-what, retire, run-on-scheduler...
+        self.shuffle = ShuffleSchedulerExtension(self)   # peer-to-peer shuffle runs
         self._handlers.update(self.coordination.handlers)
         self._handlers.update(self.queries.handlers)
+        self._handlers.update(self.shuffle.handlers)
 
     # ---- life cycle ----------------------------------------------------
     async def start(self) -> "SchedulerServer":
@@ -166,6 +169,7 @@ class SchedulerServer:
 
     def _announce_gone(self, addr: str) -> None:
         """Tell everyone a worker is gone, so transfers from it fail now, not at a timeout."""
+        self.shuffle.worker_removed(addr)
         msg = {"op": "worker-gone", "address": addr}
         for comm in list(self.worker_comms.values()) + list(self.client_comms.values()):
             comm.send(msg)

@@ -33,6 +33,7 @@ from shoal.core.task import resolve
 from shoal.distributed.comm.tcp import Comm, connect, listen
 from shoal.distributed.protocol.serialize import deserialize, loads_function, serialize, unserialisable
 from shoal.distributed.shuffle import memory_check, shuffle_activity
+from shoal.distributed.worker.shuffle import ShuffleWorkerExtension
 from shoal.distributed.worker.spill import SpillBuffer
 from shoal.distributed.worker.state import EXECUTING, WorkerState
 
@@ -110,6 +111,7 @@ class WorkerServer:
         self._bg: list = []
         self.plugins: dict = {}    # name -> worker plugin (see plugins.py)
         self.actors: dict = {}     # key -> actor instance (see shoal/distributed/actors.py)
+        self.shuffle = ShuffleWorkerExtension(self)  # peer-to-peer shuffle shards
         self._actor_pool: Any = None
         self.log_records: collections.deque = collections.deque(maxlen=1000)
         self._log_handler: Any = None
@@ -203,6 +205,7 @@ class WorkerServer:
 
             await plugins.teardown_all(self)
         self.actors.clear()
+        self.shuffle.close()
         if self._actor_pool is not None:
             self._actor_pool.shutdown(wait=False)
         if self.scomm is not None and not self.scomm.closed:
@@ -251,6 +254,8 @@ class WorkerServer:
                 self.loop.create_task(self._plugin(msg))
             elif op == "acquire-replicas":
                 out.extend(st.acquire_replicas(msg["items"]))
+            elif op == "shuffle-reply" or op == "shuffle-drop":
+                self.shuffle.on_scheduler(msg)
             elif op == "close":
                 self.loop.create_task(self.close(0))
             elif op == "restart":
@@ -429,6 +434,8 @@ class WorkerServer:
                 comm.send({"op": "data", "rid": msg["rid"], "data": {}, "missing": []})
             elif op == "actor":
                 self.loop.create_task(self._actor_request(comm, msg))
+            elif op == "shuffle-push" or op == "shuffle-fetch":
+                self.shuffle.on_peer(comm, msg)
             elif op == "data":
                 fut = self._peer_waiting.pop(msg["rid"], None)
                 if fut is not None and not fut.done():
@@ -468,23 +475,27 @@ class WorkerServer:
         finally:
             self._peer_connecting.pop(address, None)
 
+    async def peer_request(self, address: str, msg: dict, timeout: float) -> dict:
+        """Send ``msg`` to a peer and wait for its ``data`` reply (errs if it closes or times out)."""
+        comm = await self._peer(address)
+        self._peer_rid += 1
+        rid = msg["rid"] = self._peer_rid
+        fut = self.loop.create_future()
+        self._peer_waiting[rid] = fut
+        comm.send(msg)
+        try:
+            done, _ = await asyncio.wait([fut, comm.closed_future], timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._peer_waiting.pop(rid, None)
+        if fut not in done:
+            raise ConnectionError(f"peer {address} closed or timed out")
+        return fut.result()
+
     async def _fetch(self, peer: str, keys: list) -> None:
         try:
-            comm = await self._peer(peer)
-            self._peer_rid += 1
-            rid = self._peer_rid
-            fut = self.loop.create_future()
-            self._peer_waiting[rid] = fut
-            comm.send({"op": "get-data", "rid": rid, "keys": keys})
             t_fetch = time.time()
-            try:
-                done, _ = await asyncio.wait([fut, comm.closed_future], timeout=60,
-                                             return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                self._peer_waiting.pop(rid, None)
-            if fut not in done:
-                raise ConnectionError(f"peer {peer} closed or timed out")
-            msg = fut.result()
+            msg = await self.peer_request(peer, {"op": "get-data", "keys": keys}, 60)
             values: dict = {}
             errors = dict(msg.get("errors") or {})
             for k, v in msg["data"].items():
