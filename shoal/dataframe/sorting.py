@@ -170,7 +170,8 @@ def measured_divisions(frame: Any) -> Any:
 
 
 def _set_index_part(df: pd.DataFrame, col: Any, drop: bool) -> pd.DataFrame:
-    return df.set_index(col, drop=drop).sort_index()
+    # stable: rows with equal keys keep their input order, so the result does not vary by run
+    return df.set_index(col, drop=drop).sort_index(kind="stable")
 
 
 def set_index(df: Any, other: Any, drop: bool = True, sorted: bool = False, npartitions: int | None = None,

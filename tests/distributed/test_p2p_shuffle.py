@@ -60,6 +60,17 @@ def test_p2p_same_rows_in_the_same_order_as_the_task_shuffle(tmpbase):
         who = c.who_has(p)
         for j in range(12):
             assert list(who[(p._name, j)]) == [workers[j % 2]]
+        # the shards held are reported with the heartbeats, and shown by the dashboard
+        from shoal.distributed.dashboard.snapshot import _norm_worker
+
+        deadline = time.monotonic() + 10
+        while True:
+            info = c.scheduler_info()["workers"]
+            shown = [_norm_worker(w, a)["shuffle"] for a, w in info.items()]
+            if all("p2p shuffle" in x and "MiB of shards on disk" in x for x in shown):
+                break
+            assert time.monotonic() < deadline, f"shards not reported: {shown}"
+            time.sleep(0.1)
         got = c.compute(p).result(timeout=60)
         ref = shuffle(frame(nparts, rows, 0.0), "key", npartitions=12, method="tasks").compute(scheduler="sync")
         pd.testing.assert_frame_equal(got, ref)

@@ -146,10 +146,10 @@ function drawMemory(workers){
 }
 function drawWorkersTable(workers){
   const el=$('workers-table'); if(!el) return;
-  let h='<thead><tr><th>name</th><th>address</th><th>threads</th><th>cpu</th><th>memory</th><th>managed</th><th>unmanaged</th><th>spilled</th><th>limit</th><th>processing</th><th>in memory</th></tr></thead><tbody>';
+  let h='<thead><tr><th>name</th><th>address</th><th>threads</th><th>cpu</th><th>memory</th><th>managed</th><th>unmanaged</th><th>spilled</th><th>limit</th><th>processing</th><th>in memory</th><th>shuffle</th></tr></thead><tbody>';
   for(const w of workers){
     h+=`<tr class="worker" data-address="${esc(w.address)}"><td><a href="/info/worker/${encodeURIComponent(w.address)}${q}">${esc(w.name)}</a></td><td>${esc(w.address)}</td><td>${w.nthreads}</td><td>${w.cpu.toFixed(0)} %</td>`+
-      `<td>${fmtBytes(w.memory_managed+w.memory_unmanaged)}</td><td>${fmtBytes(w.memory_managed)}</td><td>${fmtBytes(w.memory_unmanaged)}</td><td>${fmtBytes(w.memory_spilled)}</td><td>${w.memory_limit?fmtBytes(w.memory_limit):'-'}</td><td>${w.processing}</td><td>${w.in_memory}</td></tr>`;
+      `<td>${fmtBytes(w.memory_managed+w.memory_unmanaged)}</td><td>${fmtBytes(w.memory_managed)}</td><td>${fmtBytes(w.memory_unmanaged)}</td><td>${fmtBytes(w.memory_spilled)}</td><td>${w.memory_limit?fmtBytes(w.memory_limit):'-'}</td><td>${w.processing}</td><td>${w.in_memory}</td><td class="shuffle">${esc(w.shuffle||'')}</td></tr>`;
   }
   el.innerHTML=h+'</tbody>';
   const n=$('n-workers'); if(n) n.textContent=workers.length;

@@ -9,7 +9,7 @@ place that knows where those live on the server, and turns them into::
                        "released", "total", "duration", "nbytes"}},
      "workers": [{"address", "name", "nthreads", "cpu", "memory_managed",
                   "memory_unmanaged", "memory_spilled", "memory_limit",
-                  "processing", "in_memory", "executing", "last_seen"}],
+                  "processing", "in_memory", "executing", "last_seen", "shuffle"}],
      "stream": [{"seq", "worker", "thread", "key", "group", "start", "stop",
                  "kind"}],          # kind: compute | transfer | spill | error
      "stream_seq": total number of events ever recorded}
@@ -144,6 +144,7 @@ def _norm_worker(w: dict, address: str | None = None) -> dict:
         "last_seen": float(_num(w, "last_seen")),
         "host": w.get("host", ""),
         "pid": w.get("pid"),
+        "shuffle": str(w.get("shuffle") or ""),  # running shuffle steps and their sizes
     }
     if not out["memory_unmanaged"] and out["memory_rss"]:
         out["memory_unmanaged"] = max(out["memory_rss"] - out["memory_managed"], 0)

@@ -573,7 +573,7 @@ class WorkerServer:
                     "cpu": proc.cpu_percent(), "pid": os.getpid(),
                     "spilled": self.data.spilled_bytes, "executing": len(self.state.executing),
                     "ready": len(self.state.ready), "stream": list(self._stream)[-50:],
-                    "shuffle": shuffle_activity()}})
+                    "shuffle": "; ".join(filter(None, (shuffle_activity(), self.shuffle.describe())))}})
 
     async def _memory_monitor(self) -> None:
         if not self.memory_limit:
