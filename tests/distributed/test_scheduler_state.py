@@ -461,3 +461,23 @@ def test_remove_replicas_never_drops_the_last_copy():
     assert ("w1", {"op": "free", "keys": ["a"]}) in msgs(out)
     assert [w.address for w in s.tasks["a"].who_has] == ["w2"]
     assert s.workers["w1"].nbytes == 0 and s.workers["w2"].nbytes == 100
+
+
+def test_invalidated_values_are_recomputed_and_their_running_dependents_restart():
+    # t0, t1 -> barrier -> out; t0 stands for state outside the scheduler that is gone
+    s = SchedulerState(validate=True)
+    s.add_client("c")
+    s.add_worker("w1", "w1", 2, now=0.0)
+    graph(s, "c", {"t0": [], "t1": [], "barrier": ["t0", "t1"]})
+    s.task_finished("w1", "t0", 8, 0.01)
+    s.task_finished("w1", "t1", 8, 0.01)
+    assert s.tasks["barrier"].state == PROCESSING
+    out = s.invalidate(["t0", "missing-key"])
+    # the running dependent hears first, then the stale copy is freed and recomputed
+    frees = [m["keys"] for _, m in msgs(out, op="free")]
+    assert frees.index(["barrier"]) < frees.index(["t0"])
+    assert [m["key"] for _, m in msgs(out, op="compute")] == ["t0"]
+    assert s.tasks["barrier"].state == WAITING and s.tasks["t1"].state == MEMORY
+    out = s.task_finished("w1", "t0", 8, 0.01)
+    assert [m["key"] for _, m in msgs(out, op="compute")] == ["barrier"]
+    assert s.invalidate(["t1"]) and s.tasks["barrier"].state == WAITING  # also while it is re-placed
