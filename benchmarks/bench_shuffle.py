@@ -8,7 +8,8 @@ tree, not the rise over a baseline.
 Cases (``--cases`` picks some; Dask uses its P2P shuffle on a cluster and
 its disk shuffle on the threads scheduler; shoal its peer-to-peer shuffle
 on a cluster (``--shoal-cluster-method disk`` for its disk shuffle there)
-and its disk shuffle on the threads scheduler):
+and, on the threads scheduler, the method "auto" picks against a 1 GB budget
+(config ``dataframe.shuffle.memory-limit``: the disk shuffle for these sizes)):
 
 * ``ts60-cluster``: ``timeseries(60 days, freq="250ms")`` (20.7M rows),
   ``set_index("x")``, rows counted, LocalCluster 2 workers x 1 GB;
@@ -90,9 +91,8 @@ def _count(df) -> int:
 def _workload(lib: str, case: str, scale: float):
     days = (60 if case.startswith("ts60") else 240) * scale
     kw = {}
-    if lib == "shoal":  # p2p on a cluster (or --shoal-cluster-method), the disk shuffle on threads
-        method = os.environ.get("SHOAL_BENCH_CLUSTER_METHOD", "p2p") if case.endswith("-cluster") else "disk"
-        kw = {"shuffle_method": method}
+    if lib == "shoal" and case.endswith("-cluster"):  # p2p (or --shoal-cluster-method)
+        kw = {"shuffle_method": os.environ.get("SHOAL_BENCH_CLUSTER_METHOD", "p2p")}
     if case.startswith("ts"):
         df = _timeseries(lib, days)
         return lambda: _count(df.set_index("x", **kw))
@@ -134,7 +134,9 @@ def run_one(lib: str, case: str, scale: float) -> dict:
         else:
             import shoal
 
-            stack.enter_context(shoal.config.set({"scheduler": "threads", "num_workers": 2}))
+            # a 1 GB budget: "auto" weighs the data against it (and picks the disk shuffle)
+            stack.enter_context(shoal.config.set({"scheduler": "threads", "num_workers": 2,
+                                                  "dataframe.shuffle.memory-limit": "1GB"}))
     with stack:
         fn = _workload(lib, case, scale)
         t0 = time.perf_counter()
