@@ -23,6 +23,7 @@ from shoal.core.task import Ref, Task
 from shoal.core.tokenize import tokenize
 from shoal.dataframe import core
 from shoal.dataframe.io.convert import from_pandas
+from shoal.dataframe import merge_keys
 from shoal.dataframe.mapping import align_partitions, map_partitions
 from shoal.dataframe.optimize import register_columns
 from shoal.dataframe.shuffle import INDEX, shuffle
@@ -42,11 +43,12 @@ def _as_list(x: Any) -> list:
 
 
 @register_columns(merge_parts)
+@register_columns(merge_keys.merge_labelled)
 def _merge_cols(task: Any, need: Any) -> dict:
     """Each side needs its join keys plus every needed output column under
     its own name or with a suffix stripped (so overlapping names, and hence
     suffixing, stay as they were)."""
-    left, right, kw = task.args
+    left, right, kw = task.args[:3]
     if need is None or kw.get("left_index") or kw.get("right_index") or kw.get("indicator"):
         return {}
     on = _as_list(kw.get("on"))
@@ -63,6 +65,22 @@ def _merge_cols(task: Any, need: Any) -> dict:
         out[left.key] = frozenset(names | set(lkeys))
     if type(right) is Ref:
         out[right.key] = frozenset(names | set(rkeys))
+    return out
+
+
+@register_columns(merge_keys.summarize)
+def _summary_cols(task: Any, need: Any) -> dict:
+    """A summary reads the join keys of both sides."""
+    left, right, kw, keys = task.args
+    lk = _as_list(kw.get("on")) or _as_list(kw.get("left_on"))
+    rk = _as_list(kw.get("on")) or _as_list(kw.get("right_on"))
+    if not lk or not rk:
+        return {}
+    out = {}
+    if type(left) is Ref:
+        out[left.key] = frozenset(lk)
+    if type(right) is Ref:
+        out[right.key] = frozenset(rk)
     return out
 
 
@@ -91,7 +109,10 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
         if right_small is None and right_n > 1:
             small = right.repartition(npartitions=1)
         return _broadcast(left, small, kw, meta, small_on_right=True)
+    fill_keys = merge_keys.object_fill_keys(kw, left._meta, right._meta if right_small is None else right_small)
     if broadcast is not False and how in ("inner", "right") and left.npartitions == 1 and right_small is None:
+        if fill_keys:
+            return _labelled(left, right, kw, meta, fill_keys, left_whole=True)
         return _broadcast(right, left, kw, meta, small_on_right=False)
     if right_small is not None:
         right = from_pandas(right_small, npartitions=1)
@@ -115,6 +136,8 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
     k = npartitions or max(left.npartitions, right.npartitions)
     ls = shuffle(left, lkey, npartitions=k)
     rs = shuffle(right, rkey, npartitions=k)
+    if fill_keys:
+        return _labelled(ls, rs, kw, meta, fill_keys, left_whole=False)
     return map_partitions(merge_parts, ls, rs, kw, meta=meta, token="merge", align=False,
                           divisions=[None] * (k + 1))
 
@@ -131,6 +154,25 @@ def _check_key_dtypes(left: Any, right: Any, lkey: Any, rkey: Any) -> None:
                 f"merge keys {a!r} ({da}) and {b!r} ({db}) have different dtypes, so equal values could "
                 f"hash to different partitions; cast one first, e.g. right = right.astype({{{b!r}: '{da}'}})"
             )
+
+
+def _labelled(left: Any, right: Any, kw: dict, meta: Any, keys: list, left_whole: bool) -> Any:
+    """Partition pairs merged with object keys labelled as pandas labels the whole result
+    (``shoal.dataframe.merge_keys``): a summary per pair, one combined flag, then the merges.
+    ``left_whole``: ``left`` has one partition, paired with every partition of ``right``."""
+    name = "merge-" + tokenize(left, right, kw, keys)
+    sname, wname = "merge-summary-" + name[6:], "merge-whole-" + name[6:]
+    layer: dict = {}
+    n = right.npartitions
+    for i in range(n):
+        a, b = Ref((left._name, 0 if left_whole else i)), Ref((right._name, i))
+        layer[(sname, i)] = Task(merge_keys.summarize, a, b, kw, keys)
+    layer[(wname, 0)] = Task(merge_keys.combine, [Ref((sname, i)) for i in range(n)])
+    for i in range(n):
+        a, b = Ref((left._name, 0 if left_whole else i)), Ref((right._name, i))
+        layer[(name, i)] = Task(merge_keys.merge_labelled, a, b, kw, keys, Ref((wname, 0)))
+    graph = LayeredGraph.from_collections(name, layer, [left, right])
+    return core.new_collection(graph, name, meta, [None] * (n + 1))
 
 
 def _broadcast(big: Any, small: Any, kw: dict, meta: Any, small_on_right: bool) -> Any:

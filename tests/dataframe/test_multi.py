@@ -137,3 +137,32 @@ def test_concat_join_interleave_and_ignore_index(join):
     pd.testing.assert_frame_equal(
         ddf.concat([ddf.from_pandas(left, 2), ddf.from_pandas(right, 2)], axis=1, join=join).compute(),
         pd.concat([left, right], axis=1, join=join))
+
+
+def _labels(df):
+    """Rows as reprs, so None and NaN count as different labels."""
+    return sorted(tuple(repr(v) for v in r) for r in df.itertuples(index=False))
+
+
+@pytest.mark.parametrize("how", ["right", "outer", "left", "inner"])
+@pytest.mark.parametrize("parts", [(2, 2), (1, 3), (3, 1)])
+def test_merge_object_keys_label_missing_as_pandas(how, parts):
+    # pandas turns a right-only None key into NaN when some row of the whole result has a
+    # left row and the right keys are strings; a partition holding only right-only rows
+    # cannot see that alone
+    a = pd.DataFrame({"ks": pd.Series(["a"], dtype=object), "x": [0]})
+    b = pd.DataFrame({"ks": pd.Series([None, np.nan, "a", "a"], dtype=object), "y": [0, 1, 2, 3]})
+    for bc in (None, False):
+        got = c(ddf.from_pandas(a, parts[0]).merge(ddf.from_pandas(b, parts[1]), how=how, on="ks", broadcast=bc))
+        assert _labels(got) == _labels(a.merge(b, how=how, on="ks"))
+
+
+@pytest.mark.parametrize("how", ["right", "outer"])
+def test_merge_object_keys_keep_none_where_pandas_does(how):
+    # a right key that is not a string (5), or no left row at all: pandas keeps None
+    a = pd.DataFrame({"ks": pd.Series(["a", "b"], dtype=object), "k": [1, 1], "x": [0, 1]})
+    b = pd.DataFrame({"ks": pd.Series(["a", None, 5, "b"], dtype=object), "k": [1, 0, 0, 1], "y": [0, 1, 2, 3]})
+    for frame in (a, a.iloc[:0]):
+        for on in ("ks", ["ks", "k"]):
+            got = c(ddf.from_pandas(frame, 2).merge(ddf.from_pandas(b, 3), how=how, on=on, broadcast=False))
+            assert _labels(got) == _labels(frame.merge(b, how=how, on=on))
