@@ -2,18 +2,18 @@
 
 pandas builds the shared key column of a ``right`` or ``outer`` merge from
 the left keys, filling the rows that have no left row with the right keys.
-When *some* row of the whole result has a left row, that fill goes through a
-Series, and a right key column whose values are all strings or missing is
-inferred as a string column on the way, so its ``None`` (and ``pd.NA``)
-become ``NaN``.  When *no* row has a left row, or a right key is not a
-string, the right keys are copied as they are, ``None`` kept.
+When *some* row of the whole result has a left row, that fill goes through
+``Index.where``, which first infers a dtype for the whole right key column:
+all strings or missing infers strings, so ``None`` (and ``pd.NA``) become
+``NaN``; datetime objects infer datetimes, so ``None`` becomes ``NaT``.
+When *no* row has a left row the right keys are copied as they are.
 
 Both conditions are about the whole result, not one partition, so a
 partitioned merge with object keys cannot decide them alone: each pair of
-partitions reports a small summary (does a left row survive? what kind of
-values are the right keys?), the summaries are combined into one flag per
-key, and each partition's merge labels its right-only rows from that flag.
-Only ``right``/``outer`` merges on object key columns take this path.
+partitions reports a small summary (does a left row survive? one value of
+each kind among the right keys), the summaries are combined, and each
+partition's merge labels its right-only rows from that.  Only
+``right``/``outer`` merges on object key columns take this path.
 """
 from __future__ import annotations
 
