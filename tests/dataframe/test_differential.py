@@ -156,14 +156,19 @@ REDUCTIONS = ["sum", "prod", "min", "max", "count", "mean", "var", "std", "sem",
 
 
 @SETTINGS
-@given(split(), st.sampled_from(REDUCTIONS), st.booleans(), st.booleans())
-def test_frame_reductions(data, how, numeric_only, skipna):
+@given(split(), st.sampled_from(REDUCTIONS), st.booleans(), st.booleans(), st.sampled_from([0, 1, 2]),
+       st.sampled_from([0, 1, 3]))
+def test_frame_reductions(data, how, numeric_only, skipna, ddof, min_count):
     pdf, d = data
-    kw = {}
+    kw: dict = {}
     if how not in ("any", "all", "nunique"):
         kw["numeric_only"] = numeric_only
     if how not in ("count", "nunique"):
         kw["skipna"] = skipna
+    if how in ("var", "std", "sem"):
+        kw["ddof"] = ddof
+    if how in ("sum", "prod"):
+        kw["min_count"] = min_count
     if how in ("any", "all"):
         pdf, d = pdf[["i", "f", "b"]], d[["i", "f", "b"]]
     check(lambda: getattr(d, how)(**kw), lambda: getattr(pdf, how)(**kw))
@@ -171,14 +176,16 @@ def test_frame_reductions(data, how, numeric_only, skipna):
 
 @SETTINGS
 @given(split(), st.sampled_from(REDUCTIONS + ["median_approximate"]), st.sampled_from(VALUE_COLUMNS),
-       st.booleans(), st.sampled_from([0, 1, 3]))
-def test_series_reductions(data, how, col, skipna, min_count):
+       st.booleans(), st.sampled_from([0, 1, 3]), st.sampled_from([0, 1, 2]))
+def test_series_reductions(data, how, col, skipna, min_count, ddof):
     pdf, d = data
     kw: dict = {}
     if how not in ("count", "nunique", "median_approximate"):
         kw["skipna"] = skipna
     if how in ("sum", "prod"):
         kw["min_count"] = min_count
+    if how in ("var", "std", "sem"):
+        kw["ddof"] = ddof
     if how == "prod" and col == "s":
         # shoal refuses prod of a string column up front (TypeError, as pandas does on any string);
         # pandas alone answers 1 when every value is missing
@@ -196,21 +203,27 @@ GB_AGGS = ["sum", "mean", "min", "max", "count", "size", "var", "std", "first", 
 
 @SETTINGS
 @given(split(), st.sampled_from(KEYS), st.sampled_from(GB_AGGS), st.booleans(), st.booleans(),
-       st.sampled_from([None, "f", "i", ["f", "b"]]))
-def test_groupby_aggregations(data, by, how, dropna, numeric_only, selection):
+       st.sampled_from([None, "f", "i", ["f", "b"]]), st.booleans(), st.booleans(), st.sampled_from([0, 1, 2]))
+def test_groupby_aggregations(data, by, how, dropna, numeric_only, selection, sort, observed, extra):
     pdf, d = data
-    kw = {}
+    kw: dict = {}
     if how not in ("count", "size", "nunique", "median"):
         kw["numeric_only"] = numeric_only
+    if how in ("var", "std"):
+        kw["ddof"] = extra
+    if how in ("sum", "prod"):
+        kw["min_count"] = extra
 
     def run(frame):
-        g = frame.groupby(by, dropna=dropna, observed=True)
+        g = frame.groupby(by, dropna=dropna, observed=observed, sort=sort)
         if selection is not None:
             g = g[selection]
             kw.pop("numeric_only", None) if not isinstance(selection, list) else None
         return getattr(g, how)(**kw)
 
-    check(lambda: run(d), lambda: run(pdf))
+    # without sort the order of groups is pandas' order of first appearance; a partitioned
+    # groupby need not keep it (as Dask), so then compare the groups, not their order
+    check(lambda: run(d), lambda: run(pdf), ordered=sort)
 
 
 @SETTINGS
