@@ -111,6 +111,9 @@ def same(got, exp, ordered: bool = True, ignore_index: bool = False) -> None:
         if isinstance(exp, pd.DataFrame):
             tm.assert_frame_equal(got, exp, check_dtype=False, check_index_type=False, check_column_type=False,
                                   rtol=1e-6, atol=1e-8)
+            for i in range(exp.shape[1]):
+                if exp.iloc[:, i].dtype == object:
+                    assert _missing_kinds(got.iloc[:, i]) == _missing_kinds(exp.iloc[:, i]), exp.columns[i]
         else:
             if exp.dtype == object or got.dtype == object:
                 got = got.astype(object).where(got.notna(), None)
@@ -124,6 +127,12 @@ def same(got, exp, ordered: bool = True, ignore_index: bool = False) -> None:
         assert np.isclose(float(got), float(exp), rtol=1e-6, atol=1e-8), (got, exp)
         return
     assert got == exp, (got, exp)
+
+
+def _missing_kinds(col: pd.Series) -> list:
+    """Which missing value (None, NaN, NA, NaT) each row of an object column holds: pandas
+    shows None and NaN as different labels, so a result must keep the one pandas gives."""
+    return [type(v).__name__ if _missing(v) else "" for v in col]
 
 
 def _sorted_frame(df: pd.DataFrame, with_index: bool = True) -> pd.DataFrame:
