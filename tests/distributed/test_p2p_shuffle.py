@@ -129,6 +129,12 @@ def test_p2p_shuffle_larger_than_the_workers_memory(tmpbase):
                                          meta={"rows": int, "sum": object, "kmin": int, "kmax": int}))
         res = out.result(timeout=600)
         assert set(cluster.worker_pids()) == pids  # no worker was killed or restarted
+        assert shard_files(tmpbase)  # kept while its result is held (a lost output is rebuilt from them)
+        del out
+        deadline = time.monotonic() + 30  # the shuffle is forgotten: its shards are deleted
+        while shard_files(tmpbase):
+            assert time.monotonic() < deadline, "shards of a finished shuffle were kept"
+            time.sleep(0.2)
     assert int(res["rows"].sum()) == nparts * rows
     assert sum(int(x) for x in res["sum"]) % 2**64 == exp_sum
     assert shard_files(tmpbase) == []

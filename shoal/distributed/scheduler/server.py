@@ -98,6 +98,7 @@ class SchedulerServer:
                                      contact_address=self.contact_address)
         self.address = self.listener.address
         self._tasks.append(asyncio.get_running_loop().create_task(self._watch_heartbeats()))
+        self._tasks.append(asyncio.get_running_loop().create_task(self.shuffle.purge_periodically()))
         if config.get("distributed.scheduler.work-stealing", True):
             interval = float(config.get("distributed.scheduler.work-stealing-interval", 0.1))
             self._tasks.append(asyncio.get_running_loop().create_task(self._balance(interval)))

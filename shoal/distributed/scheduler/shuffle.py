@@ -22,6 +22,10 @@ dropped run when a send fails or their ``done`` is refused, and send again.
 
 Output ``j`` is placed on its run's owner (a worker restriction set when the
 run completes, lifted when it is dropped), so it is read from local disk.
+A run is kept while any task of its shuffle is known to the scheduler (an
+output held by a client may have to be recomputed from its shards); once
+they are all forgotten the workers are told to delete it (checked every few
+seconds, and whenever a shuffle starts).
 """
 from __future__ import annotations
 
@@ -146,6 +150,15 @@ class ShuffleSchedulerExtension:
             ts = tasks.get(run.output_key(j))
             if ts is not None and ts.extra and "workers" in ts.extra:
                 del ts.extra["workers"]
+
+    async def purge_periodically(self, interval: float = 2.0) -> None:
+        """Free the workers' disks of finished shuffles without waiting for the next one to start."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self._purge()
+            except Exception:  # never let housekeeping end the loop
+                logger.exception("purging finished shuffle runs failed")
 
     def _purge(self) -> None:
         """Forget runs whose shuffle left the scheduler (every output done and released)."""
