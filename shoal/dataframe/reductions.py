@@ -126,11 +126,24 @@ def _rows(vals: list) -> Any:
     return pd.Series(vals)
 
 
+def _three_valued(rows: Any) -> Any:
+    """any/all answers holding NA (a nullable column with skipna=False) as the boolean dtype, so the
+    partitions' answers combine with pandas' three-valued logic."""
+    if isinstance(rows, pd.DataFrame):
+        cols = {c: _three_valued(rows[c]) for c in rows.columns}
+        return pd.DataFrame(cols, index=rows.index) if cols else rows
+    if rows.dtype == object and any(v is pd.NA for v in rows):
+        return rows.astype("boolean")
+    return rows
+
+
 def _simple_combine(parts: list, how: str, kw: dict) -> tuple:
     real = [p for p in parts if p[0] > 0] or parts[:1]
     how2 = "sum" if how == "count" else how
     kw2 = {k: v for k, v in kw.items() if k == "skipna"}
     rows = _rows([p[1] for p in real])
+    if how in ("any", "all"):
+        rows = _three_valued(rows)
     if isinstance(rows, pd.DataFrame) and rows.shape[1] and (rows.dtypes == object).any():
         # mixed-type answers (a frame's min of numbers and strings): column by column
         val = pd.Series({c: getattr(rows[c].infer_objects(), how2)(**kw2) for c in rows.columns}, dtype=object)

@@ -296,3 +296,14 @@ def test_value_counts_and_nunique(data, col, dropna, normalize):
     check(lambda: d[col].value_counts(dropna=dropna, normalize=normalize),
           lambda: pdf[col].value_counts(dropna=dropna, normalize=normalize), ordered=False)
     check(lambda: d[col].nunique(dropna=dropna), lambda: pdf[col].nunique(dropna=dropna))
+
+
+@pytest.mark.parametrize("vals", [[None], [None, 1], [None, 0], [0, 0, None, 0], [1, None, 0]])
+@pytest.mark.parametrize("how", ["any", "all"])
+def test_any_all_of_nullable_ints_without_skipna(vals, how):
+    # a partition's answer can be NA; the partitions combine with pandas' three-valued logic
+    pdf = pd.DataFrame({"ni": pd.array(vals, dtype="Int64"), "i": range(len(vals))})
+    for n in (1, 2, 3):
+        d = ddf.from_pandas(pdf, npartitions=n)
+        check(lambda: getattr(d.ni, how)(skipna=False), lambda: getattr(pdf.ni, how)(skipna=False))
+        check(lambda: getattr(d, how)(skipna=False), lambda: getattr(pdf, how)(skipna=False))
