@@ -335,6 +335,14 @@ def _fill_empty_groups(res: Any, plan: Plan, part: tuple | None = None) -> Any:
 
 
 def _fill_col(new: pd.Series, old: pd.Series, func: Any, plan: Plan) -> pd.Series:
+    if func in ("first", "last") and new.dtype == object:
+        # pandas' first/last of an empty group in an object column is None, not NaN
+        added = ~new.index.isin(old.index)
+        if added.any():
+            vals = new.to_numpy(dtype=object, copy=True)
+            vals[added] = None
+            return pd.Series(vals, index=new.index, name=new.name, dtype=object)
+        return new
     if func in _EMPTY and not (func in ("sum", "prod") and plan.options.get("min_count", 0) > 0):
         filled = new.fillna(_EMPTY[func])
         try:

@@ -307,3 +307,15 @@ def test_any_all_of_nullable_ints_without_skipna(vals, how):
         d = ddf.from_pandas(pdf, npartitions=n)
         check(lambda: getattr(d.ni, how)(skipna=False), lambda: getattr(pdf.ni, how)(skipna=False))
         check(lambda: getattr(d, how)(skipna=False), lambda: getattr(pdf, how)(skipna=False))
+
+
+@pytest.mark.parametrize("how", ["first", "last"])
+@pytest.mark.parametrize("by", ["c", ["c", "k"]])
+def test_groupby_first_last_of_unobserved_categories_is_none(how, by):
+    # pandas labels an empty group's first/last in an object column None (min/max: NaN)
+    pdf = pd.DataFrame({"c": pd.Categorical(["p", "p"], categories=["p", "q", "r"]), "k": [1, 1],
+                        "s": pd.Series(["x", None], dtype=object), "f": [1.0, 2.0]})
+    for n in (1, 2):
+        d = ddf.from_pandas(pdf, npartitions=n)
+        check(lambda: getattr(d.groupby(by, observed=False), how)(),
+              lambda: getattr(pdf.groupby(by, observed=False), how)())
