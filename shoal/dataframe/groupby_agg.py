@@ -335,7 +335,7 @@ def _fill_empty_groups(res: Any, plan: Plan, part: tuple | None = None) -> Any:
 
 
 def _fill_col(new: pd.Series, old: pd.Series, func: Any, plan: Plan) -> pd.Series:
-    if func in ("first", "last") and new.dtype == object:
+    if func in ("first", "last") and old.dtype == object:
         # pandas' first/last of an empty group in an object column is None, not NaN
         added = ~new.index.isin(old.index)
         if added.any():
