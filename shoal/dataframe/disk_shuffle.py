@@ -221,7 +221,14 @@ def decode_frame(buf: bytes | memoryview) -> pd.DataFrame:
         import pyarrow as pa
 
         table = pa.ipc.open_stream(pa.py_buffer(buf[1:])).read_all()
-        return table.to_pandas()
+        df = table.to_pandas()
+        # pandas may read Arrow strings back as its string dtype: columns that were
+        # object (text only: see _arrow_ok) stay object
+        for c in (table.schema.pandas_metadata or {}).get("columns", ()):
+            name = c.get("name")
+            if c.get("numpy_type") == "object" and name in df.columns and df[name].dtype != object:
+                df[name] = df[name].astype(object)
+        return df
     if tag == b"P":
         return pickle.loads(buf[1:])
     raise ValueError(f"shuffle file piece has an unknown tag {tag!r}; the file is damaged")

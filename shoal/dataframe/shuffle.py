@@ -45,12 +45,54 @@ INDEX = "__index__"
 
 
 def hash_partitions(df: pd.DataFrame, on: Any, k: int) -> np.ndarray:
+    """Output partition of every row: equal keys go to the same one, whatever partition they come from."""
     if on == INDEX:
         keys = df.index.to_frame(index=False)
     else:
         keys = df[on] if isinstance(on, list) else df[[on]]
-    h = pd.util.hash_pandas_object(keys, index=False).to_numpy()
+    h = np.zeros(len(keys), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for n in range(keys.shape[1]):
+            h = h * np.uint64(0x100000001B3) + _column_hash(keys.iloc[:, n])
     return (h % np.uint64(k)).astype(np.int64)
+
+
+def _column_hash(col: pd.Series) -> np.ndarray:
+    """Hash of each value of ``col``, the same for equal values in any partition.
+
+    Object columns need care: pandas' own hashing of an object column depends
+    on what else the column holds (a ``datetime`` hashes as a date among dates
+    but as text among strings), and None, NaN and NA hash apart.  Their values
+    are hashed one by one in a canonical form: text as it is, numbers by
+    value (``1``, ``1.0`` and ``True`` alike), dates and durations by their
+    nanoseconds, every missing value as one.
+    """
+    if col.dtype != object:
+        return pd.util.hash_pandas_object(col, index=False).to_numpy()
+    vals = col.to_numpy(dtype=object, copy=True)
+    if pd.api.types.infer_dtype(vals, skipna=True) in ("string", "empty"):
+        vals[pd.isna(vals)] = None
+    else:
+        vals = np.array([_canonical(v) for v in vals] + [None], dtype=object)[:-1]
+    return pd.util.hash_array(vals, categorize=False)
+
+
+def _canonical(v: Any) -> Any:
+    import datetime
+
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, (float, np.floating)) and v != v):
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bool, np.bool_, int, np.integer)):
+        return f"\x00n{int(v)}"
+    if isinstance(v, (float, np.floating)):
+        return f"\x00n{int(v)}" if float(v).is_integer() else f"\x00f{float(v)!r}"
+    if isinstance(v, (datetime.datetime, np.datetime64)):
+        return f"\x00t{pd.Timestamp(v).value}"
+    if isinstance(v, (datetime.timedelta, np.timedelta64)):
+        return f"\x00d{pd.Timedelta(v).value}"
+    return f"\x00{type(v).__name__}{v}"
 
 
 def split_by_hash(df: pd.DataFrame, on: Any, k: int) -> list:

@@ -209,3 +209,10 @@ def test_memory_stays_bounded_when_data_is_larger_than_the_budget(tmp_path):
     total, disk_peak = out["disk"]
     assert disk_peak < total / 3, out  # a few partitions at a time, not the data
     assert disk_peak < out["tasks"][1] / 2, out
+
+
+def test_object_text_columns_stay_object():
+    pdf = pd.DataFrame({"k": np.arange(40) % 5, "s": pd.Series([f"t{i}" for i in range(40)], dtype=object)})
+    got = shuffle(ddf.from_pandas(pdf, npartitions=3), "k", npartitions=4, method="disk").compute(scheduler="sync")
+    assert got.s.dtype == object
+    pd.testing.assert_frame_equal(got.sort_index(), pdf)

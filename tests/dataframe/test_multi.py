@@ -166,3 +166,26 @@ def test_merge_object_keys_keep_none_where_pandas_does(how):
         for on in ("ks", ["ks", "k"]):
             got = c(ddf.from_pandas(frame, 2).merge(ddf.from_pandas(b, 3), how=how, on=on, broadcast=False))
             assert _labels(got) == _labels(frame.merge(b, how=how, on=on))
+
+
+def test_hash_shuffle_puts_equal_object_keys_together_whatever_else_the_column_holds():
+    """pandas hashes a datetime in an object column by what the rest of the column holds; the
+    hash shuffle must not, or equal keys land apart and merge rows are lost."""
+    import datetime as dt
+
+    from shoal.dataframe.shuffle import hash_partitions
+
+    a = pd.DataFrame({"ks": pd.Series(["a", dt.datetime(2024, 1, 1), "a", "a", None], dtype=object),
+                      "x": range(5)})
+    b = pd.DataFrame({"ks": pd.Series(["a", dt.datetime(2024, 1, 1)], dtype=object), "y": range(2)})
+    got = ddf.from_pandas(a, 2).merge(ddf.from_pandas(b, 2), on="ks", broadcast=False).compute()
+    exp = a.merge(b, on="ks")
+    pd.testing.assert_frame_equal(got.sort_values("x").reset_index(drop=True), exp.sort_values("x").reset_index(drop=True))
+    # equal values (and every kind of missing value) hash alike across columns of different make-up
+    one = pd.DataFrame({"k": pd.Series([1, "s", None, dt.datetime(2024, 1, 1), dt.timedelta(days=1)], dtype=object)})
+    other = pd.DataFrame({"k": pd.Series([1.0, "s", np.nan, pd.Timestamp("2024-01-01"), pd.Timedelta("1D")],
+                                         dtype=object)})
+    only_dates = pd.DataFrame({"k": pd.Series([dt.datetime(2024, 1, 1), pd.NA], dtype=object)})
+    h1, h2, h3 = (hash_partitions(f, "k", 10_000) for f in (one, other, only_dates))
+    assert list(h1) == list(h2)
+    assert list(h3) == [h1[3], h1[2]]
