@@ -30,15 +30,7 @@ def object_fill_keys(kw: dict, left_meta: pd.DataFrame, right_meta: pd.DataFrame
     """The key columns whose right-only rows pandas labels from the whole result (else [])."""
     if kw.get("how") not in ("right", "outer") or kw.get("left_index") or kw.get("right_index"):
         return []
-    on = kw.get("on")
-    if on is not None:
-        lk = rk = on if isinstance(on, list) else [on]
-    else:
-        lk, rk = kw.get("left_on"), kw.get("right_on")
-        if lk is None or rk is None:
-            lk = rk = [c for c in left_meta.columns if c in right_meta.columns]
-        lk = lk if isinstance(lk, list) else [lk]
-        rk = rk if isinstance(rk, list) else [rk]
+    lk, rk = _join_keys(kw, left_meta, right_meta)
     out = []
     for a, b in zip(lk, rk):
         if isinstance(a, str) and a == b and a in left_meta.columns and b in right_meta.columns \

@@ -73,7 +73,7 @@ def _column_hash(col: pd.Series) -> np.ndarray:
     if pd.api.types.infer_dtype(vals, skipna=True) in ("string", "empty"):
         vals[pd.isna(vals)] = None
     else:
-        vals = np.array([_canonical(v) for v in vals] + [None], dtype=object)[:-1]
+        vals = np.array([_canonical(v) for v in vals], dtype=object)  # str or None: stays 1-D
     return pd.util.hash_array(vals, categorize=False)
 
 
