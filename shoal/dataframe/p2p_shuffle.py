@@ -130,8 +130,9 @@ def unpack(_barrier: int, spec: dict, j: int) -> pd.DataFrame:
         try:
             with _Activity(f"p2p shuffle {spec['token'][:40]}: reading output partition {j}"):
                 blobs, meta = svc.read(run, j)
-                frames = [decode_frame(b) for b in blobs]
-                del blobs
+                frames = []
+                while blobs:  # each piece's bytes go as soon as it is decoded
+                    frames.append(decode_frame(blobs.pop(0)))
                 break
         except lost as e:
             # the shards of this run are gone (a worker left, or its files did): start the run again

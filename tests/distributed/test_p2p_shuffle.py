@@ -123,7 +123,7 @@ def test_p2p_shuffle_larger_than_the_workers_memory(tmpbase):
                       local_directory=tmpbase) as cluster, \
             Client(cluster, set_as_default=False) as c:
         pids = set(cluster.worker_pids())
-        s = shuffle(df, "key", npartitions=24, method="p2p")
+        s = shuffle(df, "key", npartitions=48, method="p2p")
         out = c.compute(s.map_partitions(lambda p: pd.DataFrame({"rows": [len(p)], "sum": [str(checksum(p))],
                                                                  "kmin": [p.key.min()], "kmax": [p.key.max()]}),
                                          meta={"rows": int, "sum": object, "kmin": int, "kmax": int}))
